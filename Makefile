@@ -1,0 +1,31 @@
+# Two commands for a new user:  `make demo` (run the whole job on the local lab) and `make test`.
+SHELL := /bin/bash
+VENV  := .venv
+BIN   := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+PYTEST_ARGS ?=
+
+.PHONY: setup lint unit interop integration molecule test demo lab-up lab-down clean
+
+setup:
+	@bash scripts/setup.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ansible-lint --profile production --offline -q playbooks roles
+
+test: setup lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS) tests
+
+demo: setup
+	@bash scripts/demo.sh
+
+lab-up: setup
+	$(BIN)/python lab/labctl up --scenario all
+
+lab-down:
+	-$(BIN)/python lab/labctl down
+
+clean: lab-down
+	rm -rf reports .pytest_cache .ruff_cache

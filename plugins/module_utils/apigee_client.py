@@ -1,0 +1,499 @@
+"""The one Apigee Edge management API client used by every module of the project.
+
+- Base URL: Public Cloud (``https://api.enterprise.apigee.com``) or a Private Cloud management server
+  (``http(s)://host:8080``); every path is relative to ``/v1/organizations/{org}``.
+- Auth: HTTP basic, OAuth2 password grant against the Edge login service (client ``edgecli:edgeclisecret``, optional
+  MFA code, one refresh on 401), or a bearer token given by the caller.
+- One retry policy: 429 and 5xx, honouring ``Retry-After``, exponential backoff otherwise, only for requests that are
+  safe to repeat (GET/HEAD/PUT/DELETE unless the caller says a POST is idempotent).
+- Errors: :class:`ApigeeApiError` (HTTP status, Apigee's ``code`` and ``message``, in plain words); connection errors
+  are :class:`MtlsError` naming the URL. Secrets never appear in messages.
+- A per-run cache of parsed GET results (writes invalidate what they touch) and a count of HTTP requests made.
+"""
+from __future__ import annotations
+
+import copy
+import email.utils
+import json as _json
+import random
+import threading
+import time
+from urllib.parse import quote, urlsplit
+
+from ansible.module_utils.mtls_errors import ApigeeApiError, MtlsError
+
+try:  # requests is a runtime dependency; keep the import error readable on a bare host
+    import requests
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised only on hosts without requests
+    requests = None
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = exc
+
+try:
+    from ansible.module_utils.basic import env_fallback
+except ImportError:  # pragma: no cover - plain Python use without ansible-core
+    def env_fallback(*args, **kwargs):
+        import os
+
+        for name in args:
+            if name in os.environ:
+                return os.environ[name]
+        raise ValueError("no environment value")
+
+
+PUBLIC_CLOUD_MGMT_URL = "https://api.enterprise.apigee.com"
+PUBLIC_CLOUD_LOGIN_URL = "https://login.apigee.com"
+# The Edge login service's public client (edgecli:edgeclisecret), documented by Apigee for the password grant.
+EDGE_CLIENT_AUTH = "Basic ZWRnZWNsaTplZGdlY2xpc2VjcmV0"
+SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 60.0
+USER_AGENT = "apigee-mtls-doctor"
+
+
+def apigee_argument_spec():
+    """Connection options shared by every module that talks to the Apigee management API."""
+    return {
+        "mgmt_url": {"type": "str", "default": PUBLIC_CLOUD_MGMT_URL,
+                     "fallback": (env_fallback, ["APIGEE_MGMT_URL"])},
+        "org": {"type": "str", "required": True, "fallback": (env_fallback, ["APIGEE_ORG"])},
+        "username": {"type": "str", "fallback": (env_fallback, ["APIGEE_USERNAME"])},
+        "password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["APIGEE_PASSWORD"])},
+        "token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["APIGEE_TOKEN"])},
+        "mfa_token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["APIGEE_MFA_TOKEN"])},
+        "login_url": {"type": "str", "default": PUBLIC_CLOUD_LOGIN_URL,
+                      "fallback": (env_fallback, ["APIGEE_LOGIN_URL"])},
+        "auth_type": {"type": "str", "default": "auto", "choices": ["auto", "basic", "oauth2", "token"],
+                      "fallback": (env_fallback, ["APIGEE_AUTH_TYPE"])},
+        "validate_certs": {"type": "bool", "default": True, "fallback": (env_fallback, ["APIGEE_VALIDATE_CERTS"])},
+        "ca_path": {"type": "path", "fallback": (env_fallback, ["APIGEE_CA_PATH"])},
+        "timeout": {"type": "int", "default": 30, "fallback": (env_fallback, ["APIGEE_TIMEOUT"])},
+        "retries": {"type": "int", "default": 5, "fallback": (env_fallback, ["APIGEE_RETRIES"])},
+    }
+
+
+def _apigee_error_fields(body):
+    """(code, message) from an Apigee error body: {"code": ..., "message": ...} or {"fault": {...}}."""
+    if not isinstance(body, dict):
+        return None, None
+    if "fault" in body and isinstance(body["fault"], dict):
+        fault = body["fault"]
+        detail = fault.get("detail") or {}
+        return (detail.get("errorcode") if isinstance(detail, dict) else None), fault.get("faultstring")
+    code = body.get("code") or body.get("error")
+    message = body.get("message") or body.get("error_description")
+    return code, message
+
+
+def _parse_retry_after(value, now=None):
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None when absent or unreadable."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+class ApigeeClient:
+    """A small, thread-safe Apigee Edge management API client (see the module docstring)."""
+
+    def __init__(self, mgmt_url, org, username=None, password=None, token=None, mfa_token=None, login_url=None,
+                 validate_certs=True, ca_path=None, timeout=30, retries=5, auth_type="auto", backoff=0.5,
+                 sleep=time.sleep, session=None):
+        if not HAS_REQUESTS:
+            raise MtlsError("the Python library 'requests' is required to talk to the Apigee management API")
+        if not mgmt_url:
+            raise MtlsError("mgmt_url is empty: give the management API URL (e.g. %s or http://host:8080)"
+                            % PUBLIC_CLOUD_MGMT_URL)
+        parts = urlsplit(mgmt_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise MtlsError("mgmt_url %r is not an http(s) URL" % mgmt_url)
+        if not org:
+            raise MtlsError("org is empty: give the Apigee organization name")
+        self.mgmt_url = mgmt_url.rstrip("/")
+        if self.mgmt_url.endswith("/v1"):
+            self.mgmt_url = self.mgmt_url[:-3]
+        self.org = org
+        self.org_url = "%s/v1/organizations/%s" % (self.mgmt_url, quote(org, safe=""))
+        self.username = username
+        self._password = password
+        self._token = token
+        self._mfa_token = mfa_token
+        self._refresh_token = None
+        self.login_url = (login_url or PUBLIC_CLOUD_LOGIN_URL).rstrip("/")
+        self.timeout = timeout
+        self.retries = max(0, int(retries))
+        self.backoff = backoff
+        self._sleep = sleep
+        self.auth_type = self._choose_auth(auth_type, username, password, token, mfa_token)
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        if validate_certs and ca_path:
+            self.session.verify = ca_path
+        else:
+            self.session.verify = bool(validate_certs)
+        self._lock = threading.Lock()
+        self._cache = {}
+        self._inflight = {}
+        self._auth_lock = threading.Lock()
+        self.request_count = 0
+        self.retry_count = 0
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_params(cls, params, **kwargs):
+        """Build a client from a module's params (the keys of :func:`apigee_argument_spec`)."""
+        return cls(
+            mgmt_url=params.get("mgmt_url") or PUBLIC_CLOUD_MGMT_URL,
+            org=params.get("org"),
+            username=params.get("username"),
+            password=params.get("password"),
+            token=params.get("token"),
+            mfa_token=params.get("mfa_token"),
+            login_url=params.get("login_url"),
+            validate_certs=params.get("validate_certs", True) if params.get("validate_certs") is not None else True,
+            ca_path=params.get("ca_path"),
+            timeout=params.get("timeout") or 30,
+            retries=params.get("retries") if params.get("retries") is not None else 5,
+            auth_type=params.get("auth_type") or "auto",
+            **kwargs,
+        )
+
+    @staticmethod
+    def _choose_auth(auth_type, username, password, token, mfa_token):
+        if auth_type in (None, "", "auto"):
+            if token:
+                return "token"
+            if mfa_token:
+                return "oauth2"
+            if username or password:
+                return "basic"
+            raise MtlsError("no Apigee credentials: set username and password (apigee_username/apigee_password), "
+                            "or a token (apigee_token)")
+        if auth_type == "token" and not token:
+            raise MtlsError("auth_type is 'token' but no token was given (apigee_token)")
+        if auth_type in ("basic", "oauth2") and not (username and password):
+            raise MtlsError("auth_type is '%s' but username and password are not both set "
+                            "(apigee_username/apigee_password)" % auth_type)
+        if auth_type not in ("token", "basic", "oauth2"):
+            raise MtlsError("auth_type must be one of auto, basic, oauth2, token (got %r)" % auth_type)
+        return auth_type
+
+    # ------------------------------------------------------------------ URLs and cache keys
+    def url(self, path):
+        """Absolute URL of a path relative to /v1/organizations/{org} (or an absolute http(s) URL unchanged)."""
+        if path.startswith("http://") or path.startswith("https://"):
+            return path
+        path = path or ""
+        if path and not path.startswith("/"):
+            path = "/" + path
+        return self.org_url + path
+
+    @staticmethod
+    def _norm(path):
+        path = "/" + (path or "").strip("/")
+        return path
+
+    @classmethod
+    def _cache_key(cls, path, params):
+        items = tuple(sorted((str(k), str(v)) for k, v in (params or {}).items()))
+        return cls._norm(path), items
+
+    # ------------------------------------------------------------------ auth
+    def _auth_headers(self):
+        if self.auth_type == "token":
+            return {"Authorization": "Bearer %s" % self._token}
+        if self.auth_type == "oauth2":
+            with self._auth_lock:
+                if not self._token:
+                    self._oauth_login()
+                return {"Authorization": "Bearer %s" % self._token}
+        return {}
+
+    def _oauth_token_request(self, form):
+        url = self.login_url + "/oauth/token"
+        headers = {
+            "Authorization": EDGE_CLIENT_AUTH,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json;charset=utf-8",
+        }
+        self._count()
+        try:
+            resp = self.session.post(url, data=form, headers=headers, timeout=self.timeout)
+        except requests.exceptions.RequestException as exc:
+            raise MtlsError("cannot reach the Apigee login service at %s: %s" % (url, _plain_conn_error(exc)),
+                            details={"url": url}) from None
+        return url, resp
+
+    def _oauth_login(self):
+        form = {"grant_type": "password", "username": self.username or "", "password": self._password or ""}
+        if self._mfa_token:
+            form["mfa_token"] = self._mfa_token
+        url, resp = self._oauth_token_request(form)
+        if resp.status_code != 200:
+            body = _safe_json(resp)
+            code, message = _apigee_error_fields(body)
+            hint = " (an MFA code is one-time: give a fresh apigee_mfa_token)" if self._mfa_token else ""
+            raise ApigeeApiError(
+                "OAuth2 login failed for user %s at %s (HTTP %s%s): check apigee_username/apigee_password%s"
+                % (self.username, url, resp.status_code, ": " + message if message else "", hint),
+                status=resp.status_code, code=code, apigee_message=message, method="POST", url=url)
+        self._take_token(resp, url)
+
+    def _oauth_refresh(self):
+        """Refresh the access token once (refresh grant, else a new password grant). False when impossible."""
+        with self._auth_lock:
+            if self._refresh_token:
+                url, resp = self._oauth_token_request(
+                    {"grant_type": "refresh_token", "refresh_token": self._refresh_token})
+                if resp.status_code == 200:
+                    self._take_token(resp, url)
+                    return True
+            if self._mfa_token:
+                # An MFA code cannot be replayed; nothing more to try.
+                return False
+            self._token = None
+            self._oauth_login()
+            return True
+
+    def _take_token(self, resp, url):
+        body = _safe_json(resp)
+        if not isinstance(body, dict) or not body.get("access_token"):
+            raise MtlsError("the Apigee login service at %s answered without an access_token" % url)
+        self._token = body["access_token"]
+        self._refresh_token = body.get("refresh_token")
+
+    # ------------------------------------------------------------------ core request
+    def _count(self):
+        with self._lock:
+            self.request_count += 1
+
+    def _request(self, method, path, params=None, json=None, data=None, files=None, headers=None,
+                 accept="application/json", retry=None):
+        method = method.upper()
+        url = self.url(path)
+        may_retry = (method in SAFE_METHODS) if retry is None else bool(retry)
+        attempt = 0
+        refreshed = False
+        while True:
+            hdrs = {"Accept": accept}
+            hdrs.update(self._auth_headers())
+            if headers:
+                hdrs.update(headers)
+            auth = None
+            if self.auth_type == "basic":
+                auth = (self.username or "", self._password or "")
+            self._count()
+            try:
+                resp = self.session.request(method, url, params=params, json=json, data=data, files=files,
+                                            headers=hdrs, auth=auth, timeout=self.timeout)
+            except requests.exceptions.RequestException as exc:
+                raise MtlsError("cannot reach the Apigee management API at %s (%s %s): %s"
+                                % (self.mgmt_url, method, url, _plain_conn_error(exc)),
+                                details={"url": url, "method": method}) from None
+            if resp.status_code == 401 and self.auth_type == "oauth2" and not refreshed:
+                refreshed = True
+                if self._oauth_refresh():
+                    continue
+            if resp.status_code in RETRY_STATUSES and may_retry and attempt < self.retries:
+                wait = _parse_retry_after(resp.headers.get("Retry-After"))
+                if wait is None:
+                    wait = self.backoff * (2 ** attempt) * (1 + random.random() * 0.25)
+                wait = min(wait, MAX_RETRY_AFTER)
+                attempt += 1
+                with self._lock:
+                    self.retry_count += 1
+                self._sleep(wait)
+                continue
+            if resp.status_code >= 400:
+                raise self._error(method, url, path, resp)
+            return resp
+
+    def _error(self, method, url, path, resp):
+        body = _safe_json(resp)
+        code, message = _apigee_error_fields(body)
+        status = resp.status_code
+        said = (": %s" % message) if message else ""
+        if status == 401:
+            if self.auth_type == "token":
+                text = ("authentication failed with the given bearer token at %s (HTTP 401%s): the token is invalid "
+                        "or expired; get a new apigee_token" % (self.mgmt_url, said))
+            else:
+                text = ("authentication failed for user %s at %s (HTTP 401%s): check apigee_username/apigee_password"
+                        % (self.username, self.mgmt_url, said))
+        elif status == 403:
+            text = ("permission denied for %s on %s %s (HTTP 403%s): the account needs a role that may read/write "
+                    "this resource in org %s" % (self.username or "the token", method, url, said, self.org))
+        elif status == 404:
+            text = "not found: %s %s (HTTP 404%s)%s" % (method, url, said, self._not_found_hint(path, code))
+        elif status == 429:
+            text = "rate limited by Apigee on %s %s (HTTP 429%s) after %d retries" % (method, url, said, self.retries)
+        elif status >= 500:
+            text = "the Apigee management API failed on %s %s (HTTP %s%s)" % (method, url, status, said)
+        else:
+            text = "Apigee refused %s %s (HTTP %s%s)" % (method, url, status, said)
+        if code:
+            text += " [%s]" % code
+        return ApigeeApiError(text, status=status, code=code, apigee_message=message, method=method, url=url)
+
+    def _not_found_hint(self, path, code):
+        norm = self._norm(path)
+        code = code or ""
+        if norm == "/" or "organization" in code.lower() and "environment" not in code.lower():
+            return ": does organization %r exist at %s?" % (self.org, self.mgmt_url)
+        segs = norm.strip("/").split("/")
+        if len(segs) >= 2 and segs[0] == "environments" and (len(segs) == 2 or "environment" in code.lower()):
+            return ": does environment %r exist in organization %r?" % (segs[1], self.org)
+        return ""
+
+    # ------------------------------------------------------------------ public API
+    def get(self, path, params=None, cache=True):
+        """GET a JSON resource; cached for the life of the client unless cache=False. 404s are cached too."""
+        if not cache:
+            return self._parse(self._request("GET", path, params=params), path)
+        key = self._cache_key(path, params)
+        while True:
+            with self._lock:
+                if key in self._cache:
+                    kind, value = self._cache[key]
+                    if kind == "err":
+                        raise value
+                    return copy.deepcopy(value)
+                event = self._inflight.get(key)
+                if event is None:
+                    event = threading.Event()
+                    self._inflight[key] = event
+                    owner = True
+                else:
+                    owner = False
+            if not owner:
+                event.wait()
+                continue
+            try:
+                try:
+                    value = self._parse(self._request("GET", path, params=params), path)
+                except ApigeeApiError as exc:
+                    if exc.status == 404:
+                        with self._lock:
+                            self._cache[key] = ("err", exc)
+                    raise
+                with self._lock:
+                    self._cache[key] = ("ok", value)
+                return copy.deepcopy(value)
+            finally:
+                with self._lock:
+                    self._inflight.pop(key, None)
+                event.set()
+
+    def get_raw(self, path, params=None, headers=None):
+        """GET bytes (revision bundles, certificate exports); never cached."""
+        accept = (headers or {}).get("Accept", "*/*")
+        return self._request("GET", path, params=params, headers=headers, accept=accept).content
+
+    def post(self, path, json=None, data=None, files=None, params=None, headers=None, idempotent=False):
+        try:
+            return self._parse(self._request("POST", path, params=params, json=json, data=data, files=files,
+                                             headers=headers, retry=idempotent), path, allow_empty=True)
+        finally:
+            self._invalidate_write(path)
+
+    def put(self, path, json=None, data=None, files=None, params=None, headers=None):
+        try:
+            return self._parse(self._request("PUT", path, params=params, json=json, data=data, files=files,
+                                             headers=headers), path, allow_empty=True)
+        finally:
+            self._invalidate_write(path)
+
+    def delete(self, path, json=None, data=None, files=None, params=None, headers=None):
+        try:
+            return self._parse(self._request("DELETE", path, params=params, json=json, data=data, files=files,
+                                             headers=headers), path, allow_empty=True)
+        finally:
+            self._invalidate_write(path)
+
+    def invalidate(self, prefix=""):
+        """Drop cached GET results whose path starts with prefix (all of them for an empty prefix)."""
+        prefix = self._norm(prefix)
+        with self._lock:
+            for key in list(self._cache):
+                if prefix == "/" or key[0] == prefix or key[0].startswith(prefix + "/"):
+                    del self._cache[key]
+
+    def _invalidate_write(self, path):
+        """A write to P invalidates P, everything under it, and every parent listing of P."""
+        norm = self._norm(path)
+        self.invalidate(norm)
+        with self._lock:
+            for key in list(self._cache):
+                cached = key[0]
+                if cached == "/" or norm.startswith(cached + "/"):
+                    del self._cache[key]
+
+    @property
+    def cache_size(self):
+        with self._lock:
+            return len(self._cache)
+
+    def stats(self):
+        """What every module returns: how many HTTP requests were made (token requests and retries included)."""
+        with self._lock:
+            return {"api_requests": self.request_count, "api_retries": self.retry_count,
+                    "cached_resources": len(self._cache)}
+
+    @staticmethod
+    def _parse(resp, path, allow_empty=False):
+        if not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            if allow_empty:
+                return resp.text
+            raise MtlsError("the Apigee management API answered GET %s with something that is not JSON"
+                            % path) from None
+
+
+def _safe_json(resp):
+    try:
+        return resp.json()
+    except ValueError:
+        try:
+            text = resp.text
+        except Exception:  # pragma: no cover - defensive
+            return None
+        try:
+            return _json.loads(text)
+        except ValueError:
+            return None
+
+
+def _plain_conn_error(exc):
+    """A short, secret-free description of a requests connection error."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error (certificate not trusted? set ca_path, or validate_certs: false for a lab)"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "no answer within the timeout"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = str(exc)
+        if "Connection refused" in text:
+            return "connection refused"
+        if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+            return "host name does not resolve"
+        return "connection failed"
+    return exc.__class__.__name__

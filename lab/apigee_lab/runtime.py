@@ -1,0 +1,532 @@
+"""The lab's Message Processor runtime.
+
+A Python HTTP server on --port serving each deployed proxy's basepath. For a target endpoint with <SSLInfo> (a direct
+<URL>, or <LoadBalancer><Server name=.../> through a target server) it resolves `ref://` references AT CALL TIME from
+the management store and makes the southbound call through one long-running JVM (lab/java/MpClient.java), which
+builds a real JSSE SSLContext for every call from the alias's private key + stored chain and the truststore.
+
+A failed handshake gives the client exactly the runbook's `HTTP/1.1 503` fault with an `X-Apigee.Message-ID` header,
+writes a trace record (error.cause = the JSSE exception message) to <state>/logs/mp/trace.jsonl (also served at
+GET /_lab/trace) and appends the runbook's records to <state>/logs/mp/system.log.
+
+Run: python -m apigee_lab.runtime --state DIR --port N [--org lab] [--envs test,prod] [--key-manager SunX509|PKIX]
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as _dt
+import hashlib
+import io
+import itertools
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import xml.etree.ElementTree as ET
+import zipfile
+from concurrent.futures import Future
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography.hazmat.primitives import serialization
+
+SERVICE_UNAVAILABLE = {
+    "fault": {
+        "faultstring": "The Service is temporarily unavailable",
+        "detail": {"errorcode": "messaging.adaptors.http.flow.ServiceUnavailable"},
+    }
+}
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade", "te",
+              "trailer"}
+
+
+class RuntimeConfigError(Exception):
+    """The deployed configuration cannot be resolved (missing target server, reference, keystore...)."""
+
+
+# ------------------------------------------------------------------ bundle parsing (pure)
+
+def _text(el, path: str) -> str | None:
+    found = el.find(path) if el is not None else None
+    if found is None or found.text is None:
+        return None
+    return found.text.strip()
+
+
+def _flag(value, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() == "true"
+
+
+def parse_ssl_info_xml(el) -> dict | None:
+    if el is None:
+        return None
+    return {
+        "enabled": _flag(_text(el, "Enabled"), False),
+        "clientAuthEnabled": _flag(_text(el, "ClientAuthEnabled"), False),
+        "keyStore": _text(el, "KeyStore"),
+        "keyAlias": _text(el, "KeyAlias"),
+        "trustStore": _text(el, "TrustStore"),
+        "ignoreValidationErrors": _flag(_text(el, "IgnoreValidationErrors"), False),
+        "protocols": [p.text.strip() for p in el.findall("Protocols/Protocol") if p.text],
+        "ciphers": [c.text.strip() for c in el.findall("Ciphers/Cipher") if c.text],
+    }
+
+
+def parse_bundle(data: bytes) -> dict:
+    """Proxy endpoints (basepath, route rules) and target endpoints (URL or load balancer servers, SSLInfo)."""
+    proxies, targets = {}, {}
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            parts = info.filename.split("/")
+            if len(parts) < 3 or not parts[-1].endswith(".xml"):
+                continue
+            root = ET.fromstring(zf.read(info))
+            if parts[-2] == "proxies" and root.tag == "ProxyEndpoint":
+                routes = []
+                for rr in root.findall("RouteRule"):
+                    routes.append({"name": rr.get("name"), "target": _text(rr, "TargetEndpoint"),
+                                   "condition": _text(rr, "Condition")})
+                proxies[root.get("name") or parts[-1][:-4]] = {
+                    "basepath": _text(root, "HTTPProxyConnection/BasePath") or "/", "routes": routes}
+            elif parts[-2] == "targets" and root.tag == "TargetEndpoint":
+                conn = root.find("HTTPTargetConnection")
+                servers = [s.get("name") for s in conn.findall("LoadBalancer/Server")] if conn is not None else []
+                targets[root.get("name") or parts[-1][:-4]] = {
+                    "url": _text(conn, "URL"),
+                    "servers": [s for s in servers if s],
+                    "path": _text(conn, "Path"),
+                    "ssl_info": parse_ssl_info_xml(conn.find("SSLInfo") if conn is not None else None),
+                }
+    return {"proxies": proxies, "targets": targets}
+
+
+def choose_target(bundle: dict) -> str | None:
+    """The target endpoint of the first route rule without a condition that names one (Apigee's evaluation order)."""
+    for proxy in bundle["proxies"].values():
+        for rr in proxy["routes"]:
+            if rr["target"] and not rr["condition"]:
+                return rr["target"]
+    if len(bundle["targets"]) == 1:
+        return next(iter(bundle["targets"]))
+    return "default" if "default" in bundle["targets"] else None
+
+
+def match_basepath(path: str, deployments: list[dict]) -> tuple[dict, str] | None:
+    """The deployment whose basepath is the longest segment-prefix of path, and the remaining suffix."""
+    best = None
+    for dep in deployments:
+        for bp in dep.get("basepaths") or []:
+            norm = "/" + bp.strip("/") if bp.strip("/") else "/"
+            if norm == "/" or path == norm or path.startswith(norm + "/"):
+                if best is None or len(norm) > len(best[1]):
+                    best = (dep, norm)
+    if best is None:
+        return None
+    dep, norm = best
+    suffix = path if norm == "/" else path[len(norm):]
+    return dep, suffix
+
+
+def ref_name(value: str | None) -> str | None:
+    if value and value.startswith("ref://"):
+        return value[len("ref://"):]
+    return None
+
+
+def message_id(counter: int) -> str:
+    return f"rrt-{secrets.token_hex(8)}-c-lab-{os.getpid()}-{counter}-1"
+
+
+def log_ts(at: float | None = None) -> str:
+    t = _dt.datetime.fromtimestamp(at if at is not None else time.time(), _dt.UTC)
+    return t.strftime("%Y-%m-%d %H:%M:%S,") + f"{t.microsecond // 1000:03d}"
+
+
+def system_log_records(ctx: dict, result: dict, ssl: dict, at: float | None = None) -> str:
+    """The runbook's MP system.log records for a failed southbound handshake (one record per line, stack indented)."""
+    ts = log_ts(at)
+    head = (f"org:{ctx['org']} env:{ctx['env']} api:{ctx['api']} rev:{ctx['rev']} messageid:{ctx['messageid']} "
+            f"NIOThread@0 ERROR")
+    age = int(result.get("elapsed_ms") or 0)
+    channel_id = int(hashlib.sha256(ctx["messageid"].encode()).hexdigest()[:4], 16)
+    local = f"{result.get('local_ip', '127.0.0.1')}:{result.get('local_port', 0)}"
+    remote = f"{result.get('remote_ip') or ctx['host']}:{ctx['port']}"
+    message = result.get("message") or ""
+    ks_id = hashlib.sha256(f"ks:{ssl.get('keystore')}".encode()).hexdigest()[:8]
+    ts_id = hashlib.sha256(f"ts:{ssl.get('truststore')}".encode()).hexdigest()[:8]
+    req_id = hashlib.sha256(ctx["messageid"].encode()).hexdigest()[8:16]
+    lines = [
+        f"{ts} {head} HTTP.CLIENT - HTTPClient$Context.handshakeFailed() : SSLClientChannel[C:{local} # "
+        f"Remote host:{remote} #]@{channel_id} useCount=1 bytesRead=0 bytesWritten=0 age={age}ms lastIO={age}ms "
+        f"handshake failed, message: {message}",
+        f"{ts} {head} HTTP.CLIENT - HTTPClient$Context.handshakeFailed() : SSLInfo: "
+        f"KeyStore:java.security.KeyStore@{ks_id if ssl.get('keystore') else 'null'} "
+        f"KeyAlias:{ssl.get('alias') or 'null'} "
+        f"TrustStore:java.security.KeyStore@{ts_id if ssl.get('truststore') else 'null'}",
+        f"{ts} {head} ADAPTORS.HTTP.FLOW - RequestWriteListener.onException() : "
+        f"RequestWriteListener.onException(HTTPRequest@{req_id}) {result.get('exception')}: {message}",
+    ]
+    java = result.get("java_version", "na")
+    lines += [f"\tat {frame} ~[na:{java}]" for frame in result.get("stack") or []]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ the JVM helper
+
+class JvmClient:
+    """One long-running MpClient JVM; JSON lines over stdin/stdout; concurrent calls matched by id."""
+
+    def __init__(self, classes: str, log_path: str):
+        self.classes = classes
+        self.log_path = log_path
+        self._lock = threading.Lock()
+        self._pending: dict[str, Future] = {}
+        self._ids = itertools.count(1)
+        self.proc = None
+        self.java_version = "na"
+        self._start()
+
+    def _start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the JVM's lifetime
+        self.proc = subprocess.Popen(
+            ["java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xmx128m", "-cp", self.classes,
+             "MpClient"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, bufsize=0)
+        log.close()
+        first = self.proc.stdout.readline()
+        try:
+            hello = json.loads(first)
+        except ValueError as exc:
+            raise RuntimeError(f"MpClient JVM did not start: {first!r}") from exc
+        self.java_version = hello.get("java", "na")
+        threading.Thread(target=self._reader, args=(self.proc,), daemon=True).start()
+
+    def _reader(self, proc) -> None:
+        for line in proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            fut = self._pending.pop(str(msg.get("id")), None)
+            if fut is not None:
+                fut.set_result(msg)
+        for fut in list(self._pending.values()):  # the JVM went away: fail what was waiting
+            if not fut.done():
+                fut.set_exception(RuntimeError("MpClient JVM exited"))
+
+    def call(self, request: dict, timeout: float = 30.0) -> dict:
+        with self._lock:
+            if self.proc.poll() is not None:
+                self._start()
+            rid = str(next(self._ids))
+            fut: Future = Future()
+            self._pending[rid] = fut
+            self.proc.stdin.write((json.dumps({**request, "id": rid}) + "\n").encode())
+            self.proc.stdin.flush()
+        try:
+            result = fut.result(timeout=timeout)
+        finally:
+            self._pending.pop(rid, None)
+        result["java_version"] = self.java_version
+        return result
+
+    def close(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+# ------------------------------------------------------------------ the runtime
+
+class Runtime:
+    def __init__(self, state: str, org: str, envs: list[str], classes: str, key_manager: str = "SunX509",
+                 store=None, jvm: JvmClient | None = None):
+        self.state = os.path.abspath(state)
+        self.org = org
+        self.envs = envs
+        self.key_manager = key_manager
+        self.log_dir = os.path.join(self.state, "logs", "mp")
+        os.makedirs(self.log_dir, exist_ok=True)
+        self.system_log = os.path.join(self.log_dir, "system.log")
+        self.trace_log = os.path.join(self.log_dir, "trace.jsonl")
+        if store is None:
+            from .store import Store
+            store = Store(os.path.join(self.state, "lab.db"))
+        self.store = store
+        self.jvm = jvm or JvmClient(classes, os.path.join(self.log_dir, "mpclient.log"))
+        self._bundles: dict = {}
+        self._counter = itertools.count(1)
+        self._log_lock = threading.Lock()
+        self._keys: dict = {}
+
+    # -- resolution at call time
+    def bundle(self, api: str, rev: int) -> dict:
+        key = (self.org, api, int(rev))
+        if key not in self._bundles:  # a revision never changes once imported
+            self._bundles[key] = parse_bundle(self.store.get_revision_bundle(self.org, api, int(rev)))
+        return self._bundles[key]
+
+    def deployments(self) -> list[dict]:
+        out = []
+        for env in self.envs:
+            for dep in self.store.list_deployments(self.org, env) or []:
+                out.append({**dep, "env": env})
+        return out
+
+    def resolve_store(self, env: str, value: str | None, kind: str) -> tuple[str | None, str | None]:
+        """(keystore name, reference name) for a KeyStore/TrustStore value that may be `ref://name`."""
+        if not value:
+            return None, None
+        ref = ref_name(value)
+        if ref is None:
+            return value, None
+        doc = self.store.get_reference(self.org, env, ref)
+        if not doc:
+            raise RuntimeConfigError(f"{kind} reference {ref!r} not found in environment {env}")
+        return doc.get("refers"), ref
+
+    def target_of(self, env: str, bundle: dict, target_name: str) -> dict:
+        target = bundle["targets"].get(target_name)
+        if target is None:
+            raise RuntimeConfigError(f"target endpoint {target_name!r} not found in the bundle")
+        if target["servers"]:
+            name = target["servers"][0]
+            ts = self.store.get_targetserver(self.org, env, name)
+            if not ts:
+                raise RuntimeConfigError(f"target server {name!r} not found in environment {env}")
+            if not _flag(ts.get("isEnabled"), True):
+                raise RuntimeConfigError(f"target server {name!r} is disabled")
+            s = ts.get("sSLInfo") or {}
+            ssl = {
+                "enabled": _flag(s.get("enabled"), False),
+                "clientAuthEnabled": _flag(s.get("clientAuthEnabled"), False),
+                "keyStore": s.get("keyStore"), "keyAlias": s.get("keyAlias"), "trustStore": s.get("trustStore"),
+                "ignoreValidationErrors": _flag(s.get("ignoreValidationErrors"), False),
+                "protocols": list(s.get("protocols") or []), "ciphers": list(s.get("ciphers") or []),
+            } if s else None
+            scheme = "https" if ssl and ssl["enabled"] else "http"
+            return {"link_id": f"targetserver:{env}/{name}", "host": ts.get("host"), "port": int(ts.get("port")),
+                    "scheme": scheme, "base_path": target["path"] or "", "ssl": ssl}
+        if not target["url"]:
+            raise RuntimeConfigError(f"target endpoint {target_name!r} has neither URL nor LoadBalancer")
+        u = urllib.parse.urlsplit(target["url"])
+        ssl = target["ssl_info"]
+        if ssl is not None and u.scheme == "https":
+            ssl = {**ssl, "enabled": True}
+        return {"link_id": None, "host": u.hostname, "port": u.port or (443 if u.scheme == "https" else 80),
+                "scheme": u.scheme, "base_path": u.path.rstrip("/"), "ssl": ssl}
+
+    def _key_pkcs8(self, key_pem: str) -> str:
+        digest = hashlib.sha256(key_pem.encode()).hexdigest()
+        if digest not in self._keys:
+            key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+            der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            self._keys[digest] = base64.b64encode(der).decode()
+        return self._keys[digest]
+
+    def southbound_request(self, env: str, target: dict) -> tuple[dict, dict]:
+        """The JVM request (TLS material resolved now) and the resolved SSLInfo summary (no secrets)."""
+        ssl = target["ssl"]
+        tls = target["scheme"] == "https" or bool(ssl and ssl["enabled"])
+        req: dict = {"host": target["host"], "port": target["port"], "tls": tls, "key_manager": self.key_manager}
+        summary: dict = {"enabled": tls}
+        if not tls:
+            return req, summary
+        ssl = ssl or {"clientAuthEnabled": False}
+        keystore, ks_ref = self.resolve_store(env, ssl.get("keyStore"), "KeyStore")
+        truststore, ts_ref = self.resolve_store(env, ssl.get("trustStore"), "TrustStore")
+        alias = ssl.get("keyAlias")
+        summary.update({"client_auth_enabled": bool(ssl.get("clientAuthEnabled")), "keystore": keystore,
+                        "keystore_reference": ks_ref, "alias": alias, "truststore": truststore,
+                        "truststore_reference": ts_ref, "protocols": ssl.get("protocols") or [],
+                        "key_manager": self.key_manager})
+        req.update({"client_auth": bool(ssl.get("clientAuthEnabled")), "alias": alias,
+                    "protocols": ssl.get("protocols") or [], "ciphers": ssl.get("ciphers") or [],
+                    "ignore_validation_errors": bool(ssl.get("ignoreValidationErrors")),
+                    "trust_pem": None, "chain_pem": None, "key_pkcs8_b64": None})
+        if req["client_auth"]:
+            if keystore and not self.store.get_keystore(self.org, env, keystore):
+                raise RuntimeConfigError(f"keystore {keystore!r} not found in environment {env}")
+            material = self.store.get_alias_material(self.org, env, keystore, alias) if keystore and alias else None
+            summary["alias_present"] = bool(material)
+            if material and material.get("key_pem") and material.get("chain_pem"):
+                req["chain_pem"] = material["chain_pem"]
+                req["key_pkcs8_b64"] = self._key_pkcs8(material["key_pem"])
+        if truststore:
+            if not self.store.get_keystore(self.org, env, truststore):
+                raise RuntimeConfigError(f"truststore {truststore!r} not found in environment {env}")
+            req["trust_pem"] = list(self.store.list_truststore_certs_pem(self.org, env, truststore) or [])
+        return req, summary
+
+    # -- logging
+    def write_trace(self, record: dict) -> None:
+        with self._log_lock, open(self.trace_log, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, sort_keys=True) + "\n")
+
+    def write_system_log(self, text: str) -> None:
+        with self._log_lock, open(self.system_log, "a", encoding="utf-8") as fh:
+            fh.write(text)
+
+    def traces(self, messageid: str | None = None, api: str | None = None, limit: int = 200) -> list[dict]:
+        if not os.path.exists(self.trace_log):
+            return []
+        out = []
+        with open(self.trace_log, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if messageid and rec.get("messageid") != messageid:
+                    continue
+                if api and rec.get("api") != api:
+                    continue
+                out.append(rec)
+        return out[-limit:]
+
+    # -- one northbound request
+    def handle(self, method: str, raw_path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+        split = urllib.parse.urlsplit(raw_path)
+        path = split.path or "/"
+        started = time.time()
+        mid = message_id(next(self._counter))
+        base_headers = {"X-Apigee.Message-ID": mid}
+        found = match_basepath(path, self.deployments())
+        if found is None:
+            fault = {"fault": {"faultstring": f"Unable to identify proxy for host: default and url: {path}",
+                               "detail": {"errorcode": "messaging.adaptors.http.flow.ApplicationNotFound"}}}
+            return 404, {**base_headers, "Content-Type": "application/json"}, json.dumps(fault).encode()
+        dep, suffix = found
+        env, api, rev = dep["env"], dep["api"], int(dep["revision"])
+        ctx = {"org": self.org, "env": env, "api": api, "rev": rev, "messageid": mid}
+        trace = {"messageid": mid, "timestamp": _dt.datetime.now(_dt.UTC).isoformat(), "org": self.org,
+                 "env": env, "api": api, "rev": rev, "request": {"method": method, "path": raw_path},
+                 "phase": "target_request_flow"}
+        ssl_summary: dict = {}
+        try:
+            bundle = self.bundle(api, rev)
+            tname = choose_target(bundle)
+            if tname is None:
+                raise RuntimeConfigError("no route rule names a target endpoint")
+            target = self.target_of(env, bundle, tname)
+            target["link_id"] = target["link_id"] or f"proxy:{env}/{api}/{rev}/{tname}"
+            ctx.update({"host": target["host"], "port": target["port"]})
+            req, ssl_summary = self.southbound_request(env, target)
+            query = f"?{split.query}" if split.query else ""
+            req.update({"method": method, "path": (target["base_path"] + suffix) or "/", "timeout_ms": 10000,
+                        "headers": {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP},
+                        "body_b64": base64.b64encode(body).decode() if body else None})
+            req["path"] += query
+            trace["target"] = {"link_id": target["link_id"], "endpoint": tname, "host": target["host"],
+                               "port": target["port"], "scheme": target["scheme"], "ssl_info": ssl_summary}
+            result = self.jvm.call(req)
+        except RuntimeConfigError as exc:
+            result = {"ok": False, "stage": "configuration", "exception": "com.apigee.lab.ConfigurationException",
+                      "message": str(exc)}
+        trace["elapsed_ms"] = int((time.time() - started) * 1000)
+        if result.get("ok"):
+            status = int(result["status"])
+            out_headers = {**base_headers}
+            for k, v in result.get("headers") or []:
+                if k.lower() not in HOP_BY_HOP and k.lower() != "server":
+                    out_headers[k] = v
+            trace.update({"response": {"status": status}, "tls": {"protocol": result.get("protocol"),
+                                                                    "cipher": result.get("cipher")}})
+            self.write_trace(trace)
+            return status, out_headers, base64.b64decode(result.get("body_b64") or "")
+        trace.update({"response": {"status": 503},
+                      "error": {"cause": result.get("message"), "exception": result.get("exception"),
+                                "stage": result.get("stage")}})
+        self.write_trace(trace)
+        if result.get("stage") == "handshake":
+            self.write_system_log(system_log_records(ctx, result, ssl_summary, started))
+        else:
+            self.write_system_log(
+                f"{log_ts(started)} org:{self.org} env:{env} api:{api} rev:{rev} messageid:{mid} NIOThread@0 ERROR "
+                f"HTTP.CLIENT - HTTPClient$Context.onException() : {result.get('exception')}: "
+                f"{result.get('message')}\n")
+        return 503, {**base_headers, "Content-Type": "application/json"}, json.dumps(SERVICE_UNAVAILABLE).encode()
+
+
+def make_handler(runtime: Runtime):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "Apigee-Lab-MP"
+
+        def log_message(self, fmt, *args):  # access log goes to stderr (the process log file)
+            sys.stderr.write("%s - %s\n" % (self.address_string(), fmt % args))
+
+        def _send(self, status: int, headers: dict, body: bytes) -> None:
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _dispatch(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            split = urllib.parse.urlsplit(self.path)
+            if split.path == "/_lab/health":
+                return self._send(200, {"Content-Type": "application/json"}, b'{"status":"ok"}')
+            if split.path == "/_lab/trace":
+                q = urllib.parse.parse_qs(split.query)
+                recs = runtime.traces((q.get("messageid") or [None])[0], (q.get("api") or [None])[0])
+                return self._send(200, {"Content-Type": "application/json"},
+                                  json.dumps({"traces": recs}).encode())
+            try:
+                status, headers, out = runtime.handle(self.command, self.path, dict(self.headers.items()), body)
+            except Exception as exc:  # noqa: BLE001 - the MP answers 500 rather than dropping the connection
+                fault = {"fault": {"faultstring": f"Internal error: {type(exc).__name__}: {exc}",
+                                   "detail": {"errorcode": "messaging.runtime.InternalError"}}}
+                status, headers, out = 500, {"Content-Type": "application/json"}, json.dumps(fault).encode()
+            self._send(status, headers, out)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+
+    return Handler
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--state", required=True)
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--org", default="lab")
+    ap.add_argument("--envs", default="test,prod")
+    ap.add_argument("--classes", default=None)
+    ap.add_argument("--key-manager", default="SunX509", choices=["SunX509", "PKIX"])
+    args = ap.parse_args(argv)
+    classes = args.classes or os.path.join(os.path.abspath(args.state), "classes")
+    runtime = Runtime(args.state, args.org, [e for e in args.envs.split(",") if e], classes, args.key_manager)
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+        address_family = socket.AF_INET
+
+    server = Server(("127.0.0.1", args.port), make_handler(runtime))
+    sys.stderr.write(f"MP runtime listening on http://127.0.0.1:{args.port} (JSSE {runtime.jvm.java_version})\n")
+    sys.stderr.flush()
+    try:
+        server.serve_forever()
+    finally:
+        runtime.jvm.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

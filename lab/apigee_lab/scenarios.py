@@ -1,0 +1,211 @@
+"""Lab scenarios: what the lab's Apigee org looks like, seeded through the management API like an operator would.
+
+Every scenario is a set of southbound links, each used by one deployed proxy so that
+`curl http://127.0.0.1:<mp-port>/<basepath>` reproduces it. Each single scenario has one link against a JSSE backend
+and one against nginx, one declared in a target server (<LoadBalancer><Server name=.../>) and one in the proxy's
+target endpoint (<URL>); `all` is the union of every scenario.
+
+  healthy               keystore (via ref://) holds leaf A + Int A + Root A      -> backend *-a -> 200
+  missing-client-cert   KeyStore ref:// -> a keystore with no alias at all       -> no client certificate
+  ca-mismatch           keystore holds leaf C + Int C + Root C -> backend *-b (trusts Root B only)
+  chain-incomplete      keystore holds leaf A alone -> backend *-a (accepts Root A only)
+  client-auth-disabled  SSLInfo ClientAuthEnabled=false (keystore fine) -> backend *-a
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from xml.sax.saxutils import escape
+
+import requests
+
+from . import pki
+
+ORG = "lab"
+ENV = "test"
+ENVS = ["test", "prod"]
+USERNAME = "lab-admin@example.com"
+MP_TRUSTSTORE = "mp-truststore"
+MP_TRUSTSTORE_REF = "mp-truststore-ref"
+
+# short name, scenario, declared in ("targetserver"|"proxy"), backend, PKI side, keystore content, client auth, verdict
+LINKS = [
+    ("healthy-jsse", "healthy", "targetserver", "jsse-a", "a", "fullchain", True, "ok"),
+    ("healthy-nginx", "healthy", "proxy", "nginx-a", "a", "fullchain", True, "ok"),
+    ("missing-cert-jsse", "missing-client-cert", "targetserver", "jsse-a", "a", "empty", True,
+     "no_client_certificate"),
+    ("missing-cert-nginx", "missing-client-cert", "proxy", "nginx-a", "a", "empty", True, "no_client_certificate"),
+    ("ca-mismatch-jsse", "ca-mismatch", "proxy", "jsse-b", "c", "fullchain", True, "ca_mismatch"),
+    ("ca-mismatch-nginx", "ca-mismatch", "targetserver", "nginx-b", "c", "fullchain", True, "ca_mismatch"),
+    ("chain-incomplete-jsse", "chain-incomplete", "targetserver", "jsse-a", "a", "leaf", True, "chain_incomplete"),
+    ("chain-incomplete-nginx", "chain-incomplete", "proxy", "nginx-a", "a", "leaf", True, "chain_incomplete"),
+    ("client-auth-off-jsse", "client-auth-disabled", "proxy", "jsse-a", "a", "fullchain", False,
+     "client_auth_disabled"),
+    ("client-auth-off-nginx", "client-auth-disabled", "targetserver", "nginx-a", "a", "fullchain", False,
+     "client_auth_disabled"),
+]
+SCENARIOS = ["healthy", "missing-client-cert", "ca-mismatch", "chain-incomplete", "client-auth-disabled", "all"]
+
+
+class SeedError(RuntimeError):
+    """The management API refused a seeding call."""
+
+
+def links_for(scenario: str) -> list[dict]:
+    if scenario not in SCENARIOS:
+        raise SeedError(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    out = []
+    for short, scen, decl, backend, side, content, client_auth, verdict in LINKS:
+        if scenario in ("all", scen):
+            out.append({"short": short, "scenario": scen, "declared_in": decl, "backend": backend, "side": side,
+                        "content": content, "client_auth": client_auth, "expected_verdict": verdict,
+                        "api": f"mtls-{short}", "basepath": f"/{short}", "keystore": f"ks-{short}",
+                        "reference": f"ks-{short}-ref", "alias": pki.CLIENT_LEAVES[side],
+                        "targetserver": f"ts-{short}" if decl == "targetserver" else None})
+    return out
+
+
+# ------------------------------------------------------------------ proxy bundles
+
+def ssl_info_xml(link: dict) -> str:
+    return (
+        "<SSLInfo>"
+        "<Enabled>true</Enabled>"
+        f"<ClientAuthEnabled>{'true' if link['client_auth'] else 'false'}</ClientAuthEnabled>"
+        f"<KeyStore>ref://{escape(link['reference'])}</KeyStore>"
+        f"<KeyAlias>{escape(link['alias'])}</KeyAlias>"
+        f"<TrustStore>ref://{MP_TRUSTSTORE_REF}</TrustStore>"
+        "</SSLInfo>"
+    )
+
+
+def proxy_bundle(link: dict, backend_port: int) -> bytes:
+    """A proxy bundle zip (apiproxy/...) whose default target endpoint reaches the link's backend."""
+    api, bp = link["api"], link["basepath"]
+    if link["declared_in"] == "targetserver":
+        conn = (f"<HTTPTargetConnection><LoadBalancer><Server name=\"{escape(link['targetserver'])}\"/>"
+                "</LoadBalancer><Path>/</Path></HTTPTargetConnection>")
+    else:
+        conn = f"<HTTPTargetConnection>{ssl_info_xml(link)}<URL>https://localhost:{backend_port}/</URL></HTTPTargetConnection>"
+    files = {
+        f"apiproxy/{api}.xml": (
+            f'<APIProxy revision="1" name="{api}"><Description>lab scenario {link["scenario"]}: '
+            f'{link["short"]}</Description><BasePaths>{bp}</BasePaths>'
+            "<ProxyEndpoints><ProxyEndpoint>default</ProxyEndpoint></ProxyEndpoints>"
+            "<TargetEndpoints><TargetEndpoint>default</TargetEndpoint></TargetEndpoints></APIProxy>"),
+        "apiproxy/proxies/default.xml": (
+            '<ProxyEndpoint name="default"><PreFlow name="PreFlow"><Request/><Response/></PreFlow>'
+            f"<HTTPProxyConnection><BasePath>{bp}</BasePath><VirtualHost>default</VirtualHost></HTTPProxyConnection>"
+            '<RouteRule name="default"><TargetEndpoint>default</TargetEndpoint></RouteRule></ProxyEndpoint>'),
+        "apiproxy/targets/default.xml": (
+            '<TargetEndpoint name="default"><PreFlow name="PreFlow"><Request/><Response/></PreFlow>'
+            f"{conn}</TargetEndpoint>"),
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in files.items():
+            zf.writestr(name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + text + "\n")
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------ the management API, as an operator uses it
+
+class Mgmt:
+    def __init__(self, url: str, password: str, org: str = ORG):
+        self.base = url.rstrip("/") + f"/v1/organizations/{org}"
+        self.s = requests.Session()
+        self.s.auth = (USERNAME, password)
+
+    def call(self, method: str, path: str, ok=(200, 201, 204), **kw) -> requests.Response:
+        resp = self.s.request(method, self.base + path, timeout=30, **kw)
+        if resp.status_code not in ok:
+            raise SeedError(f"{method} {path} -> HTTP {resp.status_code}: {resp.text[:300]}")
+        return resp
+
+    def json(self, path: str):
+        resp = self.call("GET", path, ok=(200, 404))
+        return resp.json() if resp.status_code == 200 and resp.content else None
+
+
+def _names(doc) -> list[str]:
+    if not doc:
+        return []
+    if isinstance(doc, list):
+        return [d if isinstance(d, str) else d.get("name") for d in doc]
+    return []
+
+
+def wipe(m: Mgmt, envs: list[str]) -> None:
+    """Remove every proxy, target server, reference and keystore of the org's environments."""
+    for env in envs:
+        for dep in (m.json(f"/environments/{env}/deployments") or {}).get("aPIProxy", []) or []:
+            for rev in dep.get("revision", []) or []:
+                m.call("DELETE", f"/environments/{env}/apis/{dep['name']}/revisions/{rev['name']}/deployments",
+                       ok=(200, 204, 404))
+    for api in _names(m.json("/apis")):
+        m.call("DELETE", f"/apis/{api}", ok=(200, 204, 404))
+    for env in envs:
+        for name in _names(m.json(f"/environments/{env}/targetservers")):
+            m.call("DELETE", f"/environments/{env}/targetservers/{name}", ok=(200, 204, 404))
+        for name in _names(m.json(f"/environments/{env}/references")):
+            m.call("DELETE", f"/environments/{env}/references/{name}", ok=(200, 204, 404))
+        for name in _names(m.json(f"/environments/{env}/keystores")):
+            m.call("DELETE", f"/environments/{env}/keystores/{name}", ok=(200, 204, 404))
+
+
+def _keystore(m: Mgmt, env: str, name: str) -> None:
+    m.call("POST", f"/environments/{env}/keystores", json={"name": name})
+
+
+def _alias(m: Mgmt, env: str, keystore: str, alias: str, cert_pem: str, key_pem: str | None) -> None:
+    files = {"certFile": ("cert.pem", cert_pem, "application/x-pem-file")}
+    if key_pem is not None:
+        files["keyFile"] = ("key.pem", key_pem, "application/x-pem-file")
+    m.call("POST", f"/environments/{env}/keystores/{keystore}/aliases",
+           params={"alias": alias, "format": "keycertfile"}, files=files)
+
+
+def _reference(m: Mgmt, env: str, name: str, refers: str, kind: str = "KeyStore") -> None:
+    m.call("POST", f"/environments/{env}/references", json={"name": name, "refers": refers, "resourceType": kind})
+
+
+def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports: dict, env: str = ENV) -> list[dict]:
+    """Wipe the org and seed `scenario`; returns the lab.json link entries."""
+    p = pki.paths(state)
+    m = Mgmt(mgmt_url, password)
+    wipe(m, ENVS)
+    _keystore(m, env, MP_TRUSTSTORE)
+    _alias(m, env, MP_TRUSTSTORE, "lab-server-ca", pki.read_text(p["server_ca"]), None)
+    _reference(m, env, MP_TRUSTSTORE_REF, MP_TRUSTSTORE, "KeyStore")
+    out = []
+    for link in links_for(scenario):
+        side = link["side"]
+        _keystore(m, env, link["keystore"])
+        if link["content"] != "empty":
+            chain = pki.read_text(p[f"fullchain_{side}"] if link["content"] == "fullchain" else p[f"leaf_{side}"])
+            _alias(m, env, link["keystore"], link["alias"], chain, pki.read_text(p[f"key_{side}"]))
+        _reference(m, env, link["reference"], link["keystore"])
+        port = backend_ports[link["backend"]]
+        if link["declared_in"] == "targetserver":
+            m.call("POST", f"/environments/{env}/targetservers", json={
+                "name": link["targetserver"], "host": "localhost", "port": port, "isEnabled": True,
+                "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true" if link["client_auth"] else "false",
+                            "keyStore": f"ref://{link['reference']}", "keyAlias": link["alias"],
+                            "trustStore": f"ref://{MP_TRUSTSTORE_REF}", "ignoreValidationErrors": False}})
+        imported = m.call("POST", "/apis", params={"action": "import", "name": link["api"]},
+                          files={"file": (f"{link['api']}.zip", proxy_bundle(link, port), "application/zip")}).json()
+        rev = str(imported.get("revision", "1"))
+        m.call("POST", f"/environments/{env}/apis/{link['api']}/revisions/{rev}/deployments",
+               params={"override": "true"})
+        link_id = (f"targetserver:{env}/{link['targetserver']}" if link["declared_in"] == "targetserver"
+                   else f"proxy:{env}/{link['api']}/{rev}/default")
+        out.append({
+            "id": link_id, "scenario": link["scenario"], "proxy": link["api"], "revision": int(rev),
+            "basepath": link["basepath"], "backend": link["backend"], "declared_in": link["declared_in"],
+            "expected_verdict": link["expected_verdict"], "keystore": link["keystore"],
+            "reference": link["reference"], "alias": link["alias"], "truststore": MP_TRUSTSTORE,
+            "truststore_reference": MP_TRUSTSTORE_REF, "client_auth_enabled": link["client_auth"],
+            "material": {"chain_pem": p[f"chain_{side}"], "key_pem": p[f"key_{side}"],
+                         "issuer_ca_pem": p[f"int_{side}"], "ca_chain_pem": p[f"ca_chain_{side}"]},
+        })
+    return out

@@ -58,8 +58,8 @@ def specs(state: str, port_base: int) -> list[dict]:
                 "truststore_format": "pkcs12",
                 "truststore_password_file": pw_file,
                 # `%s` is the candidate truststore file (validated before it replaces the live one).
-                "validate_cmd": f"keytool -list -noprompt -storetype PKCS12 -keystore %s -storepass:file "
-                                f"{shlex.quote(pw_file)}",
+                "validate_cmd": f"{shlex.quote(sys.executable)} {shlex.quote(LABCTL)} --state {shlex.quote(state)} "
+                                f"validate-backend {name} %s",
                 "reload_cmd": f"{shlex.quote(sys.executable)} {shlex.quote(LABCTL)} --state {shlex.quote(state)} "
                               f"reload-backend {name}",
             })
@@ -72,7 +72,9 @@ def specs(state: str, port_base: int) -> list[dict]:
                 "truststore_path": os.path.join(prefix, "conf", "client-ca.pem"),
                 "truststore_format": "pem_bundle",
                 "truststore_password_file": None,
-                "validate_cmd": f"{base} -t -q",
+                # `nginx -t` on a copy of the conf whose ssl_client_certificate is the candidate file `%s`.
+                "validate_cmd": f"{shlex.quote(sys.executable)} {shlex.quote(LABCTL)} --state {shlex.quote(state)} "
+                                f"validate-backend {name} %s",
                 "reload_cmd": f"{base} -s reload",
             })
         out.append(entry)
@@ -233,6 +235,36 @@ def start_nginx(state: str, spec: dict) -> int:
                       log_path=os.path.join(state, "logs", "backends", f"{name}.log"))
     procs.wait_port(spec["port"], pid=pid, what=f"backend {name}", log_path=err)
     return pid
+
+
+def validate_truststore(state: str, name: str, candidate: str, backend_specs: list[dict]) -> str:
+    """Check a candidate truststore file the way the backend will load it; raises with the tool's message."""
+    spec = next((s for s in backend_specs if s["name"] == name), None)
+    if spec is None:
+        raise procs.LabProcessError(f"unknown backend {name!r}")
+    if not os.path.isfile(candidate):
+        raise procs.LabProcessError(f"{name}: candidate truststore {candidate} does not exist")
+    if spec["kind"] == "jsse":
+        argv = ["keytool", "-list", "-noprompt", "-storetype", "PKCS12", "-keystore", candidate,
+                "-storepass:file", spec["truststore_password_file"]]
+        res = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if res.returncode != 0 or "trustedCertEntry" not in res.stdout:
+            raise procs.LabProcessError(f"{name}: {candidate} is not a PKCS#12 truststore JSSE can use: "
+                                        f"{(res.stdout + res.stderr).strip()[-500:] or 'no trusted certificate'}")
+        return f"{name}: {res.stdout.count('trustedCertEntry')} trusted certificate(s)"
+    prefix = nginx_prefix(state, name)
+    conf = nginx_conf(state, {**spec, "truststore_path": os.path.abspath(candidate)})
+    test_conf = os.path.join(prefix, "conf", f"validate-{os.getpid()}.conf")
+    with open(test_conf, "w", encoding="ascii") as fh:
+        fh.write(conf)
+    try:
+        res = subprocess.run([NGINX, "-t", "-q", "-p", prefix, "-c", test_conf, "-e",
+                              os.path.join(prefix, "logs", "error.log")], capture_output=True, text=True, check=False)
+    finally:
+        os.unlink(test_conf)
+    if res.returncode != 0:
+        raise procs.LabProcessError(f"{name}: nginx -t rejects {candidate}: {res.stderr.strip()[-500:]}")
+    return f"{name}: nginx -t ok"
 
 
 def _children(pid: int) -> set[int]:

@@ -250,3 +250,15 @@ def test_parse_bundle_reads_ssl_info_and_load_balancer():
     assert t["ssl_info"]["keyStore"] == f"ref://{px['reference']}"
     assert t["ssl_info"]["clientAuthEnabled"] is True and t["ssl_info"]["keyAlias"] == "mp-client-a"
     assert b_px["proxies"]["default"]["basepath"] == px["basepath"]
+
+
+@pytest.mark.parametrize("name", ["jsse-a", "nginx-a"])
+def test_validate_truststore_accepts_a_good_candidate_and_rejects_a_bad_one(rt, name, tmp_path):
+    spec = next(s for s in rt["specs"] if s["name"] == name)
+    good = tmp_path / "good"
+    good.write_bytes(open(spec["truststore_path"], "rb").read())
+    assert name in backends.validate_truststore(rt["state"], name, str(good), rt["specs"])
+    bad = tmp_path / "bad"
+    bad.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
+    with pytest.raises(procs.LabProcessError, match=name):
+        backends.validate_truststore(rt["state"], name, str(bad), rt["specs"])

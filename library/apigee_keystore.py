@@ -1,0 +1,139 @@
+#!/usr/bin/python
+"""Ansible module: an Apigee keystore or truststore is present or absent."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: apigee_keystore
+short_description: An Apigee keystore or truststore is present or absent
+description:
+  - Creates or deletes an Apigee Edge keystore (or truststore; they are the same entity) in an environment.
+  - Deleting a keystore that a reference still names is refused, naming the references.
+version_added: "1.0.0"
+author: apigee-mtls-doctor maintainers
+options:
+  env:
+    description: The Apigee environment.
+    type: str
+    required: true
+  name:
+    description: The keystore or truststore name.
+    type: str
+    required: true
+  state:
+    description: Whether it must exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  mgmt_url:
+    description: The management API base URL.
+    type: str
+    default: https://api.enterprise.apigee.com
+  org:
+    description: The Apigee organization.
+    type: str
+    required: true
+  username:
+    description: Management API user (basic auth or OAuth2 password grant).
+    type: str
+  password:
+    description: Password of O(username).
+    type: str
+  token:
+    description: A bearer token instead of a user and password.
+    type: str
+  mfa_token:
+    description: A one-time MFA code for the OAuth2 login.
+    type: str
+  login_url:
+    description: The Edge login service (OAuth2).
+    type: str
+    default: https://login.apigee.com
+  auth_type:
+    description: How to authenticate.
+    type: str
+    choices: [auto, basic, oauth2, token]
+    default: auto
+  validate_certs:
+    description: Check the management API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description: CA bundle for the management API's TLS certificate.
+    type: path
+  timeout:
+    description: Seconds per HTTP request.
+    type: int
+    default: 30
+  retries:
+    description: Retries on 429 and 5xx.
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    support: full
+    description: Reads Apigee, computes C(changed), writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the state before and after.
+notes:
+  - Connection options also come from the environment (C(APIGEE_MGMT_URL), C(APIGEE_ORG), C(APIGEE_USERNAME),
+    C(APIGEE_PASSWORD), C(APIGEE_TOKEN), ...).
+"""
+
+EXAMPLES = r"""
+- name: A keystore for the backend client certificate
+  apigee_keystore:
+    org: myorg
+    env: prod
+    name: backend-client
+    username: "{{ apigee_username }}"
+    password: "{{ apigee_password }}"
+"""
+
+RETURN = r"""
+name:
+  description: The keystore name.
+  returned: always
+  type: str
+aliases:
+  description: Its aliases before the change.
+  returned: always
+  type: list
+  elements: str
+api_requests:
+  description: HTTP requests made to the management API.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls_keystore_sync import ensure_keystore
+
+
+def main():
+    spec = apigee_argument_spec()
+    spec.update({
+        "env": {"type": "str", "required": True},
+        "name": {"type": "str", "required": True},
+        "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    })
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    client = None
+    try:
+        client = ApigeeClient.from_params(p)
+        result = ensure_keystore(client, p["env"], p["name"], p["state"], module.check_mode)
+    except MtlsError as exc:
+        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    result.update(client.stats())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+#!/usr/bin/python
+"""Ansible module: an Apigee keystore alias holds the given private key and the complete certificate chain."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: apigee_keystore_alias
+short_description: An Apigee keystore alias holds the given key and the complete certificate chain
+description:
+  - Makes an alias of an Apigee Edge keystore hold the given private key and the B(complete) certificate chain (leaf,
+    intermediates, root when known). The chain is completed from O(ca_bundle) with the certificate core.
+  - Idempotent by meaning, not by bytes. The chain stored in Apigee is read back through the management API and
+    compared with the desired complete chain by SHA-256 fingerprints; when they are equal nothing is written.
+  - "When they differ and a key is given: O(strategy=in_place) deletes and recreates the alias;
+    O(strategy=rotate) creates a new keystore with the same alias name, uploads, checks what was stored, repoints every
+    reference that named the old keystore, then deletes the old keystore unless O(keep_previous) (Apigee's documented
+    zero-downtime path)."
+  - Without a key, only the certificate chain of an existing alias is updated, with a warning that Private Cloud
+    Message Processors may need a restart.
+  - Bad input fails before any change, naming the problem - a key that does not match the leaf, an expired leaf, or a
+    CA bundle that cannot complete the chain.
+version_added: "1.0.0"
+author: apigee-mtls-doctor maintainers
+extends_documentation_fragment: []
+options:
+  env:
+    description: The Apigee environment.
+    type: str
+    required: true
+  keystore:
+    description:
+      - The keystore. With O(strategy=rotate) and O(reference), the keystore in use is the one the reference names
+        and this is the base name of new keystores (default - that keystore's name without an earlier rotation suffix).
+    type: str
+  alias:
+    description: The alias name.
+    type: str
+    required: true
+  reference:
+    description: A reference (C(ref://NAME) in SSLInfo) that names the keystore; required for O(strategy=rotate).
+    type: str
+  cert_chain:
+    description: The certificate chain, leaf first (PEM content or a path); the leaf alone is allowed.
+    type: str
+  ca_bundle:
+    description: Certificates used to complete the chain (PEM content or a path).
+    type: str
+  private_key:
+    description: The private key of the leaf (PEM content or a path).
+    type: str
+  private_key_password:
+    description: The password of O(private_key) when it is encrypted.
+    type: str
+  pkcs12:
+    description: A PKCS#12 file (path) holding the key and the leaf (and possibly intermediates), instead of
+      O(private_key) and O(cert_chain).
+    type: path
+  pkcs12_password:
+    description: The password of O(pkcs12).
+    type: str
+  strategy:
+    description: How to change an alias whose chain differs, when a key is given.
+    type: str
+    choices: [in_place, rotate]
+    default: in_place
+  keep_previous:
+    description: With O(strategy=rotate), keep the previous keystore instead of deleting it.
+    type: bool
+    default: false
+  include_root:
+    description: Store the self-signed root at the end of the chain when it is known.
+    type: bool
+    default: true
+  mgmt_url:
+    description: The management API base URL.
+    type: str
+    default: https://api.enterprise.apigee.com
+  org:
+    description: The Apigee organization.
+    type: str
+    required: true
+  username:
+    description: Management API user (basic auth or OAuth2 password grant).
+    type: str
+  password:
+    description: Password of O(username).
+    type: str
+  token:
+    description: A bearer token instead of a user and password.
+    type: str
+  mfa_token:
+    description: A one-time MFA code for the OAuth2 login.
+    type: str
+  login_url:
+    description: The Edge login service (OAuth2).
+    type: str
+    default: https://login.apigee.com
+  auth_type:
+    description: How to authenticate.
+    type: str
+    choices: [auto, basic, oauth2, token]
+    default: auto
+  validate_certs:
+    description: Check the management API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description: CA bundle for the management API's TLS certificate.
+    type: path
+  timeout:
+    description: Seconds per HTTP request.
+    type: int
+    default: 30
+  retries:
+    description: Retries on 429 and 5xx.
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    support: full
+    description: Reads Apigee, computes the plan and C(changed), writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the stored and desired chains (subject, issuer, serial, not-after, SHA-256), never key material.
+notes:
+  - Connection options also come from the environment (C(APIGEE_MGMT_URL), C(APIGEE_ORG), C(APIGEE_USERNAME),
+    C(APIGEE_PASSWORD), C(APIGEE_TOKEN), ...).
+"""
+
+EXAMPLES = r"""
+- name: Upload the complete chain to the alias the target server uses
+  apigee_keystore_alias:
+    org: myorg
+    env: prod
+    keystore: backend-client
+    alias: client
+    cert_chain: files/client.pem
+    ca_bundle: files/issuing-cas.pem
+    private_key: "{{ vault_client_key }}"
+    username: "{{ apigee_username }}"
+    password: "{{ apigee_password }}"
+
+- name: Rotate with zero downtime through the reference used in SSLInfo
+  apigee_keystore_alias:
+    org: myorg
+    env: prod
+    reference: backend-client-ref
+    alias: client
+    cert_chain: files/client.pem
+    private_key: "{{ vault_client_key }}"
+    strategy: rotate
+    token: "{{ apigee_token }}"
+"""
+
+RETURN = r"""
+action:
+  description: What was (or, in check mode, would be) done - none, create, replace, rotate or update_cert.
+  returned: always
+  type: str
+steps:
+  description: The plan, in words.
+  returned: always
+  type: list
+  elements: str
+keystore:
+  description: The keystore that holds the alias afterwards (the new one after a rotation).
+  returned: always
+  type: str
+previous_keystore:
+  description: The keystore a rotation moved away from.
+  returned: always
+  type: str
+references:
+  description: References repointed by a rotation.
+  returned: always
+  type: list
+  elements: str
+chain:
+  description: The desired complete chain (subject, issuer, serial, not_before, not_after, sha256, ...).
+  returned: always
+  type: list
+  elements: dict
+stored_before:
+  description: The chain stored before the change.
+  returned: always
+  type: list
+  elements: dict
+api_requests:
+  description: HTTP requests made to the management API.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls_keystore_sync import desired_chain, read_material, sync_alias
+
+
+def main():
+    spec = apigee_argument_spec()
+    spec.update({
+        "env": {"type": "str", "required": True},
+        "keystore": {"type": "str"},
+        "alias": {"type": "str", "required": True},
+        "reference": {"type": "str"},
+        "cert_chain": {"type": "str"},
+        "ca_bundle": {"type": "str"},
+        "private_key": {"type": "str", "no_log": True},
+        "private_key_password": {"type": "str", "no_log": True},
+        "pkcs12": {"type": "path"},
+        "pkcs12_password": {"type": "str", "no_log": True},
+        "strategy": {"type": "str", "default": "in_place", "choices": ["in_place", "rotate"]},
+        "keep_previous": {"type": "bool", "default": False},
+        "include_root": {"type": "bool", "default": True},
+    })
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
+                           mutually_exclusive=[("private_key", "pkcs12")],
+                           required_one_of=[("cert_chain", "pkcs12"), ("keystore", "reference")])
+    p = module.params
+    client = None
+    try:
+        desired = desired_chain(
+            cert_chain=read_material(p["cert_chain"], "cert_chain"),
+            ca_bundle=read_material(p["ca_bundle"], "ca_bundle"),
+            private_key=read_material(p["private_key"], "private_key"),
+            private_key_password=p["private_key_password"],
+            pkcs12=read_material(p["pkcs12"], "pkcs12"), pkcs12_password=p["pkcs12_password"],
+            include_root=p["include_root"])
+        client = ApigeeClient.from_params(p)
+        result = sync_alias(client, p["env"], p["keystore"], p["alias"], desired, strategy=p["strategy"],
+                            reference=p["reference"], keep_previous=p["keep_previous"], check_mode=module.check_mode)
+    except MtlsError as exc:
+        extra = client.stats() if client is not None else {}
+        module.fail_json(msg=str(exc), **extra)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    result.update(client.stats())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+#!/usr/bin/python
+"""Ansible module: an Apigee reference names the given keystore or truststore."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: apigee_reference
+short_description: An Apigee reference names the given keystore or truststore
+description:
+  - Makes an environment reference (used as C(ref://NAME) in a target's SSLInfo) name the given keystore or
+    truststore, or removes it.
+version_added: "1.0.0"
+author: apigee-mtls-doctor maintainers
+options:
+  env:
+    description: The Apigee environment.
+    type: str
+    required: true
+  name:
+    description: The reference name.
+    type: str
+    required: true
+  refers:
+    description: The keystore or truststore it names (required for O(state=present)).
+    type: str
+  resource_type:
+    description: What it names.
+    type: str
+    choices: [KeyStore, TrustStore]
+    default: KeyStore
+  state:
+    description: Whether it must exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  mgmt_url:
+    description: The management API base URL.
+    type: str
+    default: https://api.enterprise.apigee.com
+  org:
+    description: The Apigee organization.
+    type: str
+    required: true
+  username:
+    description: Management API user (basic auth or OAuth2 password grant).
+    type: str
+  password:
+    description: Password of O(username).
+    type: str
+  token:
+    description: A bearer token instead of a user and password.
+    type: str
+  mfa_token:
+    description: A one-time MFA code for the OAuth2 login.
+    type: str
+  login_url:
+    description: The Edge login service (OAuth2).
+    type: str
+    default: https://login.apigee.com
+  auth_type:
+    description: How to authenticate.
+    type: str
+    choices: [auto, basic, oauth2, token]
+    default: auto
+  validate_certs:
+    description: Check the management API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description: CA bundle for the management API's TLS certificate.
+    type: path
+  timeout:
+    description: Seconds per HTTP request.
+    type: int
+    default: 30
+  retries:
+    description: Retries on 429 and 5xx.
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    support: full
+    description: Reads Apigee, computes C(changed), writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the state before and after.
+notes:
+  - Connection options also come from the environment (C(APIGEE_MGMT_URL), C(APIGEE_ORG), C(APIGEE_USERNAME),
+    C(APIGEE_PASSWORD), C(APIGEE_TOKEN), ...).
+"""
+
+EXAMPLES = r"""
+- name: Point the SSLInfo reference at the new keystore
+  apigee_reference:
+    org: myorg
+    env: prod
+    name: backend-client-ref
+    refers: backend-client-2025
+    token: "{{ apigee_token }}"
+"""
+
+RETURN = r"""
+refers:
+  description: What the reference names afterwards.
+  returned: always
+  type: str
+previous_refers:
+  description: What it named before.
+  returned: always
+  type: str
+api_requests:
+  description: HTTP requests made to the management API.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls_keystore_sync import ensure_reference
+
+
+def main():
+    spec = apigee_argument_spec()
+    spec.update({
+        "env": {"type": "str", "required": True},
+        "name": {"type": "str", "required": True},
+        "refers": {"type": "str"},
+        "resource_type": {"type": "str", "default": "KeyStore", "choices": ["KeyStore", "TrustStore"]},
+        "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    })
+    module = AnsibleModule(argument_spec=spec, required_if=[("state", "present", ("refers",))],
+                           supports_check_mode=True)
+    p = module.params
+    client = None
+    try:
+        client = ApigeeClient.from_params(p)
+        result = ensure_reference(client, p["env"], p["name"], p["refers"], p["resource_type"], p["state"],
+                                  module.check_mode)
+    except MtlsError as exc:
+        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    result.update(client.stats())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+#!/usr/bin/python
+"""Ansible module: a CA certificate is present in (or absent from) an Apigee truststore."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: apigee_truststore_cert
+short_description: A CA certificate is present in (or absent from) an Apigee truststore
+description:
+  - Makes one CA certificate present in, or absent from, an Apigee Edge truststore (an alias holding a certificate
+    only, created with C(format=keycertfile)).
+  - Idempotent by SHA-256 fingerprint of the certificates read back from every alias of the truststore.
+version_added: "1.0.0"
+author: apigee-mtls-doctor maintainers
+options:
+  env:
+    description: The Apigee environment.
+    type: str
+    required: true
+  truststore:
+    description: The truststore name.
+    type: str
+    required: true
+  certificate:
+    description: The CA certificate (PEM content or a path; exactly one certificate).
+    type: str
+    required: true
+  alias:
+    description: Alias of a new entry (default - the CN and 8 hex digits of the fingerprint).
+    type: str
+  state:
+    description: Whether the certificate must be in the truststore.
+    type: str
+    choices: [present, absent]
+    default: present
+  create:
+    description: Create the truststore when it does not exist.
+    type: bool
+    default: true
+  mgmt_url:
+    description: The management API base URL.
+    type: str
+    default: https://api.enterprise.apigee.com
+  org:
+    description: The Apigee organization.
+    type: str
+    required: true
+  username:
+    description: Management API user (basic auth or OAuth2 password grant).
+    type: str
+  password:
+    description: Password of O(username).
+    type: str
+  token:
+    description: A bearer token instead of a user and password.
+    type: str
+  mfa_token:
+    description: A one-time MFA code for the OAuth2 login.
+    type: str
+  login_url:
+    description: The Edge login service (OAuth2).
+    type: str
+    default: https://login.apigee.com
+  auth_type:
+    description: How to authenticate.
+    type: str
+    choices: [auto, basic, oauth2, token]
+    default: auto
+  validate_certs:
+    description: Check the management API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description: CA bundle for the management API's TLS certificate.
+    type: path
+  timeout:
+    description: Seconds per HTTP request.
+    type: int
+    default: 30
+  retries:
+    description: Retries on 429 and 5xx.
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    support: full
+    description: Reads Apigee, computes C(changed), writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the state before and after.
+notes:
+  - Connection options also come from the environment (C(APIGEE_MGMT_URL), C(APIGEE_ORG), C(APIGEE_USERNAME),
+    C(APIGEE_PASSWORD), C(APIGEE_TOKEN), ...).
+"""
+
+EXAMPLES = r"""
+- name: Trust the backend's server CA in the MP truststore
+  apigee_truststore_cert:
+    org: myorg
+    env: prod
+    truststore: backend-trust
+    certificate: files/backend-server-ca.pem
+    username: "{{ apigee_username }}"
+    password: "{{ apigee_password }}"
+"""
+
+RETURN = r"""
+aliases:
+  description: The aliases holding the certificate afterwards.
+  returned: always
+  type: list
+  elements: str
+certificate:
+  description: Summary of the certificate (subject, issuer, serial, not_after, sha256, ...).
+  returned: always
+  type: dict
+api_requests:
+  description: HTTP requests made to the management API.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls_keystore_sync import read_material, sync_truststore_cert
+
+
+def main():
+    spec = apigee_argument_spec()
+    spec.update({
+        "env": {"type": "str", "required": True},
+        "truststore": {"type": "str", "required": True},
+        "certificate": {"type": "str", "required": True},
+        "alias": {"type": "str"},
+        "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+        "create": {"type": "bool", "default": True},
+    })
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    client = None
+    try:
+        client = ApigeeClient.from_params(p)
+        result = sync_truststore_cert(client, p["env"], p["truststore"], read_material(p["certificate"], "certificate"),
+                                      alias=p["alias"], state=p["state"], create=p["create"],
+                                      check_mode=module.check_mode)
+    except MtlsError as exc:
+        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    result.update(client.stats())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+#!/usr/bin/python
+"""Ansible module: a CA certificate present in (or absent from) a backend host's truststore file."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: truststore_cert
+short_description: A CA certificate is present in (or absent from) a backend truststore file
+description:
+  - Makes one or more CA certificates present in, or absent from, the truststore file of a TLS server that asks for
+    client certificates (the backend of an Apigee target).
+  - "Formats: C(pem_bundle) (nginx C(ssl_client_certificate), Apache C(SSLCACertificateFile), HAProxy C(ca-file),
+    Envoy C(trusted_ca)), C(pkcs12) (Java PKCS#12 truststore) and C(jks) (Java JKS truststore, changed with keytool)."
+  - Idempotent by SHA-256 fingerprint. The new file is written to a temporary file in the same folder, validated with
+    O(validate) when given, and only then atomically replaces the live file, keeping its owner and mode.
+version_added: "1.0.0"
+author: apigee-mtls-doctor maintainers
+options:
+  path:
+    description: The truststore file on the backend host.
+    type: path
+    required: true
+  format:
+    description: The truststore format.
+    type: str
+    choices: [pem_bundle, pkcs12, jks]
+    default: pem_bundle
+  certificate:
+    description:
+      - The CA certificate(s) (PEM content with one or more certificates, or a path to a PEM or DER file on the host
+        that runs the module).
+    type: str
+    required: true
+  state:
+    description: Whether the certificate(s) must be in the truststore or not.
+    type: str
+    choices: [present, absent]
+    default: present
+  alias:
+    description: Alias of the new entry (pkcs12, jks). Default is the CN and 8 hex digits of the fingerprint.
+    type: str
+  password:
+    description: The truststore password (pkcs12, jks).
+    type: str
+  password_file:
+    description: A file whose first line is the truststore password (used when O(password) is not given).
+    type: path
+  validate:
+    description:
+      - A command run on the candidate file before it replaces the live one; C(%s) stands for the candidate's path.
+      - When it fails, the live file is left untouched and the module fails with the command's message.
+    type: str
+  backup:
+    description: Keep a timestamped copy of the live file before replacing it.
+    type: bool
+    default: true
+  create:
+    description: Create the file when it does not exist.
+    type: bool
+    default: true
+  mode:
+    description: Mode of a newly created file (an existing file keeps its mode).
+    type: raw
+  keytool:
+    description: The keytool program (jks).
+    type: path
+    default: keytool
+attributes:
+  check_mode:
+    support: full
+    description: Computes whether the file would change and writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the certificates (subject, issuer, serial, not-after, SHA-256) before and after.
+notes:
+  - Private keys never go in a truststore; the password is never returned nor logged.
+"""
+
+EXAMPLES = r"""
+- name: Trust the MP client certificate's issuing CA on nginx
+  truststore_cert:
+    path: /etc/nginx/client-ca.pem
+    format: pem_bundle
+    certificate: "{{ lookup('file', 'pki/intermediate-c.pem') }}"
+    validate: nginx -t -q -c /etc/nginx/nginx.conf
+  notify: reload nginx
+
+- name: Trust it in a Java backend's PKCS#12 truststore
+  truststore_cert:
+    path: /opt/app/truststore.p12
+    format: pkcs12
+    password_file: /opt/app/truststore.password
+    certificate: /tmp/intermediate-c.pem
+    alias: intermediate-c
+    validate: keytool -list -storetype PKCS12 -keystore %s -storepass:file /opt/app/truststore.password
+"""
+
+RETURN = r"""
+path:
+  description: The truststore file.
+  returned: always
+  type: str
+added:
+  description: Certificates added (subject, issuer, serial, not_before, not_after, sha256, ...).
+  returned: always
+  type: list
+  elements: dict
+removed:
+  description: Certificates removed.
+  returned: always
+  type: list
+  elements: dict
+certificates:
+  description: How many certificates the truststore holds afterwards.
+  returned: always
+  type: int
+backup_file:
+  description: The backup of the previous file.
+  returned: when changed and backup is true
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls_keystore_sync import read_material
+from ansible.module_utils.mtls_truststore import apply_truststore_cert, read_password
+
+
+def _mode(value):
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    return int(str(value), 8)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "format": {"type": "str", "default": "pem_bundle", "choices": ["pem_bundle", "pkcs12", "jks"]},
+            "certificate": {"type": "str", "required": True},
+            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+            "alias": {"type": "str"},
+            "password": {"type": "str", "no_log": True},
+            "password_file": {"type": "path"},
+            "validate": {"type": "str"},
+            "backup": {"type": "bool", "default": True},
+            "create": {"type": "bool", "default": True},
+            "mode": {"type": "raw"},
+            "keytool": {"type": "path", "default": "keytool"},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        password = read_password(p["password"], p["password_file"])
+        if password:
+            module.no_log_values.add(password)
+        result = apply_truststore_cert(
+            p["path"], p["format"], read_material(p["certificate"], "certificate"), state=p["state"],
+            password=password, alias=p["alias"], validate=p["validate"], backup=p["backup"],
+            check_mode=module.check_mode, create=p["create"], mode=_mode(p["mode"]), keytool=p["keytool"])
+    except MtlsError as exc:
+        module.fail_json(msg=str(exc))
+    except ValueError as exc:
+        module.fail_json(msg="mode: %s" % exc)
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

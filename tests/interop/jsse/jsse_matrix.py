@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -104,13 +105,15 @@ def _der_ava(ava: Ava) -> bytes:
     return _tlv(0x30, _der_oid(oid) + _der_string(tag, value))
 
 
-def dn_der(spec: DnSpec, *, der_sorted_sets: bool = True) -> bytes:
-    """DER of a Name.  With ``der_sorted_sets=False`` the AVAs of a multi-valued RDN keep the spec's order."""
+def dn_der(spec: DnSpec, *, reverse_sets: bool = False) -> bytes:
+    """DER of a Name (SET OF elements in DER order).  ``reverse_sets=True`` writes the AVAs of each multi-valued RDN
+    in the reverse of DER order: the same name, encoded as a BER (non-DER) SET that a sender may still put on the
+    wire."""
     rdns = b""
     for rdn in spec:
-        avas = [_der_ava(a) for a in rdn]
-        if der_sorted_sets:
-            avas.sort()
+        avas = sorted(_der_ava(a) for a in rdn)
+        if reverse_sets:
+            avas.reverse()
         rdns += _tlv(0x31, b"".join(avas))
     return _tlv(0x30, rdns)
 
@@ -166,7 +169,7 @@ VARIANTS: dict[str, tuple] = {
     "inner_spaces": (lambda s: _map_strings(s, lambda v: v.replace(" ", "   ")), True),
     "outer_spaces": (_outer_spaces, True),
     "nfd_unicode": (lambda s: _map_strings(s, lambda v: unicodedata.normalize("NFD", v), (UTF8,)), True),
-    "multi_rdn_order_swapped": (lambda s: tuple(tuple(reversed(r)) for r in s), True),  # SET elements, non-DER order
+    "multi_rdn_order_swapped": (lambda s: s, True),  # OU+CN SET elements written in non-DER order (see _listed)
     "multi_rdn_split": (lambda s: tuple((a,) for r in s for a in r), False),  # OU+CN as two RDNs: not the same
     "rdn_order_reversed": (lambda s: tuple(reversed(s)), False),
     "dc_ia5_case": (lambda s: _retag(s, OID_DC, IA5, str.upper), False),  # IA5String compares as bytes in JSSE
@@ -321,10 +324,12 @@ class Case:
 
 def _listed(pki: Pki, what: str, variant: str) -> list[bytes]:
     transform = VARIANTS[variant][0]
-    sets_sorted = variant != "multi_rdn_order_swapped"
 
     def enc(issued: Issued) -> bytes:
-        return dn_der(transform(issued.spec), der_sorted_sets=sets_sorted)
+        der = dn_der(transform(issued.spec), reverse_sets=variant == "multi_rdn_order_swapped")
+        if variant != "exact" and der == issued.cert.subject.public_bytes():
+            raise AssertionError(f"variant {variant} does not change the DER of {issued.cert.subject.rfc4514_string()}")
+        return der
 
     leaf_subject = pki.leaves["ok"].cert.subject.public_bytes()
     return {
@@ -391,7 +396,9 @@ def _name_from_der(der: bytes, spki_der: bytes) -> crypto.X509Name:
     validity = _tlv(0x30, _tlv(0x17, b"250101000000Z") * 2)
     tbs = _tlv(0x30, _tlv(0xA0, _tlv(0x02, b"\x02")) + _tlv(0x02, b"\x01") + alg + der + validity + der + spki_der)
     cert = _tlv(0x30, tbs + alg + _tlv(0x03, b"\x00" + b"\x00" * 16))
-    return crypto.load_certificate(crypto.FILETYPE_ASN1, cert).get_subject()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return crypto.load_certificate(crypto.FILETYPE_ASN1, cert).get_subject()
 
 
 def parse_tls12_certificate_request(server_bytes: bytes) -> list[bytes] | None:
@@ -433,8 +440,8 @@ class CaListServer:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "backend.jsse.test")])
         cert = _issue(name, key, None, ca=False, not_before=now - dt.timedelta(days=1),
                       not_after=now + dt.timedelta(days=30))
-        self._cert = crypto.X509.from_cryptography(cert)
-        self._key = crypto.PKey.from_cryptography_key(key)
+        self._cert = cert
+        self._key = key
         self._spki = key.public_key().public_bytes(serialization.Encoding.DER,
                                                     serialization.PublicFormat.SubjectPublicKeyInfo)
         self._contexts: dict[str, SSL.Context] = {}
@@ -459,7 +466,11 @@ class CaListServer:
         ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
         ctx.set_options(SSL.OP_NO_TICKET)
         if acceptable:
-            ctx.set_client_ca_list([_name_from_der(d, self._spki) for d in acceptable])
+            # X509Name is the one pyOpenSSL type that carries an arbitrary DER name into OpenSSL unchanged; it is
+            # deprecated in pyOpenSSL 26 but still supported (requirements pin the major version range).
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                ctx.set_client_ca_list([_name_from_der(d, self._spki) for d in acceptable])
         return ctx
 
     def add(self, sni: str, acceptable: list[bytes]) -> None:
@@ -669,6 +680,12 @@ def jsse_observation(run: MatrixRun, case: Case, km: str) -> tuple[bool | None, 
         problems.append(f"key manager saw {len(got)} issuers, {len(case.acceptable)} advertised")
     if srv["protocol"] == "TLSv1.2" and srv["advertised"] != case.acceptable:
         problems.append("the CertificateRequest on the wire does not carry the case's DER DNs")
+    # TLS 1.3 encrypts the CertificateRequest; JSSE's parsed names re-encode to the same bytes (JSSE re-sorts a
+    # multi-valued RDN's SET into DER order, so that one variant is checked on the TLS 1.2 wire only)
+    if case.variant != "multi_rdn_order_swapped" and got != case.acceptable:
+        problems.append("the issuers JSSE parsed do not re-encode to the advertised DER DNs")
+    if case.protocol == "TLSv1.3" and not case.acceptable and not jv.get("issuers_null"):
+        problems.append("empty list in TLS 1.3: expected no certificate_authorities extension")
     return sent, problems
 
 

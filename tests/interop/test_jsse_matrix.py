@@ -77,9 +77,15 @@ def test_jsse_treats_encoding_variants_as_documented(matrix):
                 assert sent is jm.VARIANTS[case.variant][1], f"{case.describe()} {km}"
 
 
+CERTCORE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "plugins", "module_utils", "certcore.py")
+
+
+@pytest.mark.skipif(not os.path.exists(CERTCORE), reason="plugins/module_utils/certcore.py not written yet")
 def test_model_agrees_with_jsse_on_every_case(matrix):
-    certcore = pytest.importorskip("ansible.module_utils.certcore", reason="certcore.jsse_select not available yet")
-    outcomes = jm.compare(matrix, certcore.jsse_select)
+    from ansible.module_utils.certcore import jsse_select
+
+    outcomes = jm.compare(matrix, jsse_select)
     report = jm.summary(matrix, outcomes)
     print(report)
     assert len(outcomes) == len(matrix.cases) * len(jm.KEY_MANAGERS)

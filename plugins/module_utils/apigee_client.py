@@ -236,7 +236,7 @@ class ApigeeClient:
             resp = self.session.post(url, data=form, headers=headers, timeout=self.timeout)
         except requests.exceptions.RequestException as exc:
             raise MtlsError("cannot reach the Apigee login service at %s: %s" % (url, _plain_conn_error(exc)),
-                            details={"url": url}) from None
+                            url=url) from None
         return url, resp
 
     def _oauth_login(self):
@@ -304,7 +304,7 @@ class ApigeeClient:
             except requests.exceptions.RequestException as exc:
                 raise MtlsError("cannot reach the Apigee management API at %s (%s %s): %s"
                                 % (self.mgmt_url, method, url, _plain_conn_error(exc)),
-                                details={"url": url, "method": method}) from None
+                                url=url, method=method) from None
             if resp.status_code == 401 and self.auth_type == "oauth2" and not refreshed:
                 refreshed = True
                 if self._oauth_refresh():

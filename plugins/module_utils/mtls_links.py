@@ -1,0 +1,366 @@
+"""Link model: every southbound TLS link of an org/env, where it is declared, and its references resolved.
+
+A *link* is one place where the Message Processor opens TLS towards a backend:
+- a target server (``targetserver:<env>/<name>``): host, port and ``sSLInfo`` from the environment's target servers;
+  proxy target endpoints that use ``<LoadBalancer><Server name=.../>`` are recorded in its ``used_by``;
+- a target endpoint of a deployed proxy revision with its own ``<URL>`` (``proxy:<env>/<api>/<rev>/<target>``),
+  read from the revision bundle (``apiproxy/targets/*.xml``).
+
+``ref://name`` in KeyStore/TrustStore is resolved through the environment's references. Plain functions over plain data:
+the only I/O is through the client object passed in (anything with ``.get(path)`` and ``.get_raw(path, params)``).
+"""
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import asdict, dataclass, field
+from urllib.parse import quote, urlsplit
+
+from ansible.module_utils.mtls_errors import ApigeeApiError, MtlsError
+
+REF_PREFIX = "ref://"
+
+
+def _q(name):
+    return quote(str(name), safe="")
+
+
+def as_bool(value, default=False):
+    """Edge JSON and XML carry booleans as true/false, "true"/"false" or absent."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1", "yes", "on")
+
+
+@dataclass
+class SslInfo:
+    enabled: bool = False
+    client_auth_enabled: bool = False
+    keystore: str | None = None          # as written: a name or ref://name
+    key_alias: str | None = None
+    truststore: str | None = None
+    ignore_validation_errors: bool = False
+    protocols: list = field(default_factory=list)
+    ciphers: list = field(default_factory=list)
+    present: bool = False                 # an SSLInfo block exists at all
+
+    @classmethod
+    def from_edge_json(cls, data):
+        if not data:
+            return cls()
+        return cls(
+            enabled=as_bool(data.get("enabled")),
+            client_auth_enabled=as_bool(data.get("clientAuthEnabled")),
+            keystore=data.get("keyStore") or None,
+            key_alias=data.get("keyAlias") or None,
+            truststore=data.get("trustStore") or None,
+            ignore_validation_errors=as_bool(data.get("ignoreValidationErrors")),
+            protocols=list(data.get("protocols") or []),
+            ciphers=list(data.get("ciphers") or []),
+            present=True,
+        )
+
+    @classmethod
+    def from_xml(cls, elem):
+        if elem is None:
+            return cls()
+
+        def text(tag):
+            child = elem.find(tag)
+            return child.text.strip() if child is not None and child.text and child.text.strip() else None
+
+        def items(tag, inner):
+            parent = elem.find(tag)
+            if parent is None:
+                return []
+            return [c.text.strip() for c in parent.findall(inner) if c.text and c.text.strip()]
+
+        return cls(
+            enabled=as_bool(text("Enabled")),
+            client_auth_enabled=as_bool(text("ClientAuthEnabled")),
+            keystore=text("KeyStore"),
+            key_alias=text("KeyAlias"),
+            truststore=text("TrustStore"),
+            ignore_validation_errors=as_bool(text("IgnoreValidationErrors")),
+            protocols=items("Protocols", "Protocol"),
+            ciphers=items("Ciphers", "Cipher"),
+            present=True,
+        )
+
+
+@dataclass
+class Resolved:
+    """A KeyStore/TrustStore value after following ref:// once."""
+    declared: str | None = None       # what SSLInfo says
+    reference: str | None = None      # the reference name when declared is ref://name
+    name: str | None = None           # the keystore name finally used (None when unresolved)
+    reference_found: bool | None = None  # None when no reference is involved
+    error: str | None = None
+
+
+@dataclass
+class Link:
+    id: str
+    env: str
+    source: str                        # "targetserver" | "proxy"
+    name: str                          # target server name, or target endpoint name
+    host: str | None
+    port: int | None
+    sni: str | None
+    scheme: str = "https"
+    enabled: bool = True               # target server isEnabled
+    ssl: SslInfo = field(default_factory=SslInfo)
+    keystore: Resolved = field(default_factory=Resolved)
+    truststore: Resolved = field(default_factory=Resolved)
+    api: str | None = None
+    revision: int | None = None
+    target: str | None = None
+    url: str | None = None
+    basepaths: list = field(default_factory=list)
+    used_by: list = field(default_factory=list)   # [{"api","revision","target","basepaths"}]
+    notes: list = field(default_factory=list)
+
+    @property
+    def tls_enabled(self):
+        if self.source == "proxy":
+            return self.scheme == "https" or self.ssl.enabled
+        return self.ssl.enabled
+
+    @property
+    def has_tls_intent(self):
+        """Any sign this link is meant to use TLS (so it belongs in the report)."""
+        return self.tls_enabled or self.ssl.present
+
+    def to_dict(self):
+        out = asdict(self)
+        out["tls_enabled"] = self.tls_enabled
+        return out
+
+
+def target_server_link_id(env, name):
+    return "targetserver:%s/%s" % (env, name)
+
+
+def proxy_link_id(env, api, revision, target):
+    return "proxy:%s/%s/%s/%s" % (env, api, revision, target)
+
+
+# --------------------------------------------------------------------------- revision bundles
+def parse_target_endpoints(bundle):
+    """Target endpoints of a revision bundle (zip bytes): list of dicts name, url, servers, ssl (SslInfo)."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(bundle))
+    except zipfile.BadZipFile:
+        raise MtlsError("the revision bundle is not a zip file") from None
+    out = []
+    with zf:
+        names = sorted(n for n in zf.namelist()
+                       if n.startswith("apiproxy/targets/") and n.endswith(".xml") and not n.endswith("/"))
+        for member in names:
+            try:
+                root = ET.fromstring(zf.read(member))
+            except ET.ParseError as exc:
+                raise MtlsError("cannot parse %s in the revision bundle: %s" % (member, exc)) from None
+            if root.tag != "TargetEndpoint":
+                continue
+            name = root.get("name") or member.rsplit("/", 1)[-1][:-4]
+            conn = root.find("HTTPTargetConnection")
+            if conn is None:
+                out.append({"name": name, "url": None, "servers": [], "ssl": SslInfo(), "kind": "other"})
+                continue
+            url_el = conn.find("URL")
+            url = url_el.text.strip() if url_el is not None and url_el.text else None
+            servers = [s.get("name") for s in conn.findall("LoadBalancer/Server") if s.get("name")]
+            out.append({"name": name, "url": url, "servers": servers, "ssl": SslInfo.from_xml(conn.find("SSLInfo")),
+                        "kind": "loadbalancer" if servers else "url"})
+    return out
+
+
+def _split_url(url):
+    parts = urlsplit(url)
+    scheme = (parts.scheme or "http").lower()
+    host = parts.hostname
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, host, port
+
+
+# --------------------------------------------------------------------------- resolution
+def resolve_store(client, env, declared, cache=None):
+    """Follow ref:// once. cache maps reference name -> (refers or None, error)."""
+    res = Resolved(declared=declared)
+    if not declared:
+        return res
+    if not declared.startswith(REF_PREFIX):
+        res.name = declared
+        return res
+    ref = declared[len(REF_PREFIX):]
+    res.reference = ref
+    try:
+        data = client.get("/environments/%s/references/%s" % (_q(env), _q(ref)))
+    except ApigeeApiError as exc:
+        if exc.status == 404:
+            res.reference_found = False
+            res.error = "reference %r does not exist in environment %r" % (ref, env)
+            return res
+        raise
+    res.reference_found = True
+    refers = (data or {}).get("refers")
+    if not refers:
+        res.error = "reference %r points at nothing" % ref
+        return res
+    res.name = refers
+    return res
+
+
+def check_org(client):
+    """Fail clearly when the organization does not exist (or the account cannot see it)."""
+    try:
+        return client.get("")
+    except ApigeeApiError as exc:
+        if exc.status == 404:
+            raise MtlsError("organization %r does not exist at %s" % (client.org, client.mgmt_url)) from None
+        raise
+
+
+def check_env(client, env):
+    try:
+        return client.get("/environments/%s" % _q(env))
+    except ApigeeApiError as exc:
+        if exc.status == 404:
+            raise MtlsError("environment %r does not exist in organization %r"
+                            % (env, getattr(client, "org", "?"))) from None
+        raise
+
+
+def discover_links(client, env, target_servers=None, proxies=None, include_plain=False):
+    """Every TLS link of one environment, references resolved.
+
+    target_servers / proxies: optional name filters (lists). A target server filter keeps the named target servers
+    (and the proxies that use them through a LoadBalancer); a proxy filter keeps only those proxies' endpoints and the
+    target servers they use. Links with no TLS at all (plain http, no SSLInfo) are left out unless include_plain.
+    """
+    check_env(client, env)
+    links = {}
+    ts_names = client.get("/environments/%s/targetservers" % _q(env)) or []
+    for name in ts_names:
+        if target_servers and not proxies and name not in target_servers:
+            continue
+        data = client.get("/environments/%s/targetservers/%s" % (_q(env), _q(name))) or {}
+        ssl = SslInfo.from_edge_json(data.get("sSLInfo"))
+        port = data.get("port")
+        link = Link(id=target_server_link_id(env, name), env=env, source="targetserver", name=name,
+                    host=data.get("host"), port=int(port) if port not in (None, "") else None, sni=data.get("host"),
+                    scheme="https" if ssl.enabled else "http", enabled=as_bool(data.get("isEnabled"), True), ssl=ssl)
+        links[link.id] = link
+
+    used_servers = set()
+    deployments = client.get("/environments/%s/deployments" % _q(env)) or {}
+    for proxy in deployments.get("aPIProxy") or []:
+        api = proxy.get("name")
+        if proxies and api not in proxies:
+            continue
+        for rev in proxy.get("revision") or []:
+            if rev.get("state", "deployed") != "deployed":
+                continue
+            revision = int(rev.get("name"))
+            basepath = ((rev.get("configuration") or {}).get("basePath"))
+            bundle = client.get_raw("/apis/%s/revisions/%d" % (_q(api), revision), params={"format": "bundle"})
+            for te in parse_target_endpoints(bundle):
+                usage = {"api": api, "revision": revision, "target": te["name"],
+                         "basepaths": [basepath] if basepath else []}
+                if te["kind"] == "loadbalancer":
+                    for server in te["servers"]:
+                        used_servers.add(server)
+                        lid = target_server_link_id(env, server)
+                        if lid in links:
+                            links[lid].used_by.append(usage)
+                        else:
+                            # a LoadBalancer naming a target server that does not exist in this env
+                            links[lid] = Link(id=lid, env=env, source="targetserver", name=server, host=None,
+                                              port=None, sni=None, enabled=False, used_by=[usage],
+                                              notes=["target server %r is used by %s rev %d but does not exist in "
+                                                     "environment %r" % (server, api, revision, env)])
+                    if te["ssl"].present:
+                        for server in te["servers"]:
+                            links[target_server_link_id(env, server)].notes.append(
+                                "%s rev %d target %s also has an SSLInfo block; the target server's SSLInfo is "
+                                "what the MP uses" % (api, revision, te["name"]))
+                    continue
+                if te["kind"] != "url" or not te["url"]:
+                    continue
+                scheme, host, port = _split_url(te["url"])
+                link = Link(id=proxy_link_id(env, api, revision, te["name"]), env=env, source="proxy",
+                            name=te["name"], host=host, port=port, sni=host, scheme=scheme, ssl=te["ssl"], api=api,
+                            revision=revision, target=te["name"], url=te["url"], basepaths=usage["basepaths"],
+                            used_by=[usage])
+                links[link.id] = link
+
+    selected = []
+    for link in links.values():
+        if link.source == "targetserver":
+            if target_servers and link.name not in target_servers:
+                continue
+            if proxies and not target_servers and link.name not in used_servers:
+                continue
+        elif target_servers and not proxies:
+            continue
+        if not include_plain and not link.has_tls_intent:
+            continue
+        selected.append(link)
+
+    for link in selected:
+        link.keystore = resolve_store(client, env, link.ssl.keystore)
+        link.truststore = resolve_store(client, env, link.ssl.truststore)
+    selected.sort(key=lambda lk: lk.id)
+    return selected
+
+
+def discover_all(client, envs, target_servers=None, proxies=None, include_plain=False):
+    out = []
+    for env in envs:
+        out.extend(discover_links(client, env, target_servers=target_servers, proxies=proxies,
+                                  include_plain=include_plain))
+    return out
+
+
+# --------------------------------------------------------------------------- keystores
+def read_keystore(client, env, name, load_certificates):
+    """A keystore's aliases and their stored chains.
+
+    Returns {"name", "env", "exists", "aliases": {alias: {"has_key", "chain" (list of x509, leaf first),
+    "chain_pem", "error"}}, "certs": [...names]}. load_certificates is the certificate core's loader (passed in so
+    this module stays importable without it).
+    """
+    out = {"name": name, "env": env, "exists": False, "aliases": {}, "certs": []}
+    try:
+        data = client.get("/environments/%s/keystores/%s" % (_q(env), _q(name))) or {}
+    except ApigeeApiError as exc:
+        if exc.status == 404:
+            return out
+        raise
+    out["exists"] = True
+    out["certs"] = list(data.get("certs") or [])
+    for entry in data.get("aliases") or []:
+        alias = entry.get("aliasName") if isinstance(entry, dict) else entry
+        has_key = bool(entry.get("key")) if isinstance(entry, dict) else None
+        rec = {"has_key": has_key, "chain": [], "chain_pem": None, "error": None}
+        try:
+            pem = client.get_raw("/environments/%s/keystores/%s/aliases/%s/certificate"
+                                 % (_q(env), _q(name), _q(alias)))
+            rec["chain_pem"] = pem.decode("ascii", "replace")
+            rec["chain"] = list(load_certificates(pem, "keystore %s alias %s" % (name, alias)))
+        except ApigeeApiError as exc:
+            if exc.status != 404:
+                raise
+            rec["error"] = "the alias has no certificate"
+        except MtlsError as exc:
+            rec["error"] = exc.msg if hasattr(exc, "msg") else str(exc)
+        out["aliases"][alias] = rec
+    return out
+
+
+def list_keystores(client, env):
+    return list(client.get("/environments/%s/keystores" % _q(env)) or [])

@@ -1,0 +1,363 @@
+"""TLS probe of a backend, from wherever it runs (pyOpenSSL, real handshakes).
+
+What it learns, as the MP would see it:
+- whether the server asks for a client certificate (a CertificateRequest was read: OpenSSL's handshake state),
+- the acceptable client CA names from that request (TLS 1.2 ``certificate_authorities`` list, TLS 1.3 extension),
+  in the server's order, as RFC 4514 and OpenSSL one-line strings,
+- the server's chain, the protocol and cipher,
+- the handshake outcome: completed or not, the TLS alert received (OpenSSL's text and the alert name), and the HTTP
+  status when an HTTP request could be sent.
+
+With a client chain and key, a second handshake presents them, but only when the JSSE model (certificate core's
+``jsse_select``) says the MP would send them; otherwise the outcome without a certificate is what the MP gets.
+"""
+from __future__ import annotations
+
+import re
+import select
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.mtls_errors import MtlsError
+
+try:
+    from OpenSSL import SSL
+    HAS_PYOPENSSL = True
+except ImportError:  # pragma: no cover
+    SSL = None
+    HAS_PYOPENSSL = False
+
+try:
+    from cryptography import x509
+    from cryptography.x509.name import _ASN1Type
+    from cryptography.x509.oid import ObjectIdentifier
+except ImportError:  # pragma: no cover
+    x509 = None
+
+CERT_REQUEST_STATES = ("read server certificate request", "TRCR")
+POST_HANDSHAKE_WAIT = 0.5
+PROTOCOLS = {"TLSv1.2": "TLS1_2_VERSION", "TLSv1.3": "TLS1_3_VERSION", "TLSv1.1": "TLS1_1_VERSION",
+             "TLSv1": "TLS1_VERSION"}
+_ALERT_RE = re.compile(r"alert ([a-z0-9 _]+?)\s*$", re.I)
+
+
+# --------------------------------------------------------------------------- DER Name parsing
+def _der_read(data, pos):
+    tag = data[pos]
+    pos += 1
+    length = data[pos]
+    pos += 1
+    if length & 0x80:
+        n = length & 0x7F
+        length = int.from_bytes(data[pos:pos + n], "big")
+        pos += n
+    return tag, data[pos:pos + length], pos + length
+
+
+def _decode_oid(body):
+    first = body[0]
+    parts = [first // 40 if first < 80 else 2, first % 40 if first < 80 else first - 80]
+    value = 0
+    for b in body[1:]:
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            parts.append(value)
+            value = 0
+    return ".".join(str(p) for p in parts)
+
+
+def name_from_der(der):
+    """A cryptography x509.Name from the DER of an X.501 Name (keeps order, multi-valued RDNs and string types)."""
+    tag, body, _ = _der_read(der, 0)
+    if tag != 0x30:
+        raise MtlsError("not a DER Name")
+    rdns = []
+    pos = 0
+    while pos < len(body):
+        tag, rdn_set, pos = _der_read(body, pos)
+        attrs = []
+        ipos = 0
+        while ipos < len(rdn_set):
+            _, atv, ipos = _der_read(rdn_set, ipos)
+            otag, obody, vpos = _der_read(atv, 0)
+            vtag, vbody, _ = _der_read(atv, vpos)
+            oid = ObjectIdentifier(_decode_oid(obody))
+            if vtag == 0x1E:
+                value = vbody.decode("utf-16-be")
+            elif vtag == 0x1C:
+                value = vbody.decode("utf-32-be")
+            elif vtag == 0x0C:
+                value = vbody.decode("utf-8")
+            else:
+                value = vbody.decode("latin-1")
+            try:
+                asn1 = _ASN1Type(vtag)
+            except ValueError:
+                asn1 = _ASN1Type.UTF8String
+            try:
+                attrs.append(x509.NameAttribute(oid, value, _type=asn1))
+            except ValueError:
+                attrs.append(x509.NameAttribute(oid, value))
+        rdns.append(x509.RelativeDistinguishedName(attrs))
+    return x509.Name(rdns)
+
+
+def alert_name(text):
+    """'sslv3 alert bad certificate' -> 'bad_certificate'; None when the text is not an alert."""
+    if not text:
+        return None
+    m = _ALERT_RE.search(text)
+    if not m:
+        return None
+    return m.group(1).strip().lower().replace(" ", "_")
+
+
+def _ssl_error_text(exc):
+    args = exc.args[0] if exc.args else None
+    if isinstance(args, list) and args:
+        return "; ".join(str(item[-1]) for item in args if item)
+    if isinstance(exc, SSL.SysCallError):
+        if exc.args and exc.args[0] == -1:
+            return "connection closed by the server (unexpected EOF)"
+        return "connection error: %s" % (exc.args[1] if len(exc.args) > 1 else exc)
+    if isinstance(exc, SSL.ZeroReturnError):
+        return "connection closed by the server (close_notify)"
+    return str(exc) or exc.__class__.__name__
+
+
+# --------------------------------------------------------------------------- one probe
+class _Deadline:
+    def __init__(self, timeout):
+        self.end = time.monotonic() + timeout
+
+    def left(self):
+        return max(0.0, self.end - time.monotonic())
+
+
+def _retry(conn, sock, fn, deadline):
+    while True:
+        try:
+            return fn()
+        except SSL.WantReadError:
+            if not select.select([sock], [], [], deadline.left())[0]:
+                raise TimeoutError("timed out waiting for the server") from None
+        except SSL.WantWriteError:
+            if not select.select([], [sock], [], deadline.left())[1]:
+                raise TimeoutError("timed out writing to the server") from None
+
+
+def _context(tls_versions, chain=None, key=None):
+    ctx = SSL.Context(SSL.TLS_METHOD)
+    ctx.set_verify(SSL.VERIFY_NONE, lambda *a: True)
+    if tls_versions:
+        versions = [getattr(SSL, PROTOCOLS[v]) for v in tls_versions]
+        ctx.set_min_proto_version(min(versions))
+        ctx.set_max_proto_version(max(versions))
+    if chain:
+        from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+        from OpenSSL import crypto
+
+        ctx.use_certificate(crypto.X509.from_cryptography(chain[0]))
+        for extra in chain[1:]:
+            ctx.add_extra_chain_cert(crypto.X509.from_cryptography(extra))
+        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        ctx.use_privatekey(crypto.load_privatekey(crypto.FILETYPE_PEM, pem))
+        del pem
+    return ctx
+
+
+def handshake(host, port, server_name=None, timeout=10.0, tls_versions=None, chain=None, key=None,
+              http_request=True):
+    """One real TLS connection. Returns a dict (never raises for network/TLS failures)."""
+    out = {"reachable": False, "error": None, "protocol": None, "cipher": None, "client_auth_requested": False,
+           "acceptable_ca_names": [], "server_chain": [], "completed": False, "alert": None, "alert_text": None,
+           "http_status": None, "client_certificate_presented": bool(chain)}
+    deadline = _Deadline(timeout)
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        out["error"] = "cannot connect to %s:%s: %s" % (host, port, getattr(exc, "strerror", None) or exc)
+        return out
+    out["reachable"] = True
+    states = []
+    try:
+        ctx = _context(tls_versions, chain, key)
+        ctx.set_info_callback(lambda c, where, ret: states.append(c.get_state_string()))
+        sock.setblocking(False)
+        conn = SSL.Connection(ctx, sock)
+        if server_name:
+            conn.set_tlsext_host_name(server_name.encode("idna"))
+        conn.set_connect_state()
+        failure = None
+        try:
+            _retry(conn, sock, conn.do_handshake, deadline)
+            out["completed"] = True
+        except (SSL.Error, TimeoutError) as exc:
+            failure = exc
+        _collect(conn, out, states)
+        if failure is None and out["client_auth_requested"] and out["protocol"] == "TLSv1.3":
+            # TLS 1.3: the server judges the client certificate after the client's Finished, so its alert comes
+            # after our handshake "completes". Read first, briefly, so the alert is not lost to a reset when the
+            # server closes with our request unread.
+            failure = _early_alert(conn, sock, min(POST_HANDSHAKE_WAIT, deadline.left()))
+            _collect(conn, out, states)
+        if failure is None and http_request:
+            try:
+                request = ("GET / HTTP/1.1\r\nHost: %s\r\nUser-Agent: apigee-mtls-doctor\r\nConnection: close\r\n\r\n"
+                           % (server_name or host)).encode()
+                _retry(conn, sock, lambda: conn.sendall(request), deadline)
+                data = b""
+                while b"\r\n" not in data and len(data) < 65536:
+                    chunk = _retry(conn, sock, lambda: conn.recv(4096), deadline)
+                    if not chunk:
+                        break
+                    data += chunk
+                m = re.match(rb"HTTP/\d(?:\.\d)? (\d{3})", data)
+                if m:
+                    out["http_status"] = int(m.group(1))
+            except SSL.ZeroReturnError:
+                pass
+            except (SSL.Error, TimeoutError) as exc:
+                failure = exc
+            _collect(conn, out, states)
+        if failure is not None:
+            text = _ssl_error_text(failure) if not isinstance(failure, TimeoutError) else str(failure)
+            out["alert_text"] = text
+            out["alert"] = alert_name(text)
+            if out["alert"] is None:
+                out["error"] = text
+        try:
+            conn.shutdown()
+        except (SSL.Error, OSError):
+            pass
+    finally:
+        sock.close()
+    return out
+
+
+def _early_alert(conn, sock, wait):
+    """An SSL error (alert) that arrives within `wait` seconds after the handshake, else None."""
+    end = time.monotonic() + wait
+    while True:
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([sock], [], [], left)[0]:
+            return None
+        try:
+            conn.recv(1, socket.MSG_PEEK)
+            return None
+        except SSL.WantReadError:
+            continue  # a post-handshake message (session ticket) was processed; keep waiting
+        except SSL.ZeroReturnError:
+            return None
+        except SSL.Error as exc:
+            return exc
+
+
+def _collect(conn, out, states):
+    if any(any(s in (st or b"").decode("ascii", "replace") for s in CERT_REQUEST_STATES) for st in states):
+        out["client_auth_requested"] = True
+    names = conn.get_client_ca_list() or []
+    if names:
+        out["client_auth_requested"] = True
+        out["acceptable_ca_names"] = [name_from_der(n.der()) for n in names]
+    try:
+        out["protocol"] = conn.get_protocol_version_name() or out["protocol"]
+        out["cipher"] = conn.get_cipher_name() or out["cipher"]
+    except SSL.Error:
+        pass
+    chain = conn.get_peer_cert_chain(as_cryptography=True)
+    if chain:
+        out["server_chain"] = list(chain)
+
+
+# --------------------------------------------------------------------------- the probe as modules return it
+def _dn_forms(names):
+    from ansible.module_utils import certcore
+
+    return ([n.rfc4514_string() for n in names], [certcore.dn_openssl(n) for n in names])
+
+
+def probe(host, port, server_name=None, timeout=10.0, tls_versions=None, client_chain=None, client_key=None,
+          attempt_handshake=True, key_manager="SunX509", at=None):
+    """Probe a backend; with client_chain/client_key also predict (JSSE model) and test what the MP would send."""
+    from ansible.module_utils import certcore
+
+    if not host or not port:
+        raise MtlsError("probe needs a host and a port (got host=%r port=%r)" % (host, port))
+    for v in tls_versions or []:
+        if v not in PROTOCOLS:
+            raise MtlsError("unknown TLS version %r (use one of %s)" % (v, ", ".join(sorted(PROTOCOLS))))
+    if client_chain and client_key is None and attempt_handshake:
+        raise MtlsError("client_chain was given without client_key: a handshake with a certificate needs its key")
+    first = handshake(host, port, server_name, timeout, tls_versions, http_request=attempt_handshake)
+    rfc, ossl = _dn_forms(first["acceptable_ca_names"])
+    result = {
+        "host": host, "port": int(port), "server_name": server_name, "reachable": first["reachable"],
+        "error": first["error"],
+        "protocol": first["protocol"], "cipher": first["cipher"],
+        "client_auth_requested": first["client_auth_requested"],
+        "acceptable_client_cas": rfc, "acceptable_client_cas_openssl": ossl,
+        "server_chain": certcore.chain_summary(first["server_chain"], at) if first["server_chain"] else [],
+        "handshake_without_certificate": _outcome(first),
+    }
+    if not first["reachable"]:
+        result["error"] = first["error"]
+        return result
+    if client_chain:
+        sel = certcore.jsse_select(client_chain, first["acceptable_ca_names"], key_manager=key_manager, at=at)
+        result["will_send_client_certificate"] = bool(sel.sent)
+        result["matched_issuer"] = _dn_text(sel.matched_issuer)
+        result["matched_index"] = sel.matched_index
+        result["selection_reason"] = sel.reason
+        if attempt_handshake:
+            if sel.sent and first["client_auth_requested"]:
+                second = handshake(host, port, server_name, timeout, tls_versions, chain=list(sel.sent),
+                                   key=client_key)
+                result["handshake"] = _outcome(second)
+            else:
+                result["handshake"] = dict(result["handshake_without_certificate"])
+    elif attempt_handshake:
+        result["handshake"] = dict(result["handshake_without_certificate"])
+    return result
+
+
+def _dn_text(name):
+    if name is None:
+        return None
+    if isinstance(name, str):
+        return name
+    return name.rfc4514_string()
+
+
+def _outcome(h):
+    ok = bool(h["completed"] and not h["alert"] and (h["http_status"] is None or h["http_status"] < 400))
+    return {"ok": ok, "completed": h["completed"], "alert": h["alert"], "alert_text": h["alert_text"],
+            "http_status": h["http_status"], "protocol": h["protocol"], "error": h["error"],
+            "client_certificate_presented": h["client_certificate_presented"]}
+
+
+def probe_many(targets, max_workers=8, **common):
+    """Probe distinct (host, port, server_name) targets concurrently. Returns {(host, port, sni): result}."""
+    keys = []
+    seen = set()
+    for t in targets:
+        key = (t[0], int(t[1]), t[2] if len(t) > 2 else None)
+        if key not in seen:
+            seen.add(key)
+            keys.append(key)
+    results = {}
+    if not keys:
+        return results
+
+    def run(key):
+        try:
+            return key, probe(key[0], key[1], server_name=key[2], **common)
+        except MtlsError as exc:
+            return key, {"host": key[0], "port": key[1], "server_name": key[2], "reachable": False,
+                         "error": getattr(exc, "msg", str(exc))}
+
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(keys)))) as pool:
+        for key, res in pool.map(run, keys):
+            results[key] = res
+    return results

@@ -7,7 +7,9 @@ Standalone, with a printed summary:  .venv/bin/python tests/interop/jsse/jsse_ma
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -23,7 +25,11 @@ MIN_CASES = 200
 def matrix(tmp_path_factory):
     if jm.java_executable() is None:
         pytest.skip("java (OpenJDK 17) is not installed: run `make setup`")
-    return jm.run_matrix(str(tmp_path_factory.mktemp("jsse-matrix")))
+    workdir = tmp_path_factory.mktemp("jsse-matrix")
+    try:
+        yield jm.run_matrix(str(workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the keystores hold (test) private keys
 
 
 def test_matrix_is_large_and_covers_every_dimension(matrix):
@@ -75,6 +81,17 @@ def test_jsse_treats_encoding_variants_as_documented(matrix):
             for km in jm.KEY_MANAGERS:
                 sent, _ = jm.jsse_observation(matrix, case, km)
                 assert sent is jm.VARIANTS[case.variant][1], f"{case.describe()} {km}"
+
+
+def test_the_comparison_catches_a_model_that_ignores_the_list(matrix):
+    """A naive model ("always sends the stored chain") must be caught, so agreement below means something."""
+
+    def always_sends(chain, acceptable_cas, key_manager="SunX509", key_types=None, at=None):
+        return SimpleNamespace(sent=True, matched_index=None, matched_issuer=None, reason="naive", rank=None)
+
+    outcomes = jm.compare(matrix, always_sends)
+    wrong = [o for o in outcomes if not o.agrees]
+    assert len(wrong) == sum(1 for o in outcomes if o.jsse_sent is False) > 100
 
 
 CERTCORE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),

@@ -613,11 +613,13 @@ def run_matrix(workdir: str, *, timeout: float = 240) -> MatrixRun:
         with os.fdopen(fd, "w") as fh:
             json.dump({"host": "127.0.0.1", "port": server.port, "timeout_ms": 10000, "keystores": keystores,
                        "cases": spec_cases}, fh)
-        proc = subprocess.run(
-            [java, "-XX:+UseSerialGC", JAVA_SOURCE, cases_path,
-             results_path],
-            capture_output=True, text=True, timeout=timeout, cwd=workdir,
-        )
+        try:
+            proc = subprocess.run(
+                [java, "-XX:+UseSerialGC", JAVA_SOURCE, cases_path, results_path],
+                capture_output=True, text=True, timeout=timeout, cwd=workdir,
+            )
+        finally:
+            os.remove(cases_path)  # it holds the keystore password
         if proc.returncode != 0:
             raise RuntimeError(f"JsseMatrix.java failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
         server_results = dict(server.results)
@@ -626,7 +628,6 @@ def run_matrix(workdir: str, *, timeout: float = 240) -> MatrixRun:
         for line in fh:
             r = json.loads(line)
             java_results[(r["case"], r["km"])] = r
-    os.remove(cases_path)  # holds the keystore password
     return MatrixRun(cases, pkis, server_results, java_results, time.monotonic() - start, now)
 
 

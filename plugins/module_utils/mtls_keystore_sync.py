@@ -508,3 +508,167 @@ def sync_truststore_cert(client, env: str, truststore: str, certificate, alias: 
     result["diff"] = {"before": listing(entries), "after": listing(after),
                       "before_header": "truststore %s" % truststore, "after_header": "truststore %s" % truststore}
     return result
+
+
+# ------------------------------------------------------------------------------------------------- remediation plan
+# diagnose report + what the inventory declares -> what to change. Pure: the role applies it.
+
+FIX_ACTIONS = ("upload_chain", "trust_issuer")
+LOOPBACK = {"localhost", "127.0.0.1", "::1", "ip6-localhost"}
+
+
+def _get(d, *names, default=None):
+    """The first present, non-empty value among several spellings of a field (report shapes vary by version)."""
+    for name in names:
+        cur = d
+        for part in name.split("."):
+            cur = cur.get(part) if isinstance(cur, dict) else None
+            if cur is None:
+                break
+        if cur not in (None, "", []):
+            return cur
+    return default
+
+
+def _verdict_code(link: dict) -> str:
+    v = link.get("verdict")
+    if isinstance(v, dict):
+        return v.get("code") or "unknown"
+    return v or link.get("code") or "unknown"
+
+
+def _remediation(link: dict) -> dict:
+    for key in ("remediation", "plan", "fix"):
+        value = link.get(key)
+        if isinstance(value, dict):
+            return value
+        if isinstance(value, str):
+            return {"action": value}
+    v = link.get("verdict")
+    if isinstance(v, dict):
+        return _remediation(v)
+    return {}
+
+
+def _same_host(a, b) -> bool:
+    a, b = str(a or "").lower().strip("[]"), str(b or "").lower().strip("[]")
+    return a == b or (a in LOOPBACK and b in LOOPBACK)
+
+
+def find_backend(backends: list, host, port):
+    """The inventory backend (group mtls_backends) serving host:port, or None."""
+    for b in backends:
+        if str(b.get("port")) == str(port) and _same_host(b.get("host"), host):
+            return b
+    return None
+
+
+def find_material(materials: list, env, keystore, alias, reference=None, link_id=None):
+    """Remediation material declared in inventory for this link: by link id, else env/keystore/alias, else
+    env/reference/alias."""
+    for m in materials:
+        if link_id and m.get("id") == link_id:
+            return m
+    for m in materials:
+        if m.get("alias") not in (None, alias) or m.get("env") not in (None, env):
+            continue
+        if keystore and m.get("keystore") == keystore:
+            return m
+        if reference and m.get("reference") == reference:
+            return m
+    return None
+
+
+def _m(material, *names):
+    return _get(material or {}, *names)
+
+
+def plan_remediation(report: dict, materials: list, backends: list, strategy: str = "rotate") -> dict:
+    """Per link: fix (with what), none, or manual (with the exact missing input). Secrets stay paths/references."""
+    links = report.get("links") if isinstance(report, dict) else report
+    out = {"links": [], "keystore_items": [], "truststore_certs": {}, "counts": {}}
+    seen_items = {}
+    for link in links or []:
+        code = _verdict_code(link)
+        rem = _remediation(link)
+        action = rem.get("action") or ("none" if code == "ok" else "manual")
+        env = _get(link, "env", "link.env")
+        keystore = _get(link, "keystore", "resolved.keystore", "ssl_info.keystore", "link.keystore")
+        alias = _get(link, "alias", "key_alias", "ssl_info.key_alias", "link.key_alias", "link.alias")
+        reference = _get(link, "reference", "keystore_reference", "resolved.keystore_ref", "link.keystore_ref")
+        host = _get(link, "host", "link.host", "target.host")
+        port = _get(link, "port", "link.port", "target.port")
+        entry = {"id": link.get("id"), "verdict": code, "action": action, "status": "none", "detail": "",
+                 "missing": None, "keystore": keystore, "alias": alias, "backend": None}
+        material = find_material(materials, env, keystore, alias, reference, link.get("id"))
+        if action == "none":
+            entry["detail"] = "nothing to do"
+        elif action == "upload_chain":
+            chain = _m(material, "cert_chain", "chain_pem")
+            key = _m(material, "private_key", "key_pem", "pkcs12")
+            if not keystore and not reference:
+                entry.update(status="manual", missing="the keystore of the link is unknown")
+            elif not alias:
+                entry.update(status="manual", missing="the key alias of the link is unknown")
+            elif not chain or not key:
+                entry.update(status="manual", missing="cert_chain and private_key for keystore %s alias %s in "
+                             "mtls_keystore_material (inventory)" % (keystore or reference, alias))
+            else:
+                k = (env, reference or keystore, alias)
+                if k not in seen_items:
+                    item = {"env": env, "keystore": keystore, "alias": alias, "cert_chain": chain,
+                            "ca_bundle": _m(material, "ca_bundle"), "link_ids": []}
+                    if _m(material, "pkcs12"):
+                        item["pkcs12"] = _m(material, "pkcs12")
+                        item.pop("cert_chain")
+                    else:
+                        item["private_key"] = key
+                    if reference:
+                        item["reference"] = reference
+                    item["strategy"] = _m(material, "strategy") or (strategy if reference else "in_place")
+                    seen_items[k] = item
+                    out["keystore_items"].append(item)
+                seen_items[k]["link_ids"].append(link.get("id"))
+                entry.update(status="fix", detail="upload the complete chain to %s/%s" % (keystore, alias))
+        elif action == "trust_issuer":
+            backend = find_backend(backends, host, port)
+            if backend is None:
+                entry.update(status="manual", missing="no backend in group mtls_backends serves %s:%s (declare "
+                             "backend_host/backend_port and its truststore)" % (host, port))
+            elif not backend.get("truststore_path"):
+                entry.update(status="manual", backend=backend.get("name"),
+                             missing="backend_truststore_path of %s" % backend.get("name"))
+            else:
+                fmt = backend.get("truststore_format") or "pem_bundle"
+                issuer = _m(material, "issuer_ca", "issuer_ca_pem") or _get(rem, "ca.pem", "ca_pem", "issuer_pem")
+                chain = _m(material, "ca_chain", "ca_chain_pem") or _get(rem, "ca_chain_pem")
+                # OpenSSL-based servers (PEM bundles) need the path up to a self-signed root; JSSE the issuer only.
+                certs = [chain] if (fmt == "pem_bundle" and chain) else ([issuer] if issuer else [])
+                if not certs:
+                    subject = _get(rem, "ca.subject", "ca_subject", "issuer") or "the leaf's issuer"
+                    entry.update(status="manual", backend=backend.get("name"),
+                                 missing="issuer_ca (certificate of %s) for keystore %s alias %s in "
+                                 "mtls_keystore_material (inventory)" % (subject, keystore, alias))
+                else:
+                    bucket = out["truststore_certs"].setdefault(backend["name"], [])
+                    for c in certs:
+                        if c not in bucket:
+                            bucket.append(c)
+                    entry.update(status="fix", backend=backend["name"],
+                                 detail="trust the issuing CA on backend %s (%s)" % (backend["name"], fmt))
+        else:
+            entry.update(status="manual", missing=rem.get("missing") or rem.get("detail")
+                         or _manual_hint(action, code, link))
+        out["links"].append(entry)
+    for e in out["links"]:
+        out["counts"][e["status"]] = out["counts"].get(e["status"], 0) + 1
+    return out
+
+
+def _manual_hint(action, code, link):
+    where = link.get("id") or "the link"
+    if action == "enable_client_auth" or code == "client_auth_disabled":
+        return "set <ClientAuthEnabled>true</ClientAuthEnabled> in the SSLInfo of %s (not automated)" % where
+    if action == "renew_certificate":
+        return "a renewed client certificate (the stored one is expired or not yet valid) for %s" % where
+    return "a decision by an operator (verdict %s)" % code

@@ -1,0 +1,54 @@
+"""Filters of the apigee_mtls_remediate role: the remediation plan and the before/after comparison.
+
+The logic lives in plugins/module_utils/mtls_keystore_sync.py (imported the way AnsiballZ ships it)."""
+from __future__ import annotations
+
+import os
+
+import ansible.module_utils
+
+_MU = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "plugins", "module_utils")
+_MU = os.path.normpath(_MU)
+if _MU not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(_MU)
+
+from ansible.module_utils.mtls_keystore_sync import plan_remediation  # noqa: E402
+
+
+def mtls_remediation_plan(report, materials=None, backends=None, strategy="rotate"):
+    return plan_remediation(report or {}, materials or [], backends or [], strategy)
+
+
+def _codes(report):
+    links = report.get("links") if isinstance(report, dict) else report
+    out = {}
+    for link in links or []:
+        v = link.get("verdict")
+        out[link.get("id")] = v.get("code") if isinstance(v, dict) else (v or link.get("code") or "unknown")
+    return out
+
+
+def mtls_before_after(plan, before, after):
+    """One row per link: id, verdict before, action, status, verdict after, missing input."""
+    b, a = _codes(before), _codes(after)
+    rows = []
+    ids = list(b) + [i for i in a if i not in b]
+    by_id = {e["id"]: e for e in (plan or {}).get("links", [])}
+    for link_id in ids:
+        e = by_id.get(link_id, {})
+        rows.append({"id": link_id, "before": b.get(link_id, "-"), "action": e.get("action", "-"),
+                     "status": e.get("status", "-"), "after": a.get(link_id, "-"), "missing": e.get("missing")})
+    return rows
+
+
+def mtls_row_text(row):
+    text = "%s: %s -> %s (%s, %s)" % (row["id"], row["before"], row["after"], row["action"], row["status"])
+    if row.get("missing"):
+        text += "; missing: %s" % row["missing"]
+    return text
+
+
+class FilterModule:
+    def filters(self):
+        return {"mtls_remediation_plan": mtls_remediation_plan, "mtls_before_after": mtls_before_after,
+                "mtls_row_text": mtls_row_text}

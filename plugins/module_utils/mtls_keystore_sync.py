@@ -153,7 +153,7 @@ def rotation_keystore_name(current: str, desired: DesiredChain, base: str | None
     """The new keystore of a rotation: the base name (the current one without an earlier rotation suffix) followed by
     "-r" and 8 hex digits of the leaf's SHA-256, so that the same chain always rotates to the same name."""
     root = base or ROTATION_SUFFIX.sub("", current)
-    return "%s-r%s" % (root, desired.fingerprints[0][:8])
+    return "%s-r%s" % (root, desired.fingerprints[0].replace(":", "").lower()[:8])
 
 
 @dataclass
@@ -592,12 +592,12 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
         code = _verdict_code(link)
         rem = _remediation(link)
         action = rem.get("action") or ("none" if code == "ok" else "manual")
-        env = _get(link, "env", "link.env")
-        keystore = _get(link, "keystore", "resolved.keystore", "ssl_info.keystore", "link.keystore")
-        alias = _get(link, "alias", "key_alias", "ssl_info.key_alias", "link.key_alias", "link.alias")
-        reference = _get(link, "reference", "keystore_reference", "resolved.keystore_ref", "link.keystore_ref")
-        host = _get(link, "host", "link.host", "target.host")
-        port = _get(link, "port", "link.port", "target.port")
+        env = _get(link, "env", "link.env") or _env_of(link.get("id"))
+        keystore = _get(rem, "keystore") or _get(link, "keystore.name", "keystore", "link.keystore.name")
+        alias = _get(rem, "alias") or _get(link, "ssl.key_alias", "alias", "link.ssl.key_alias")
+        reference = _get(rem, "reference") or _get(link, "keystore.reference", "link.keystore.reference")
+        host = _get(rem, "backend.host") or _get(link, "host", "link.host")
+        port = _get(rem, "backend.port") or _get(link, "port", "link.port")
         entry = {"id": link.get("id"), "verdict": code, "action": action, "status": "none", "detail": "",
                  "missing": None, "keystore": keystore, "alias": alias, "backend": None}
         material = find_material(materials, env, keystore, alias, reference, link.get("id"))
@@ -606,6 +606,10 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
         elif action == "upload_chain":
             chain = _m(material, "cert_chain", "chain_pem")
             key = _m(material, "private_key", "key_pem", "pkcs12")
+            if not key and not rem.get("key_required", True) and rem.get("certificates") and not chain:
+                # the verdict carries the complete chain and the alias keeps its key: certificate-only update
+                chain = "".join(c.get("pem") or "" for c in rem["certificates"]) or None
+                key = "(kept in Apigee)" if chain else None
             if not keystore and not reference:
                 entry.update(status="manual", missing="the keystore of the link is unknown")
             elif not alias:
@@ -621,7 +625,7 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
                     if _m(material, "pkcs12"):
                         item["pkcs12"] = _m(material, "pkcs12")
                         item.pop("cert_chain")
-                    else:
+                    elif key != "(kept in Apigee)":
                         item["private_key"] = key
                     if reference:
                         item["reference"] = reference
@@ -640,8 +644,9 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
                              missing="backend_truststore_path of %s" % backend.get("name"))
             else:
                 fmt = backend.get("truststore_format") or "pem_bundle"
-                issuer = _m(material, "issuer_ca", "issuer_ca_pem") or _get(rem, "ca.pem", "ca_pem", "issuer_pem")
-                chain = _m(material, "ca_chain", "ca_chain_pem") or _get(rem, "ca_chain_pem")
+                issuer = _m(material, "issuer_ca", "issuer_ca_pem") or _get(rem, "pem", "ca.pem")
+                chain = _m(material, "ca_chain", "ca_chain_pem") or (
+                    "".join(c.get("pem") or "" for c in rem.get("ca_chain") or []) or None)
                 # OpenSSL-based servers (PEM bundles) need the path up to a self-signed root; JSSE the issuer only.
                 certs = [chain] if (fmt == "pem_bundle" and chain) else ([issuer] if issuer else [])
                 if not certs:
@@ -663,6 +668,13 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
     for e in out["links"]:
         out["counts"][e["status"]] = out["counts"].get(e["status"], 0) + 1
     return out
+
+
+def _env_of(link_id):
+    """The environment named in a link id (targetserver:<env>/<name>, proxy:<env>/<api>/<rev>/<target>)."""
+    if not link_id or ":" not in str(link_id):
+        return None
+    return str(link_id).split(":", 1)[1].split("/", 1)[0] or None
 
 
 def _manual_hint(action, code, link):

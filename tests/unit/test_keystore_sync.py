@@ -45,7 +45,8 @@ def key_pem(key, password=None):
 
 
 def fp(c):
-    return c.fingerprint(hashes.SHA256()).hex()
+    hexed = c.fingerprint(hashes.SHA256()).hex().upper()
+    return ":".join(hexed[i:i + 2] for i in range(0, len(hexed), 2))
 
 
 def test_leaf_alone_is_completed_from_ca_bundle(pki):
@@ -131,7 +132,7 @@ def test_plan_rotate_names_and_refs(pki):
     plan = ks.plan_alias(d, ks.stored_chain(pem(pki["leaf"])), "ks1", "a1", alias_exists=True, strategy="rotate",
                          references=["ksref"])
     assert plan.action == "rotate"
-    assert plan.new_keystore == "ks1-r" + fp(pki["leaf"])[:8]
+    assert plan.new_keystore == "ks1-r" + pki["leaf"].fingerprint(hashes.SHA256()).hex()[:8]
     assert any("repoint reference ksref from ks1 to %s" % plan.new_keystore == s for s in plan.steps)
     assert plan.steps[-1] == "delete keystore ks1"
     # a later rotation starts from the base name again, and the same chain always gives the same name
@@ -150,3 +151,72 @@ def test_same_chain_is_order_sensitive(pki):
     assert not ks.same_chain([pki["leaf"], pki["int"]], [pki["int"], pki["leaf"]])
     assert not ks.same_chain([pki["leaf"]], [pki["leaf"], pki["int"]])
     assert ks.stored_chain("") == [] and ks.stored_chain(None) == []
+
+
+# ------------------------------------------------------------------------------------------- remediation plan
+
+BACKENDS = [{"name": "nginx-b", "host": "localhost", "port": 18444, "truststore_path": "/x/ca.pem",
+             "truststore_format": "pem_bundle"},
+            {"name": "jsse-b", "host": "localhost", "port": 18442, "truststore_path": "/x/t.p12",
+             "truststore_format": "pkcs12"}]
+
+
+def _link(link_id, verdict, **rem):
+    return {"id": link_id, "verdict": verdict, "remediation": rem}
+
+
+def test_plan_upload_chain_uses_inventory_material_and_dedups():
+    report = {"links": [
+        _link("targetserver:test/ts-a", "no_client_certificate", action="upload_chain", keystore="ks-a",
+              alias="mp-client-a", reference="ks-a-ref", key_required=True),
+        _link("proxy:test/p/1/default", "chain_incomplete", action="upload_chain", keystore="ks-a",
+              alias="mp-client-a", reference="ks-a-ref", key_required=False),
+        _link("targetserver:test/ok", "ok", action="none"),
+    ]}
+    material = [{"keystore": "ks-a", "alias": "mp-client-a", "chain_pem": "/pki/a-chain.pem",
+                 "key_pem": "/pki/a.key"}]
+    plan = ks.plan_remediation(report, material, BACKENDS)
+    assert [e["status"] for e in plan["links"]] == ["fix", "fix", "none"]
+    assert len(plan["keystore_items"]) == 1
+    item = plan["keystore_items"][0]
+    assert item == {"env": "test", "keystore": "ks-a", "alias": "mp-client-a", "cert_chain": "/pki/a-chain.pem",
+                    "ca_bundle": None, "private_key": "/pki/a.key", "reference": "ks-a-ref", "strategy": "rotate",
+                    "link_ids": ["targetserver:test/ts-a", "proxy:test/p/1/default"]}
+    assert plan["counts"] == {"fix": 2, "none": 1}
+
+
+def test_plan_upload_chain_without_material_names_the_missing_input():
+    report = [_link("targetserver:test/ts-x", "no_client_certificate", action="upload_chain", keystore="ks-x",
+                    alias="client", key_required=True)]
+    plan = ks.plan_remediation(report, [], BACKENDS)
+    entry = plan["links"][0]
+    assert entry["status"] == "manual" and "cert_chain and private_key for keystore ks-x alias client" in \
+        entry["missing"]
+    assert plan["keystore_items"] == []
+
+
+def test_plan_chain_incomplete_without_key_updates_certificates_only():
+    report = [_link("targetserver:test/ts-y", "chain_incomplete", action="upload_chain", keystore="ks-y",
+                    alias="client", key_required=False,
+                    certificates=[{"pem": "-----BEGIN CERTIFICATE-----\nA\n"}, {"pem": "B"}])]
+    plan = ks.plan_remediation(report, [], BACKENDS, strategy="in_place")
+    item = plan["keystore_items"][0]
+    assert "private_key" not in item and item["cert_chain"].endswith("B") and item["strategy"] == "in_place"
+
+
+def test_plan_trust_issuer_maps_backend_and_picks_chain_for_openssl():
+    common = {"action": "trust_issuer", "subject": "CN=Intermediate C", "pem": "INT-C",
+              "ca_chain": [{"pem": "INT-C"}, {"pem": "ROOT-C"}]}
+    report = [_link("proxy:test/a/1/default", "ca_mismatch", backend={"host": "127.0.0.1", "port": 18444}, **common),
+              _link("proxy:test/b/1/default", "ca_mismatch", backend={"host": "localhost", "port": 18442}, **common),
+              _link("proxy:test/c/1/default", "ca_mismatch", backend={"host": "db.example", "port": 443}, **common)]
+    plan = ks.plan_remediation(report, [], BACKENDS)
+    assert plan["truststore_certs"] == {"nginx-b": ["INT-CROOT-C"], "jsse-b": ["INT-C"]}
+    assert [e["status"] for e in plan["links"]] == ["fix", "fix", "manual"]
+    assert "db.example:443" in plan["links"][2]["missing"] and "mtls_backends" in plan["links"][2]["missing"]
+
+
+def test_plan_other_actions_are_manual_with_a_hint():
+    report = [_link("targetserver:test/t", "client_auth_disabled", action="enable_client_auth", text="turn it on")]
+    entry = ks.plan_remediation(report, [], BACKENDS)["links"][0]
+    assert entry["status"] == "manual" and "ClientAuthEnabled" in entry["missing"]

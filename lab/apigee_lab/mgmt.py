@@ -24,6 +24,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -263,6 +264,11 @@ def _testssl(store: Store, org: str, env: str, body: dict) -> dict:
     conn = None
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
+        # pyOpenSSL needs a blocking socket: keep the time limit with SO_RCVTIMEO/SO_SNDTIMEO instead
+        sock.settimeout(None)
+        limit = struct.pack("ll", int(timeout), int((timeout % 1) * 1_000_000))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
         conn = SSL.Connection(ctx, sock)
         conn.set_tlsext_host_name(host.encode("idna"))
         conn.set_connect_state()

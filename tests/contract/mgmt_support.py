@@ -35,12 +35,12 @@ def store_of(app):
 @lru_cache(maxsize=1)
 def pki():
     """Root -> Intermediate -> leaf (clientAuth), an expired leaf, a second leaf with another key, a server cert."""
-    root = make_ca("CN=Lab Test Root A, O=Example, C=AU", key_type="ec")
-    inter = make_ca("CN=Lab Test Issuing A, O=Example", parent=root, key_type="ec")
-    leaf = make_leaf("CN=mp-client-a, O=Example", issuer=inter, key_type="ec")
-    other = make_leaf("CN=mp-client-other, O=Example", issuer=inter, key_type="ec")
+    root = make_ca("CN=Lab Test Root A,O=Example,C=AU", key_type="ec")
+    inter = make_ca("CN=Lab Test Issuing A,O=Example", parent=root, key_type="ec")
+    leaf = make_leaf("CN=mp-client-a,O=Example", issuer=inter, key_type="ec")
+    other = make_leaf("CN=mp-client-other,O=Example", issuer=inter, key_type="ec")
     past = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
-    expired = make_leaf("CN=mp-client-expired, O=Example", issuer=inter, key_type="ec",
+    expired = make_leaf("CN=mp-client-expired,O=Example", issuer=inter, key_type="ec",
                         not_before=past - dt.timedelta(days=60), not_after=past)
     server = make_leaf("CN=127.0.0.1", issuer=inter, key_type="ec", eku=["serverAuth"], san=["IP:127.0.0.1",
                                                                                             "DNS:localhost"])

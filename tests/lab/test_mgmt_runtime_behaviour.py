@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import struct
 import threading
 import time
 
@@ -154,6 +155,7 @@ def mtls_server():
     lsock.listen(8)
     lsock.settimeout(0.2)
     stop = threading.Event()
+    errors = []
 
     def run():
         while not stop.is_set():
@@ -161,7 +163,8 @@ def mtls_server():
                 raw, _ = lsock.accept()
             except (TimeoutError, OSError):
                 continue
-            raw.settimeout(5)
+            raw.settimeout(None)   # pyOpenSSL needs a blocking socket; bound the wait with SO_RCVTIMEO instead
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 5, 0))
             conn = SSL.Connection(ctx, raw)
             conn.set_accept_state()
             try:
@@ -169,8 +172,8 @@ def mtls_server():
                 conn.recv(4096)
                 conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 conn.shutdown()
-            except (SSL.Error, OSError):
-                pass
+            except (SSL.Error, OSError) as exc:
+                errors.append(exc)
             finally:
                 raw.close()
 

@@ -28,79 +28,11 @@ except ImportError:  # pragma: no cover
     SSL = None
     HAS_PYOPENSSL = False
 
-try:
-    from cryptography import x509
-    from cryptography.x509.name import _ASN1Type
-    from cryptography.x509.oid import ObjectIdentifier
-except ImportError:  # pragma: no cover
-    x509 = None
-
 CERT_REQUEST_STATES = ("read server certificate request", "TRCR")
 POST_HANDSHAKE_WAIT = 0.5
 PROTOCOLS = {"TLSv1.2": "TLS1_2_VERSION", "TLSv1.3": "TLS1_3_VERSION", "TLSv1.1": "TLS1_1_VERSION",
              "TLSv1": "TLS1_VERSION"}
 _ALERT_RE = re.compile(r"alert ([a-z0-9 _]+?)\s*$", re.I)
-
-
-# --------------------------------------------------------------------------- DER Name parsing
-def _der_read(data, pos):
-    tag = data[pos]
-    pos += 1
-    length = data[pos]
-    pos += 1
-    if length & 0x80:
-        n = length & 0x7F
-        length = int.from_bytes(data[pos:pos + n], "big")
-        pos += n
-    return tag, data[pos:pos + length], pos + length
-
-
-def _decode_oid(body):
-    first = body[0]
-    parts = [first // 40 if first < 80 else 2, first % 40 if first < 80 else first - 80]
-    value = 0
-    for b in body[1:]:
-        value = (value << 7) | (b & 0x7F)
-        if not b & 0x80:
-            parts.append(value)
-            value = 0
-    return ".".join(str(p) for p in parts)
-
-
-def name_from_der(der):
-    """A cryptography x509.Name from the DER of an X.501 Name (keeps order, multi-valued RDNs and string types)."""
-    tag, body, _ = _der_read(der, 0)
-    if tag != 0x30:
-        raise MtlsError("not a DER Name")
-    rdns = []
-    pos = 0
-    while pos < len(body):
-        tag, rdn_set, pos = _der_read(body, pos)
-        attrs = []
-        ipos = 0
-        while ipos < len(rdn_set):
-            _, atv, ipos = _der_read(rdn_set, ipos)
-            otag, obody, vpos = _der_read(atv, 0)
-            vtag, vbody, _ = _der_read(atv, vpos)
-            oid = ObjectIdentifier(_decode_oid(obody))
-            if vtag == 0x1E:
-                value = vbody.decode("utf-16-be")
-            elif vtag == 0x1C:
-                value = vbody.decode("utf-32-be")
-            elif vtag == 0x0C:
-                value = vbody.decode("utf-8")
-            else:
-                value = vbody.decode("latin-1")
-            try:
-                asn1 = _ASN1Type(vtag)
-            except ValueError:
-                asn1 = _ASN1Type.UTF8String
-            try:
-                attrs.append(x509.NameAttribute(oid, value, _type=asn1))
-            except ValueError:
-                attrs.append(x509.NameAttribute(oid, value))
-        rdns.append(x509.RelativeDistinguishedName(attrs))
-    return x509.Name(rdns)
 
 
 def alert_name(text):
@@ -260,7 +192,9 @@ def _collect(conn, out, states):
     names = conn.get_client_ca_list() or []
     if names:
         out["client_auth_requested"] = True
-        out["acceptable_ca_names"] = [name_from_der(n.der()) for n in names]
+        from ansible.module_utils import certcore
+
+        out["acceptable_ca_names"] = [certcore.name_from_der(n.der()) for n in names]
     try:
         out["protocol"] = conn.get_protocol_version_name() or out["protocol"]
         out["cipher"] = conn.get_cipher_name() or out["cipher"]

@@ -1,0 +1,323 @@
+"""Pure diagnosis rules: link + keystore contents + probe -> one verdict, the evidence, and a remediation plan.
+
+No HTTP, no Ansible: inputs are plain data (a ``Link`` or its dict, the keystore read by ``mtls_links.read_keystore``,
+the probe of ``mtls_probe.probe``, and a bag of known CA certificates); the JSSE selection model, chain building and
+DN forms come from the certificate core.
+
+Precedence (the first rule that applies wins; documented in docs/diagnose.md):
+
+ 1. tls_disabled               the link is meant for TLS (an SSLInfo block) but TLS is off (Enabled=false / http URL)
+ 2. reference_missing          client auth on, KeyStore is ref://name and the reference does not exist / points nowhere
+ 3. keystore_missing           client auth on, no KeyStore configured, or the keystore does not exist
+ 4. alias_missing              client auth on, KeyAlias unset or not in a keystore that has other aliases
+    no_client_certificate      client auth on, the keystore holds no alias with a certificate and key
+ 5. client_auth_disabled       ClientAuthEnabled=false but the backend asks for a client certificate
+ 6. backend_unreachable        no TCP/TLS connection from the probe's vantage point
+ 7. backend_no_client_auth     client auth on at the MP, but the backend never asks for a certificate
+ 8. certificate_expired / certificate_not_yet_valid   the leaf the MP would send is outside its validity
+ 9. chain_incomplete           JSSE would not send the stored chain (or would send one with a gap), but completing it
+                               from known CAs makes it acceptable -> upload_chain lists the full chain and the missing
+    ca_mismatch                JSSE would not send it, and no completion helps -> trust_issuer: the leaf's issuing CA
+                               (plus ca_chain up to the root for OpenSSL-based backends)
+10. rejected_by_backend        JSSE sends a chain but the backend still refuses it (real handshake with the
+                               operator's material, or a leaf without the clientAuth extended key usage)
+11. ok
+Links with client auth off and a backend that does not ask for a certificate are ``ok`` (plain one-way TLS).
+"""
+from __future__ import annotations
+
+from ansible.module_utils import certcore
+
+VERDICTS = (
+    "ok", "backend_no_client_auth", "backend_unreachable", "tls_disabled", "client_auth_disabled",
+    "reference_missing", "keystore_missing", "alias_missing", "no_client_certificate", "chain_incomplete",
+    "ca_mismatch", "certificate_expired", "certificate_not_yet_valid", "rejected_by_backend",
+)
+PRECEDENCE = (
+    "tls_disabled", "reference_missing", "keystore_missing", "alias_missing", "no_client_certificate",
+    "client_auth_disabled", "backend_unreachable", "backend_no_client_auth", "certificate_expired",
+    "certificate_not_yet_valid", "chain_incomplete", "ca_mismatch", "rejected_by_backend", "ok",
+)
+ACTIONS = ("none", "upload_chain", "trust_issuer", "enable_client_auth", "renew_certificate", "manual")
+
+
+def _get(obj, name, default=None):
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def link_view(link):
+    """The fields the rules need, from a Link or its dict."""
+    ssl = _get(link, "ssl") or {}
+    ks = _get(link, "keystore") or {}
+    ts = _get(link, "truststore") or {}
+    source = _get(link, "source")
+    scheme = _get(link, "scheme") or "https"
+    ssl_enabled = bool(_get(ssl, "enabled"))
+    tls_enabled = _get(link, "tls_enabled")
+    if tls_enabled is None:
+        tls_enabled = (scheme == "https" or ssl_enabled) if source == "proxy" else ssl_enabled
+    return {
+        "id": _get(link, "id"), "source": source, "host": _get(link, "host"), "port": _get(link, "port"),
+        "sni": _get(link, "sni"), "tls_enabled": bool(tls_enabled), "ssl_present": bool(_get(ssl, "present")),
+        "client_auth_enabled": bool(_get(ssl, "client_auth_enabled")),
+        "keystore_declared": _get(ks, "declared"), "keystore_reference": _get(ks, "reference"),
+        "reference_found": _get(ks, "reference_found"), "keystore": _get(ks, "name"),
+        "keystore_error": _get(ks, "error"), "alias": _get(ssl, "key_alias"),
+        "truststore": _get(ts, "name"), "enabled": _get(link, "enabled", True),
+    }
+
+
+def cert_ref(cert, at=None, with_pem=True):
+    """A certificate as the report and the plans name it (public data only)."""
+    out = {
+        "subject": certcore.dn_rfc4514(cert.subject),
+        "subject_openssl": certcore.dn_openssl(cert.subject),
+        "issuer": certcore.dn_rfc4514(cert.issuer),
+        "sha256": certcore.fingerprint_sha256(cert),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+    }
+    if with_pem:
+        out["pem"] = certcore.dump_pem([cert])
+    return out
+
+
+def plan(action, text, **fields):
+    out = {"action": action, "text": text}
+    out.update(fields)
+    return out
+
+
+def _result(verdict, evidence, remediation):
+    assert verdict in VERDICTS, verdict
+    assert remediation["action"] in ACTIONS, remediation["action"]
+    return {"verdict": verdict, "evidence": evidence, "remediation": remediation}
+
+
+def _same(a, b):
+    return certcore.fingerprint_sha256(a) == certcore.fingerprint_sha256(b)
+
+
+def _selection_evidence(sel):
+    matched = _get(sel, "matched_issuer")
+    if matched is not None and not isinstance(matched, str):
+        matched = certcore.dn_rfc4514(matched)
+    return {"sent": bool(_get(sel, "sent")), "matched_index": _get(sel, "matched_index"),
+            "matched_issuer": matched, "reason": _get(sel, "reason")}
+
+
+def _chain_gap(chain):
+    """Index i where chain[i+1] is not the issuer of chain[i] (by DN), or None when the order is sound."""
+    for i in range(len(chain) - 1):
+        if not certcore.dn_equal(chain[i].issuer, chain[i + 1].subject):
+            return i
+    return None
+
+
+def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", backend_kind=None):
+    """One verdict for one link. keystore: read_keystore() output or None; probe: probe() output (with the
+    internal 'acceptable_ca_names' list of x509.Name) or None; ca_bag: known CA certificates (truststores, ca_bundle).
+    """
+    lv = link_view(link)
+    ev = {"link": {k: lv[k] for k in ("source", "host", "port", "sni", "tls_enabled", "client_auth_enabled",
+                                      "keystore_declared", "keystore_reference", "keystore", "alias",
+                                      "truststore")}}
+    # 1. TLS off
+    if not lv["tls_enabled"]:
+        return _result("tls_disabled", ev, plan(
+            "manual", "TLS is off for %s: set <SSLInfo><Enabled>true</Enabled> (and an https URL / TLS port) so the "
+            "MP opens TLS to %s:%s." % (lv["id"], lv["host"], lv["port"])))
+
+    chain = []
+    alias_rec = None
+    if lv["client_auth_enabled"]:
+        # 2. reference
+        if lv["keystore_reference"] and not lv["keystore"]:
+            ev["reference"] = {"name": lv["keystore_reference"], "found": lv["reference_found"],
+                               "error": lv["keystore_error"]}
+            return _result("reference_missing", ev, plan(
+                "manual", "KeyStore is ref://%s but %s. Create the reference in the environment pointing at the "
+                "keystore that holds the client certificate (resourceType KeyStore), or fix <KeyStore>."
+                % (lv["keystore_reference"], lv["keystore_error"] or "it does not resolve"),
+                reference=lv["keystore_reference"]))
+        # 3. keystore
+        if not lv["keystore"]:
+            return _result("keystore_missing", ev, plan(
+                "manual", "Client auth is on but no <KeyStore> is configured for %s: create a keystore with the "
+                "client certificate chain and key, then set <KeyStore>ref://...</KeyStore> and <KeyAlias>."
+                % lv["id"]))
+        if not keystore or not keystore.get("exists"):
+            return _result("keystore_missing", ev, plan(
+                "manual", "Keystore %r (used by %s%s) does not exist: create it and upload the complete client "
+                "certificate chain with its key." % (lv["keystore"], lv["id"],
+                                                    " via ref://%s" % lv["keystore_reference"]
+                                                    if lv["keystore_reference"] else ""),
+                keystore=lv["keystore"], reference=lv["keystore_reference"]))
+        aliases = keystore.get("aliases") or {}
+        usable = {a: r for a, r in aliases.items() if r.get("chain") and r.get("has_key") is not False}
+        ev["keystore"] = {"name": lv["keystore"], "aliases": sorted(aliases),
+                          "aliases_with_key_and_certificate": sorted(usable)}
+        upload_target = {"keystore": lv["keystore"], "alias": lv["alias"], "reference": lv["keystore_reference"]}
+        # 4. alias / certificate
+        if not usable:
+            return _result("no_client_certificate", ev, plan(
+                "upload_chain", "Keystore %r holds no client certificate with a private key, so the MP sends an "
+                "empty Certificate message and the backend answers with a fatal alert. Upload the complete chain "
+                "(leaf + intermediates) and its key to alias %r." % (lv["keystore"], lv["alias"] or "<KeyAlias>"),
+                certificates=[], missing=[], key_required=True, **upload_target))
+        if not lv["alias"] or lv["alias"] not in aliases:
+            return _result("alias_missing", ev, plan(
+                "upload_chain", "KeyAlias %r is %s keystore %r (aliases there: %s). Upload the chain and key under "
+                "that alias, or point <KeyAlias> at one of the existing aliases."
+                % (lv["alias"], "not set for" if not lv["alias"] else "not in", lv["keystore"],
+                   ", ".join(sorted(aliases)) or "none"),
+                certificates=[], missing=[], key_required=True, existing_aliases=sorted(aliases), **upload_target))
+        alias_rec = aliases[lv["alias"]]
+        if lv["alias"] not in usable:
+            ev["alias"] = {"name": lv["alias"], "has_key": alias_rec.get("has_key"), "error": alias_rec.get("error")}
+            return _result("no_client_certificate", ev, plan(
+                "upload_chain", "Alias %r in keystore %r has %s, so the MP has no client certificate to send. "
+                "Upload the complete chain (leaf + intermediates) with its key."
+                % (lv["alias"], lv["keystore"], "no private key" if alias_rec.get("chain") else "no certificate"),
+                certificates=[], missing=[], key_required=True, **upload_target))
+        chain = list(alias_rec["chain"])
+        ev["stored_chain"] = certcore.chain_summary(chain, at)
+
+    # probe facts
+    if probe is not None:
+        ev["probe"] = {k: probe.get(k) for k in ("reachable", "error", "protocol", "client_auth_requested",
+                                                 "acceptable_client_cas", "acceptable_client_cas_openssl",
+                                                 "handshake_without_certificate") if k in probe}
+    reachable = bool(probe and probe.get("reachable"))
+    requested = bool(probe and probe.get("client_auth_requested"))
+
+    if not lv["client_auth_enabled"]:
+        if probe is None or not reachable:
+            return _unreachable(lv, ev, probe)
+        if requested:
+            return _result("client_auth_disabled", ev, plan(
+                "enable_client_auth", "The backend %s:%s asks for a client certificate but ClientAuthEnabled is "
+                "false for %s, so the MP sends none. Set <ClientAuthEnabled>true</ClientAuthEnabled> with "
+                "<KeyStore> and <KeyAlias>." % (lv["host"], lv["port"], lv["id"]),
+                keystore=lv["keystore"], alias=lv["alias"], reference=lv["keystore_reference"]))
+        return _result("ok", ev, plan("none", "One-way TLS: the backend does not ask for a client certificate."))
+
+    # 6-7
+    if probe is None or not reachable:
+        return _unreachable(lv, ev, probe)
+    if not requested:
+        return _result("backend_no_client_auth", ev, plan(
+            "manual", "Client auth is on at the MP for %s but %s:%s never asks for a client certificate, so none "
+            "is sent. If the backend should authenticate the MP, enable client certificate verification there "
+            "(e.g. nginx ssl_verify_client on; JSSE needClientAuth)." % (lv["id"], lv["host"], lv["port"])))
+
+    # 8. validity of the leaf
+    leaf = chain[0]
+    validity = certcore.validity_status(leaf, at)
+    renew = {"keystore": lv["keystore"], "alias": lv["alias"], "reference": lv["keystore_reference"],
+             "certificate": cert_ref(leaf, at, with_pem=False)}
+    if validity == "expired":
+        return _result("certificate_expired", ev, plan(
+            "renew_certificate", "The client certificate %s in %s/%s expired on %s: issue a new one and upload it "
+            "(rotate through the reference)." % (certcore.dn_rfc4514(leaf.subject), lv["keystore"], lv["alias"],
+                                                 leaf.not_valid_after_utc.isoformat()), **renew))
+    if validity == "not_yet_valid":
+        return _result("certificate_not_yet_valid", ev, plan(
+            "renew_certificate", "The client certificate %s in %s/%s is not valid before %s (check the clocks, or "
+            "upload a certificate that is valid now)." % (certcore.dn_rfc4514(leaf.subject), lv["keystore"],
+                                                           lv["alias"], leaf.not_valid_before_utc.isoformat()),
+            **renew))
+
+    # 9. what JSSE does with the stored chain
+    acceptable = list(probe.get("acceptable_ca_names") or [])
+    sel = certcore.jsse_select(chain, acceptable, key_manager=key_manager, at=at)
+    ev["jsse_selection"] = _selection_evidence(sel)
+    bag = list(chain) + [c for c in ca_bag if c is not None]
+    built = certcore.build_chain(leaf, bag)
+    path = list(_get(built, "path") or [leaf])
+    ev["chain_completion"] = {"complete": bool(_get(built, "complete")),
+                              "missing_issuer": _dn_or_none(_get(built, "missing_issuer")),
+                              "path": [certcore.dn_rfc4514(c.subject) for c in path]}
+    gap = _chain_gap(chain)
+    if not _get(sel, "sent") or gap is not None:
+        completed = path if len(path) > 1 else None
+        if completed is not None:
+            sel2 = certcore.jsse_select(completed, acceptable, key_manager=key_manager, at=at)
+            ev["jsse_selection_with_completed_chain"] = _selection_evidence(sel2)
+            differs = [certcore.fingerprint_sha256(c) for c in completed] != \
+                [certcore.fingerprint_sha256(c) for c in chain]
+            if _get(sel2, "sent") and differs:
+                missing = [c for c in completed if not any(_same(c, s) for s in chain)]
+                reason = ("the stored chain has a gap after %s" % certcore.dn_rfc4514(chain[gap].subject)
+                          if gap is not None and _get(sel, "sent") else
+                          "no certificate in the stored chain was issued by a CA the backend accepts")
+                return _result("chain_incomplete", ev, plan(
+                    "upload_chain", "%s; with the complete chain (%s) the MP would send it (issuer %s is "
+                    "acceptable). Upload the complete chain to %s/%s." % (
+                        reason[0].upper() + reason[1:], " -> ".join(certcore.dn_rfc4514(c.subject) for c in completed),
+                        ev["jsse_selection_with_completed_chain"]["matched_issuer"], lv["keystore"], lv["alias"]),
+                    keystore=lv["keystore"], alias=lv["alias"], reference=lv["keystore_reference"],
+                    certificates=[cert_ref(c, at) for c in completed],
+                    missing=[cert_ref(c, at) for c in missing], key_required=False))
+        if not _get(sel, "sent"):
+            issuer_cert = path[1] if len(path) > 1 else None
+            ca_chain = path[1:]
+            fields = {
+                "backend": {"host": lv["host"], "port": lv["port"], "kind": backend_kind},
+                "subject": certcore.dn_rfc4514(leaf.issuer),
+                "subject_openssl": certcore.dn_openssl(leaf.issuer),
+                "sha256": certcore.fingerprint_sha256(issuer_cert) if issuer_cert is not None else None,
+                "pem": cert_ref(issuer_cert, at)["pem"] if issuer_cert is not None else None,
+                "ca_chain": [cert_ref(c, at) for c in ca_chain],
+            }
+            text = ("The backend %s:%s accepts client certificates from %s, but the MP's leaf %s was issued by %s, "
+                    "which is not among them, so JSSE sends no certificate. Put the issuing CA certificate (%s) "
+                    "into the backend truststore%s and reload the backend." % (
+                        lv["host"], lv["port"], "; ".join(probe.get("acceptable_client_cas") or []) or "no named CA",
+                        certcore.dn_rfc4514(leaf.subject), fields["subject"],
+                        ("SHA-256 " + fields["sha256"]) if fields["sha256"] else "not found in any known truststore; "
+                        "get it from the certificate's issuer", " (OpenSSL-based backends also need the rest of "
+                        "ca_chain up to the root)" if len(ca_chain) > 1 else ""))
+            return _result("ca_mismatch", ev, plan("trust_issuer", text, **fields))
+
+    # 10. the chain is sent: does the backend accept it?
+    handshake = probe.get("handshake")
+    if handshake and handshake.get("client_certificate_presented") and not handshake.get("ok"):
+        ev["handshake"] = handshake
+        return _result("rejected_by_backend", ev, plan(
+            "manual", "The MP sends its chain (issuer %s matched) but %s:%s still refuses it: %s. Check the "
+            "backend's truststore, revocation and certificate policy." % (
+                ev["jsse_selection"]["matched_issuer"], lv["host"], lv["port"],
+                handshake.get("alert_text") or handshake.get("error") or
+                "HTTP %s" % handshake.get("http_status"))))
+    if not certcore.has_client_auth_eku(leaf):
+        ev["leaf_extended_key_usage"] = "no clientAuth"
+        return _result("rejected_by_backend", ev, plan(
+            "renew_certificate", "The MP sends %s, but its extended key usage does not allow client authentication, "
+            "so the backend refuses it. Issue a certificate with the clientAuth EKU." % certcore.dn_rfc4514(
+                leaf.subject), **renew))
+    return _result("ok", ev, plan("none", "The MP sends its chain: the backend accepts a CA in it (%s)."
+                                  % ev["jsse_selection"]["matched_issuer"]))
+
+
+def _dn_or_none(name):
+    if name is None or isinstance(name, str):
+        return name
+    return certcore.dn_rfc4514(name)
+
+
+def _unreachable(lv, ev, probe):
+    why = (probe or {}).get("error") or "not probed"
+    return _result("backend_unreachable", ev, plan(
+        "manual", "Cannot open TLS to %s:%s from the probe's host (%s). Check the host, port, DNS and firewalls "
+        "from the MP's network (delegate the probe to a host there)." % (lv["host"], lv["port"], why)))
+
+
+def summarize(results):
+    """{verdict: count} over diagnosed links, every verdict present (0 when unused), plus totals."""
+    counts = {v: 0 for v in VERDICTS}
+    for r in results:
+        counts[r["verdict"]] += 1
+    broken = sum(n for v, n in counts.items() if v != "ok")
+    return {"total": len(results), "ok": counts["ok"], "broken": broken, "by_verdict": counts}

@@ -1,0 +1,210 @@
+"""Diagnosis rules on constructed links, keystores and probe facts (PKI generated at run time)."""
+import datetime as dt
+
+import pytest
+from ansible.module_utils import certcore
+from ansible.module_utils.mtls_links import Link, Resolved, SslInfo
+from ansible.module_utils.mtls_verdicts import PRECEDENCE, VERDICTS, diagnose, summarize
+
+from tests.helpers.pki import make_ca, make_leaf
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def pki():
+    root_a = make_ca("CN=Root A,O=Lab", key_type="ec")
+    int_a = make_ca("CN=Intermediate A,O=Lab", parent=root_a, key_type="ec")
+    leaf_a = make_leaf("CN=mp-client-a,O=Lab", issuer=int_a, key_type="ec")
+    root_c = make_ca("CN=Root C,O=Lab", key_type="ec")
+    int_c = make_ca("CN=Intermediate C,O=Lab", parent=root_c, key_type="ec")
+    leaf_c = make_leaf("CN=mp-client-c,O=Lab", issuer=int_c, key_type="ec")
+    root_b = make_ca("CN=Root B,O=Lab", key_type="ec")
+    expired = make_leaf("CN=old,O=Lab", issuer=int_a, key_type="ec", not_before=NOW - dt.timedelta(days=30),
+                        not_after=NOW - dt.timedelta(days=1))
+    future = make_leaf("CN=future,O=Lab", issuer=int_a, key_type="ec", not_before=NOW + dt.timedelta(days=3),
+                       not_after=NOW + dt.timedelta(days=30))
+    server_only = make_leaf("CN=wrong-eku,O=Lab", issuer=int_a, key_type="ec", eku=("serverAuth",))
+    return {k: v for k, v in locals().items()}
+
+
+def link(client_auth=True, enabled=True, keystore="ref://ks-ref", ks_name="ks", alias="client", reference_found=True,
+         source="targetserver", scheme="https", present=True):
+    ssl = SslInfo(enabled=enabled, client_auth_enabled=client_auth, keystore=keystore, key_alias=alias,
+                  present=present)
+    res = Resolved(declared=keystore)
+    if keystore and keystore.startswith("ref://"):
+        res.reference = keystore[6:]
+        res.reference_found = reference_found
+        res.name = ks_name if reference_found else None
+        if not reference_found:
+            res.error = "reference %r does not exist in environment 'test'" % res.reference
+    elif keystore:
+        res.name = keystore
+    return Link(id="targetserver:test/ts1", env="test", source=source, name="ts1", host="127.0.0.1", port=18441,
+                sni="127.0.0.1", scheme=scheme, ssl=ssl, keystore=res)
+
+
+def keystore(*aliases, exists=True):
+    out = {"name": "ks", "env": "test", "exists": exists, "aliases": {}, "certs": []}
+    for name, chain, has_key in aliases:
+        out["aliases"][name] = {"has_key": has_key, "chain": [c.cert for c in chain], "chain_pem": None,
+                                "error": None}
+    return out
+
+
+def probe(acceptable=(), requested=True, reachable=True, alert="bad_certificate"):
+    names = [a.cert.subject for a in acceptable]
+    return {"host": "127.0.0.1", "port": 18441, "reachable": reachable, "error": None if reachable else "refused",
+            "client_auth_requested": requested, "acceptable_ca_names": names,
+            "acceptable_client_cas": [certcore.dn_rfc4514(n) for n in names],
+            "acceptable_client_cas_openssl": [certcore.dn_openssl(n) for n in names],
+            "handshake_without_certificate": {"ok": False, "alert": alert, "alert_text": "alert " + alert}}
+
+
+def test_precedence_lists_every_verdict_once():
+    assert sorted(PRECEDENCE) == sorted(VERDICTS)
+
+
+def test_healthy_link_is_ok(pki):
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"], pki["root_a"]], True))
+    r = diagnose(link(), ks, probe([pki["root_a"]]), at=NOW)
+    assert r["verdict"] == "ok" and r["remediation"]["action"] == "none"
+    assert r["evidence"]["jsse_selection"]["sent"] is True
+    assert r["evidence"]["jsse_selection"]["matched_issuer"] == "CN=Root A,O=Lab"
+
+
+def test_tls_disabled_wins_over_everything(pki):
+    r = diagnose(link(enabled=False, reference_found=False), None, None, at=NOW)
+    assert r["verdict"] == "tls_disabled" and r["remediation"]["action"] == "manual"
+
+
+def test_reference_missing(pki):
+    r = diagnose(link(reference_found=False), None, probe([pki["root_a"]]), at=NOW)
+    assert r["verdict"] == "reference_missing"
+    assert r["evidence"]["reference"]["name"] == "ks-ref"
+    assert "ks-ref" in r["remediation"]["text"]
+
+
+def test_keystore_missing(pki):
+    assert diagnose(link(), keystore(exists=False), probe(), at=NOW)["verdict"] == "keystore_missing"
+    assert diagnose(link(keystore=None), None, probe(), at=NOW)["verdict"] == "keystore_missing"
+
+
+def test_empty_keystore_is_no_client_certificate(pki):
+    r = diagnose(link(), keystore(), probe([pki["root_a"]]), at=NOW)
+    assert r["verdict"] == "no_client_certificate"
+    assert r["remediation"]["action"] == "upload_chain" and r["remediation"]["keystore"] == "ks"
+    assert r["remediation"]["alias"] == "client"
+
+
+def test_alias_missing(pki):
+    ks = keystore(("other", [pki["leaf_a"], pki["int_a"]], True))
+    r = diagnose(link(alias="client"), ks, probe([pki["root_a"]]), at=NOW)
+    assert r["verdict"] == "alias_missing"
+    assert r["remediation"]["existing_aliases"] == ["other"]
+
+
+def test_alias_without_key_is_no_client_certificate(pki):
+    ks = keystore(("client", [pki["leaf_a"]], False), ("other", [pki["leaf_a"], pki["int_a"]], True))
+    assert diagnose(link(), ks, probe([pki["root_a"]]), at=NOW)["verdict"] == "no_client_certificate"
+
+
+def test_client_auth_disabled_only_when_backend_asks(pki):
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
+    r = diagnose(link(client_auth=False), ks, probe([pki["root_a"]]), at=NOW)
+    assert r["verdict"] == "client_auth_disabled" and r["remediation"]["action"] == "enable_client_auth"
+    assert diagnose(link(client_auth=False), ks, probe(requested=False), at=NOW)["verdict"] == "ok"
+    assert diagnose(link(client_auth=False), ks, probe(reachable=False), at=NOW)["verdict"] == "backend_unreachable"
+
+
+def test_backend_unreachable_and_no_client_auth(pki):
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
+    assert diagnose(link(), ks, probe(reachable=False), at=NOW)["verdict"] == "backend_unreachable"
+    assert diagnose(link(), ks, None, at=NOW)["verdict"] == "backend_unreachable"
+    assert diagnose(link(), ks, probe(requested=False), at=NOW)["verdict"] == "backend_no_client_auth"
+
+
+def test_expired_and_not_yet_valid(pki):
+    ks = keystore(("client", [pki["expired"], pki["int_a"]], True))
+    r = diagnose(link(), ks, probe([pki["root_a"]]), at=NOW)
+    assert r["verdict"] == "certificate_expired" and r["remediation"]["action"] == "renew_certificate"
+    ks = keystore(("client", [pki["future"], pki["int_a"]], True))
+    assert diagnose(link(), ks, probe([pki["root_a"]]), at=NOW)["verdict"] == "certificate_not_yet_valid"
+
+
+def test_chain_incomplete_when_completion_from_known_cas_helps(pki):
+    ks = keystore(("client", [pki["leaf_a"]], True))
+    bag = [pki["int_a"].cert, pki["root_a"].cert, pki["root_b"].cert]
+    r = diagnose(link(), ks, probe([pki["root_a"]]), bag, at=NOW)
+    assert r["verdict"] == "chain_incomplete"
+    rem = r["remediation"]
+    assert rem["action"] == "upload_chain"
+    fps = [c["sha256"] for c in rem["certificates"]]
+    assert fps[0] == certcore.fingerprint_sha256(pki["leaf_a"].cert)
+    assert certcore.fingerprint_sha256(pki["int_a"].cert) in fps
+    assert [m["subject"] for m in rem["missing"]][0] == "CN=Intermediate A,O=Lab"
+    assert all(c["pem"].startswith("-----BEGIN CERTIFICATE-----") for c in rem["certificates"])
+    assert r["evidence"]["jsse_selection"]["sent"] is False
+    assert r["evidence"]["jsse_selection_with_completed_chain"]["sent"] is True
+
+
+def test_chain_incomplete_needs_the_missing_ca_somewhere(pki):
+    # Without Intermediate A known anywhere the completion cannot help: the leaf's issuer is named for the backend.
+    ks = keystore(("client", [pki["leaf_a"]], True))
+    r = diagnose(link(), ks, probe([pki["root_a"]]), [], at=NOW)
+    assert r["verdict"] == "ca_mismatch"
+    assert r["remediation"]["subject"] == "CN=Intermediate A,O=Lab"
+    assert r["remediation"]["sha256"] is None
+
+
+def test_ca_mismatch_names_the_issuing_ca_and_its_path(pki):
+    ks = keystore(("client", [pki["leaf_c"], pki["int_c"], pki["root_c"]], True))
+    r = diagnose(link(), ks, probe([pki["root_b"]]), [pki["root_a"].cert], at=NOW)
+    assert r["verdict"] == "ca_mismatch"
+    rem = r["remediation"]
+    assert rem["action"] == "trust_issuer"
+    assert rem["subject"] == "CN=Intermediate C,O=Lab"
+    assert rem["subject_openssl"] == certcore.dn_openssl(pki["int_c"].cert.subject)
+    assert rem["sha256"] == certcore.fingerprint_sha256(pki["int_c"].cert)
+    assert [c["subject"] for c in rem["ca_chain"]] == ["CN=Intermediate C,O=Lab", "CN=Root C,O=Lab"]
+    assert r["evidence"]["probe"]["acceptable_client_cas"] == ["CN=Root B,O=Lab"]
+
+
+def test_chain_with_a_gap_is_sent_but_incomplete(pki):
+    # leaf + Root A: JSSE sends it (Root A's issuer is acceptable) but the backend cannot connect leaf -> Root A.
+    ks = keystore(("client", [pki["leaf_a"], pki["root_a"]], True))
+    r = diagnose(link(), ks, probe([pki["root_a"]]), [pki["int_a"].cert], at=NOW)
+    assert r["evidence"]["jsse_selection"]["sent"] is True
+    assert r["verdict"] == "chain_incomplete"
+    assert "gap" in r["remediation"]["text"]
+
+
+def test_rejected_by_backend_from_a_real_handshake_result(pki):
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
+    pr = probe([pki["root_a"]])
+    pr["handshake"] = {"ok": False, "completed": False, "alert": "certificate_unknown",
+                       "alert_text": "tls alert certificate unknown", "client_certificate_presented": True}
+    r = diagnose(link(), ks, pr, at=NOW)
+    assert r["verdict"] == "rejected_by_backend"
+    assert "certificate unknown" in r["remediation"]["text"]
+
+
+def test_rejected_by_backend_without_client_auth_eku(pki):
+    ks = keystore(("client", [pki["server_only"], pki["int_a"]], True))
+    r = diagnose(link(), ks, probe([pki["root_a"]]), at=NOW)
+    assert r["verdict"] == "rejected_by_backend" and r["remediation"]["action"] == "renew_certificate"
+
+
+def test_proxy_http_url_with_sslinfo_is_tls_disabled(pki):
+    lk = link(source="proxy", scheme="http", enabled=False)
+    assert diagnose(lk, None, None, at=NOW)["verdict"] == "tls_disabled"
+    lk = link(source="proxy", scheme="https", enabled=False)  # https URL turns TLS on
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
+    assert diagnose(lk, ks, probe([pki["root_a"]]), at=NOW)["verdict"] == "ok"
+
+
+def test_summary_counts():
+    s = summarize([{"verdict": "ok"}, {"verdict": "ca_mismatch"}, {"verdict": "ca_mismatch"}])
+    assert s["total"] == 3 and s["ok"] == 1 and s["broken"] == 2
+    assert s["by_verdict"]["ca_mismatch"] == 2 and s["by_verdict"]["tls_disabled"] == 0

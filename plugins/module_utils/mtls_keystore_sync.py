@@ -41,6 +41,7 @@ class DesiredChain:
     chain: list  # leaf first, complete up to the last issuer that could be found (the root when given)
     key: object | None = None
     summary: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
     @property
     def fingerprints(self) -> list[str]:
@@ -110,14 +111,19 @@ def desired_chain(cert_chain=None, ca_bundle=None, private_key=None, private_key
         raise MtlsError("the leaf certificate %s is %s (valid %s to %s): renew it before uploading"
                         % (s["subject"], str(status).replace("_", " "), s["not_before"], s["not_after"]))
     result = build_chain(leaf, bag)
+    warnings = []
     if not result.complete:
-        s = chain_summary([result.path[-1]])[0]
-        raise MtlsError("the chain of %s cannot be completed: no certificate for issuer %s in cert_chain or ca_bundle"
-                        % (chain_summary([leaf])[0]["subject"], result.missing_issuer or s["issuer"]))
+        if len(result.path) < 2:
+            # not even the leaf's issuer: the chain cannot be completed
+            raise MtlsError("the chain of %s cannot be completed: no certificate for its issuer %s in cert_chain or "
+                            "ca_bundle" % (chain_summary([leaf])[0]["subject"], result.missing_issuer))
+        warnings.append("the chain stops at %s: the certificate of its issuer %s was not given (fine when the backend "
+                        "trusts a CA of the chain)" % (chain_summary([result.path[-1]])[0]["subject"],
+                                                        result.missing_issuer))
     chain = list(result.path)
     if not include_root and len(chain) > 1 and _is_self_signed(chain[-1]):
         chain = chain[:-1]
-    return DesiredChain(chain=chain, key=key, summary=chain_summary(chain))
+    return DesiredChain(chain=chain, key=key, summary=chain_summary(chain), warnings=warnings)
 
 
 def stored_chain(pem) -> list:
@@ -354,7 +360,8 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
     if strategy == "rotate" and keystore and keystore != current:
         base = ROTATION_SUFFIX.sub("", keystore)
     plan = plan_alias(desired, stored, current, alias, al_exists, ks_exists, strategy, refs, keep_previous, base)
-    result = {"changed": plan.changed, "action": plan.action, "steps": plan.steps, "warnings": plan.warnings,
+    result = {"changed": plan.changed, "action": plan.action, "steps": plan.steps,
+              "warnings": (list(desired.warnings) if plan.changed else []) + plan.warnings,
               "keystore": plan.new_keystore or current, "previous_keystore": current if plan.new_keystore else None,
               "alias": alias, "references": refs, "chain": desired.summary,
               "stored_before": chain_summary(stored) if stored else [], "diff": plan.diff}

@@ -85,6 +85,13 @@ def test_bundle_that_cannot_complete_the_chain_is_refused(pki):
         ks.desired_chain(cert_chain=pem(pki["leaf"]), ca_bundle=pem(pki["root"]))
 
 
+def test_chain_without_root_is_accepted_with_a_warning(pki):
+    d = ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"]))
+    assert d.fingerprints == [fp(pki["leaf"]), fp(pki["int"])]
+    assert "Root A" in d.warnings[0]
+    assert ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"], pki["root"])).warnings == []
+
+
 def test_no_input_is_refused():
     with pytest.raises(MtlsError, match="cert_chain"):
         ks.desired_chain()

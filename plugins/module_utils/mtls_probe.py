@@ -232,6 +232,7 @@ def probe(host, port, server_name=None, timeout=10.0, tls_versions=None, client_
         "protocol": first["protocol"], "cipher": first["cipher"],
         "client_auth_requested": first["client_auth_requested"],
         "acceptable_client_cas": rfc, "acceptable_client_cas_openssl": ossl,
+        "acceptable_ca_names": list(first["acceptable_ca_names"]),  # internal (x509.Name), stripped for output
         "server_chain": certcore.chain_summary(first["server_chain"], at) if first["server_chain"] else [],
         "handshake_without_certificate": _outcome(first),
     }

@@ -1,0 +1,223 @@
+#!/usr/bin/python
+"""Ansible module: one verdict per southbound mTLS link of whole Apigee environments, with evidence and a fix."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: apigee_mtls_diagnose
+short_description: Diagnose every southbound two-way TLS link of Apigee environments
+description:
+  - Reads every target server and every target endpoint of the deployed proxy revisions of the given environments,
+    follows C(ref://) references to keystores, reads each keystore and alias once, probes each distinct backend
+    (host, port, SNI) once from where the module runs, and gives one verdict per link from a closed list, the
+    evidence, and a remediation plan (C(none), C(upload_chain), C(trust_issuer), C(enable_client_auth),
+    C(renew_certificate), C(manual)).
+  - One call handles whole environments; probes run concurrently in a bounded thread pool.
+  - Run it where the probe sees the backends as the Message Processor does (C(delegate_to) a host in the MP's network).
+version_added: "1.0.0"
+author: apigee-mtls-doctor maintainers
+options:
+  envs:
+    description: The environments to diagnose.
+    type: list
+    elements: str
+    required: true
+  target_servers:
+    description: Only these target servers (and the proxies using them); all when empty.
+    type: list
+    elements: str
+    default: []
+  proxies:
+    description: Only these proxies' target endpoints (and the target servers they use); all when empty.
+    type: list
+    elements: str
+    default: []
+  ca_bundle:
+    description:
+      - Extra CA certificates (PEM text or file paths) used to complete chains and to name issuing CAs, besides the
+        certificates found in the environment's keystores and truststores.
+    type: list
+    elements: str
+    default: []
+  scan_env_keystores:
+    description: Also read every keystore/truststore of the environments as a source of CA certificates.
+    type: bool
+    default: true
+  sni:
+    description: Send SNI (the backend host name) in probes. Turn off for Private Cloud MPs with SNI disabled.
+    type: bool
+    default: true
+  probe_timeout:
+    description: Seconds per probe connection.
+    type: float
+    default: 10
+  tls_versions:
+    description: TLS versions the probe may use (the MP's SSLInfo protocols); all supported when empty.
+    type: list
+    elements: str
+    choices: [TLSv1.2, TLSv1.3]
+    default: []
+  max_workers:
+    description: Size of the thread pool for keystore reads and probes.
+    type: int
+    default: 16
+  backend_kinds:
+    description: Optional C(host:port) to backend kind (C(jsse), C(nginx), ...), copied into trust_issuer plans.
+    type: dict
+    default: {}
+  report_dir:
+    description: When set, write C(mtls-report.json) and C(mtls-report.md) there (files change only when content does).
+    type: path
+  mgmt_url:
+    description: The management API base URL.
+    type: str
+    default: https://api.enterprise.apigee.com
+  org:
+    description: The Apigee organization.
+    type: str
+    required: true
+  username:
+    description: Management API user (basic auth or OAuth2 password grant).
+    type: str
+  password:
+    description: Password of O(username).
+    type: str
+  token:
+    description: A bearer token instead of a user and password.
+    type: str
+  mfa_token:
+    description: A one-time MFA code for the OAuth2 login.
+    type: str
+  login_url:
+    description: The Edge login service (OAuth2).
+    type: str
+    default: https://login.apigee.com
+  auth_type:
+    description: How to authenticate.
+    type: str
+    choices: [auto, basic, oauth2, token]
+    default: auto
+  validate_certs:
+    description: Check the management API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description: CA bundle for the management API's TLS certificate.
+    type: path
+  timeout:
+    description: Seconds per HTTP request.
+    type: int
+    default: 30
+  retries:
+    description: Retries on 429 and 5xx.
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    support: full
+    description: Reads Apigee and probes backends; computes whether the report files would change, writes nothing.
+  diff_mode:
+    support: none
+    description: Reports are whole documents; see RV(report).
+notes:
+  - Connection options also come from the environment (C(APIGEE_MGMT_URL), C(APIGEE_ORG), C(APIGEE_USERNAME),
+    C(APIGEE_PASSWORD), C(APIGEE_TOKEN), ...).
+  - Verdict precedence is documented in docs/diagnose.md.
+"""
+
+EXAMPLES = r"""
+- name: Diagnose the test and prod environments, probing from a host in the MP's network
+  apigee_mtls_diagnose:
+    mgmt_url: https://api.enterprise.apigee.com
+    org: myorg
+    envs: [test, prod]
+    username: "{{ apigee_username }}"
+    password: "{{ apigee_password }}"
+    report_dir: reports/
+  delegate_to: mp-bastion
+  register: diag
+
+- name: Fail when anything is broken
+  ansible.builtin.assert:
+    that: diag.summary.broken == 0
+"""
+
+RETURN = r"""
+report:
+  description: The whole report (schema docs/mtls-report.schema.json).
+  returned: always
+  type: dict
+links:
+  description: One entry per link with id, source, host, port, keystore, reference, alias, chain_summary,
+    acceptable_cas, handshake, verdict, evidence and remediation.
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Totals and the count of links per verdict.
+  returned: always
+  type: dict
+  sample: {"total": 3, "ok": 1, "broken": 2, "by_verdict": {"ok": 1, "ca_mismatch": 2}}
+report_markdown:
+  description: The Markdown report (a table, then per broken link what was found and what to do).
+  returned: always
+  type: str
+report_paths:
+  description: Paths of the JSON and Markdown reports (when O(report_dir) is set).
+  returned: when report_dir is set
+  type: dict
+api_requests:
+  description: HTTP requests made to the management API.
+  returned: always
+  type: int
+probes:
+  description: Distinct backends probed.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls_report import render_markdown, run_diagnosis, write_reports
+
+
+def main():
+    spec = apigee_argument_spec()
+    spec.update({
+        "envs": {"type": "list", "elements": "str", "required": True},
+        "target_servers": {"type": "list", "elements": "str", "default": []},
+        "proxies": {"type": "list", "elements": "str", "default": []},
+        "ca_bundle": {"type": "list", "elements": "str", "default": []},
+        "scan_env_keystores": {"type": "bool", "default": True},
+        "sni": {"type": "bool", "default": True},
+        "probe_timeout": {"type": "float", "default": 10},
+        "tls_versions": {"type": "list", "elements": "str", "default": [], "choices": ["TLSv1.2", "TLSv1.3"]},
+        "max_workers": {"type": "int", "default": 16},
+        "backend_kinds": {"type": "dict", "default": {}},
+        "report_dir": {"type": "path"},
+    })
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    client = None
+    try:
+        client = ApigeeClient.from_params(p)
+        report = run_diagnosis(client, p["envs"], target_servers=p["target_servers"], proxies=p["proxies"],
+                               ca_bundle=p["ca_bundle"], scan_env_keystores=p["scan_env_keystores"],
+                               use_sni=p["sni"], probe_timeout=p["probe_timeout"],
+                               tls_versions=p["tls_versions"] or None, max_workers=p["max_workers"],
+                               backend_kinds=p["backend_kinds"])
+        result = {"changed": False}
+        if p["report_dir"]:
+            paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode)
+            result.update(changed=changed, report_paths=paths)
+    except MtlsError as exc:
+        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
+    result.update(report=report, links=report["links"], summary=report["summary"], probes=report["stats"]["probes"],
+                  report_markdown=render_markdown(report))
+    result.update(client.stats())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -544,10 +544,17 @@ def parse_dn(text: str, form: str | None = None) -> x509.Name:
         return text
     if not isinstance(text, str):
         raise MtlsError("a distinguished name text is needed, got %s" % type(text).__name__)
-    t = _PREFIX.sub("", text.strip(), count=1)
-    if not t:
-        return x509.Name([])
+    t = _PREFIX.sub("", text.lstrip(), count=1)
     form = form or detect_dn_form(t)
+    if form == "openssl":
+        t = t.rstrip("\r\n")  # trailing spaces belong to the last value in the slash form
+    else:
+        stripped = t.rstrip()
+        if len(stripped) < len(t) and (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1:
+            stripped += t[len(stripped)]  # keep an escaped trailing space ("CN=a\\ ")
+        t = stripped
+    if not t.strip():
+        return x509.Name([])
     if form == "openssl":
         if not t.startswith("/"):
             raise MtlsError("an OpenSSL slash-form DN starts with '/': %r" % text)
@@ -574,7 +581,10 @@ def parse_dn(text: str, form: str | None = None) -> x509.Name:
                 attrs.append(_attr(oid, tag, der[start:end]))
             else:
                 attrs.append(_attr(oid, None, value))
-        rdns.append(x509.RelativeDistinguishedName(attrs))
+        try:
+            rdns.append(x509.RelativeDistinguishedName(attrs))
+        except ValueError as exc:
+            raise MtlsError("bad RDN in distinguished name %r: %s" % (text, exc)) from exc
     try:
         return x509.Name(rdns)
     except ValueError as exc:

@@ -149,9 +149,12 @@ def wait_port(port: int, *, pid: int | None = None, timeout: float = 30.0, what:
               log_path: str | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if port_open(port):
-            return
         if pid is not None and not pid_alive(pid):
+            break
+        if port_open(port):
+            time.sleep(0.05)  # the port must be ours: the process is still alive once it listens
+            if pid is None or pid_alive(pid):
+                return
             break
         time.sleep(0.1)
     tail = ""

@@ -272,9 +272,12 @@ class Runtime:
 
     # -- resolution at call time
     def bundle(self, api: str, rev: int) -> dict:
-        key = (self.org, api, int(rev))
-        if key not in self._bundles:  # a revision never changes once imported
-            self._bundles[key] = parse_bundle(self.store.get_revision_bundle(self.org, api, int(rev)))
+        data = self.store.get_revision_bundle(self.org, api, int(rev))
+        if not data:
+            raise RuntimeConfigError(f"revision {rev} of API proxy {api!r} has no bundle")
+        key = hashlib.sha256(data).hexdigest()  # parsed once per distinct bundle (a reset may re-import a name)
+        if key not in self._bundles:
+            self._bundles[key] = parse_bundle(data)
         return self._bundles[key]
 
     def deployments(self) -> list[dict]:
@@ -457,7 +460,8 @@ class Runtime:
                 f"{log_ts(started)} org:{self.org} env:{env} api:{api} rev:{rev} messageid:{mid} NIOThread@0 ERROR "
                 f"HTTP.CLIENT - HTTPClient$Context.onException() : {result.get('exception')}: "
                 f"{result.get('message')}\n")
-        return 503, {**base_headers, "Content-Type": "application/json"}, json.dumps(SERVICE_UNAVAILABLE).encode()
+        body = json.dumps(SERVICE_UNAVAILABLE, separators=(",", ":")).encode()
+        return 503, {**base_headers, "Content-Type": "application/json"}, body
 
 
 def make_handler(runtime: Runtime):

@@ -276,11 +276,29 @@ public class MpClient {
             }
             if (body.length > 0 || !method.equals("GET")) req.append("Content-Length: ").append(body.length).append("\r\n");
             req.append("Connection: close\r\n\r\n");
-            OutputStream os = sock.getOutputStream();
-            os.write(req.toString().getBytes(StandardCharsets.ISO_8859_1));
-            os.write(body);
-            os.flush();
+            ByteArrayOutputStream wire = new ByteArrayOutputStream();
+            wire.write(req.toString().getBytes(StandardCharsets.ISO_8859_1));
+            wire.write(body);
             InputStream is = sock.getInputStream();
+            try {
+                OutputStream os = sock.getOutputStream();
+                os.write(wire.toByteArray());
+                os.flush();
+            } catch (SSLException e) {
+                throw e;
+            } catch (IOException writeFailed) {
+                // TLS 1.3: the server may have refused our certificate (alert, then close) before the request went
+                // out; the alert is already in our receive queue: read it, as the MP's selector would.
+                if (!tls) throw writeFailed;
+                try {
+                    is.read();
+                } catch (SSLException alert) {
+                    throw alert;
+                } catch (IOException ignored) {
+                    // nothing readable: report the write failure itself
+                }
+                throw writeFailed;
+            }
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
             byte[] chunk = new byte[8192];
             int n;

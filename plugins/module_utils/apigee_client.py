@@ -365,7 +365,11 @@ class ApigeeClient:
         """GET a JSON resource; cached for the life of the client unless cache=False. 404s are cached too."""
         if not cache:
             return self._parse(self._request("GET", path, params=params), path)
-        key = self._cache_key(path, params)
+        return self._cached(self._cache_key(path, params),
+                            lambda: self._parse(self._request("GET", path, params=params), path))
+
+    def _cached(self, key, fetch):
+        """One fetch per key for the life of the client, even under concurrency; 404 answers are cached too."""
         while True:
             with self._lock:
                 if key in self._cache:
@@ -385,7 +389,7 @@ class ApigeeClient:
                 continue
             try:
                 try:
-                    value = self._parse(self._request("GET", path, params=params), path)
+                    value = fetch()
                 except ApigeeApiError as exc:
                     if exc.status == 404:
                         with self._lock:
@@ -399,10 +403,13 @@ class ApigeeClient:
                     self._inflight.pop(key, None)
                 event.set()
 
-    def get_raw(self, path, params=None, headers=None):
-        """GET bytes (revision bundles, certificate exports); never cached."""
+    def get_raw(self, path, params=None, headers=None, cache=False):
+        """GET bytes (revision bundles, certificate exports); cached for the run only when cache=True."""
         accept = (headers or {}).get("Accept", "*/*")
-        return self._request("GET", path, params=params, headers=headers, accept=accept).content
+        if not cache:
+            return self._request("GET", path, params=params, headers=headers, accept=accept).content
+        return self._cached(("raw",) + self._cache_key(path, params),
+                            lambda: self._request("GET", path, params=params, headers=headers, accept=accept).content)
 
     def post(self, path, json=None, data=None, files=None, params=None, headers=None, idempotent=False):
         try:
@@ -430,7 +437,8 @@ class ApigeeClient:
         prefix = self._norm(prefix)
         with self._lock:
             for key in list(self._cache):
-                if prefix == "/" or key[0] == prefix or key[0].startswith(prefix + "/"):
+                cached = key[1] if key[0] == "raw" else key[0]
+                if prefix == "/" or cached == prefix or cached.startswith(prefix + "/"):
                     del self._cache[key]
 
     def _invalidate_write(self, path):
@@ -439,7 +447,7 @@ class ApigeeClient:
         self.invalidate(norm)
         with self._lock:
             for key in list(self._cache):
-                cached = key[0]
+                cached = key[1] if key[0] == "raw" else key[0]
                 if cached == "/" or norm.startswith(cached + "/"):
                     del self._cache[key]
 

@@ -267,7 +267,8 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
                 continue
             revision = int(rev.get("name"))
             basepath = ((rev.get("configuration") or {}).get("basePath"))
-            bundle = client.get_raw("/apis/%s/revisions/%d" % (_q(api), revision), params={"format": "bundle"})
+            bundle = client.get_raw("/apis/%s/revisions/%d" % (_q(api), revision), params={"format": "bundle"},
+                                    cache=True)
             for te in parse_target_endpoints(bundle):
                 usage = {"api": api, "revision": revision, "target": te["name"],
                          "basepaths": [basepath] if basepath else []}
@@ -349,7 +350,7 @@ def read_keystore(client, env, name, load_certificates):
         rec = {"has_key": has_key, "chain": [], "chain_pem": None, "error": None}
         try:
             pem = client.get_raw("/environments/%s/keystores/%s/aliases/%s/certificate"
-                                 % (_q(env), _q(name), _q(alias)))
+                                 % (_q(env), _q(name), _q(alias)), cache=True)
             rec["chain_pem"] = pem.decode("ascii", "replace")
             rec["chain"] = list(load_certificates(pem, "keystore %s alias %s" % (name, alias)))
         except ApigeeApiError as exc:

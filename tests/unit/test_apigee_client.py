@@ -355,3 +355,17 @@ def test_retry_after_http_date():
     assert _parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
     assert _parse_retry_after("garbage") is None
     assert _parse_retry_after(None) is None
+
+
+def test_get_raw_cache_is_opt_in(edge):
+    edge.route("GET", "/v1/organizations/acme/apis/p/revisions/1", (200, {}, b"zip"))
+    c = client(edge)
+    c.get_raw("/apis/p/revisions/1")
+    c.get_raw("/apis/p/revisions/1")
+    assert c.request_count == 2
+    assert c.get_raw("/apis/p/revisions/1", cache=True) == b"zip"
+    assert c.get_raw("/apis/p/revisions/1", cache=True) == b"zip"
+    assert c.request_count == 3
+    c.invalidate("/apis/p")
+    c.get_raw("/apis/p/revisions/1", cache=True)
+    assert c.request_count == 4

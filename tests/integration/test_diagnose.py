@@ -1,0 +1,154 @@
+"""Diagnosis against the running lab (scenario `all`): the playbook, every verdict and plan, and bad input."""
+import json
+import os
+import socket
+import subprocess
+
+import jsonschema
+import pytest
+import requests
+from ansible.module_utils.apigee_client import ApigeeClient
+from ansible.module_utils.mtls_errors import ApigeeApiError, MtlsError
+from ansible.module_utils.mtls_report import run_diagnosis
+
+pytestmark = pytest.mark.integration
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCHEMA = os.path.join(ROOT, "docs", "mtls-report.schema.json")
+PLAN_FOR = {"ok": "none", "no_client_certificate": "upload_chain", "alias_missing": "upload_chain",
+            "chain_incomplete": "upload_chain", "ca_mismatch": "trust_issuer",
+            "client_auth_disabled": "enable_client_auth"}
+
+
+def _password(lab):
+    with open(lab["password_file"], encoding="utf-8") as fh:
+        return fh.read().strip()
+
+
+def _client(lab, **kw):
+    args = {"mgmt_url": lab["mgmt_url"], "org": lab["org"], "username": lab["username"], "password": _password(lab),
+            "retries": 1}
+    args.update(kw)
+    return ApigeeClient(**args)
+
+
+@pytest.fixture(scope="module")
+def playbook_run(lab, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    res = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"),
+                          os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i", os.path.join(ROOT, "inventory", "lab"),
+                          "-e", "mtls_report_dir=%s" % out], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    with open(out / "mtls-report.json", encoding="utf-8") as fh:
+        report = json.load(fh)
+    return {"report": report, "markdown": (out / "mtls-report.md").read_text(), "stdout": res.stdout}
+
+
+def test_every_lab_link_gets_the_expected_verdict_and_plan(lab, playbook_run):
+    report = playbook_run["report"]
+    got = {row["id"]: row for row in report["links"]}
+    for link in lab["links"]:
+        row = got.get(link["id"])
+        assert row is not None, "link %s missing from the report" % link["id"]
+        assert row["verdict"] == link["expected_verdict"], (link["id"], row["verdict"], row["evidence"])
+        assert row["remediation"]["action"] == PLAN_FOR[link["expected_verdict"]], link["id"]
+
+
+def test_plans_carry_the_right_certificates(lab, playbook_run):
+    from ansible.module_utils import certcore
+
+    got = {row["id"]: row for row in playbook_run["report"]["links"]}
+    for link in lab["links"]:
+        row = got[link["id"]]
+        rem = row["remediation"]
+        mat = link.get("material") or {}
+        if link["expected_verdict"] == "ca_mismatch":
+            with open(mat["issuer_ca_pem"], "rb") as fh:
+                issuer = certcore.load_certificates(fh.read(), "issuer")[0]
+            assert rem["sha256"] == certcore.fingerprint_sha256(issuer)
+            assert rem["subject"] == certcore.dn_rfc4514(issuer.subject)
+            assert rem["ca_chain"][0]["sha256"] == rem["sha256"]
+            assert row["acceptable_cas"] and rem["subject"] not in row["acceptable_cas"]
+        if link["expected_verdict"] == "chain_incomplete":
+            with open(mat["chain_pem"], "rb") as fh:
+                full = certcore.load_certificates(fh.read(), "chain")
+            wanted = [certcore.fingerprint_sha256(c) for c in full]
+            sent = [c["sha256"] for c in rem["certificates"]]
+            assert sent[: len(wanted) - 1] == wanted[: len(wanted) - 1] or sent == wanted
+            assert rem["missing"], "the missing intermediate is named"
+
+
+def test_handshake_evidence_is_the_real_outcome(playbook_run):
+    rows = [r for r in playbook_run["report"]["links"] if r["verdict"] in ("no_client_certificate", "ca_mismatch")]
+    assert rows
+    for row in rows:
+        hs = row["handshake"]
+        assert hs and hs["ok"] is False
+        # JSSE backends answer an empty Certificate with an alert; nginx completes and answers HTTP 400.
+        assert hs["alert"] in ("bad_certificate", "certificate_required", "handshake_failure") \
+            or hs["http_status"] == 400, hs
+
+
+def test_reports_are_valid_and_readable(playbook_run):
+    with open(SCHEMA, encoding="utf-8") as fh:
+        schema = json.load(fh)
+    jsonschema.validate(playbook_run["report"], schema)
+    md = playbook_run["markdown"]
+    for row in playbook_run["report"]["links"]:
+        assert row["id"] in md
+        if row["verdict"] != "ok":
+            assert "### `%s`: %s" % (row["id"], row["verdict"]) in md
+    assert "broken" in playbook_run["stdout"] and "API requests" in playbook_run["stdout"]
+    assert "Lab-Passw0rd!" not in json.dumps(playbook_run["report"]) and "Lab-Passw0rd!" not in md
+
+
+def test_wrong_password_is_a_plain_401(lab):
+    client = _client(lab, password="not-the-password")
+    with pytest.raises(ApigeeApiError) as err:
+        run_diagnosis(client, [lab["env"]])
+    assert err.value.status == 401
+    assert "authentication failed for user %s" % lab["username"] in str(err.value)
+    assert "check apigee_username/apigee_password" in str(err.value)
+    assert "not-the-password" not in str(err.value)
+
+
+def test_unknown_org_and_env(lab):
+    with pytest.raises(MtlsError) as err:
+        run_diagnosis(_client(lab, org="no-such-org"), [lab["env"]])
+    assert "no-such-org" in str(err.value)
+    with pytest.raises(MtlsError) as err:
+        run_diagnosis(_client(lab), ["no-such-env"])
+    assert "environment 'no-such-env' does not exist" in str(err.value)
+
+
+def test_backend_down_is_backend_unreachable(lab):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    auth = (lab["username"], _password(lab))
+    base = "%s/v1/organizations/%s/environments/prod/targetservers" % (lab["mgmt_url"], lab["org"])
+    body = {"name": "ts-down", "host": "127.0.0.1", "port": port, "isEnabled": True,
+            "sSLInfo": {"enabled": "true", "clientAuthEnabled": "false"}}
+    r = requests.post(base, json=body, auth=auth, timeout=10)
+    assert r.status_code in (200, 201), r.text
+    try:
+        report = run_diagnosis(_client(lab), ["prod"], probe_timeout=3)
+        rows = {row["id"]: row for row in report["links"]}
+        row = rows["targetserver:prod/ts-down"]
+        assert row["verdict"] == "backend_unreachable"
+        assert "127.0.0.1:%d" % port in row["remediation"]["text"]
+    finally:
+        requests.delete(base + "/ts-down", auth=auth, timeout=10)
+
+
+def test_requests_are_counted_and_not_repeated(lab):
+    client = _client(lab)
+    report = run_diagnosis(client, [lab["env"]])
+    stats = report["stats"]
+    assert stats["api_requests"] == client.request_count > 0
+    # every resource is read once per run: a second diagnosis with the same client makes no request at all
+    before = client.request_count
+    run_diagnosis(client, [lab["env"]])
+    assert client.request_count == before

@@ -233,16 +233,14 @@ def _canonical_ava(ava: _Ava) -> str:
     return unicodedata.normalize("NFKD", out.upper().lower())
 
 
-def _oid_key(oid: str) -> tuple:
-    return tuple(int(p) for p in oid.split("."))
-
-
 def _canonical_rdn(avas: list[_Ava]) -> str:
     if len(avas) == 1:
         return _canonical_ava(avas[0])
-    keyed = sorted((a for a in avas if a.oid in RFC2253_KEYWORD), key=_canonical_ava)  # AVAComparator
-    oids = sorted((a for a in avas if a.oid not in RFC2253_KEYWORD), key=lambda a: _oid_key(a.oid))
-    return "+".join(_canonical_ava(a) for a in keyed + oids)
+    # AVAComparator (OpenJDK 17): AVAs with an RFC 2253 keyword first, then the others; within each group by
+    # their canonical strings (String.compareTo; older JDKs ordered the OID group numerically)
+    keyed = sorted(_canonical_ava(a) for a in avas if a.oid in RFC2253_KEYWORD)
+    oids = sorted(_canonical_ava(a) for a in avas if a.oid not in RFC2253_KEYWORD)
+    return "+".join(keyed + oids)
 
 
 def dn_canonical(name) -> str:

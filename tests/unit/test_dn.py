@@ -167,7 +167,8 @@ def test_prop_round_trip_all_forms(name):
         back = certcore.parse_dn(text)
         assert certcore.dn_equal(back, name), (render.__name__, text)
         assert certcore.dn_canonical(back) == certcore.dn_canonical(name)
-        assert render(back) == text
+        if all(len(r) == 1 for r in name.rdns):  # multi-valued RDNs may be re-sorted by DER SET OF encoding
+            assert render(back) == text
 
 
 @SETTINGS

@@ -1,0 +1,134 @@
+#!/usr/bin/python
+"""Ansible module: keystores, aliases, certificates and truststore entries of Apigee environments, parsed."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: apigee_keystore_info
+short_description: Read Apigee keystores and truststores with each chain parsed
+description:
+  - Lists the keystores of an environment (or the named ones) and, for each alias, the stored certificate chain parsed
+    by the certificate core (subject, issuer, validity, fingerprints, Apigee certInfo), and whether it has a key.
+version_added: "1.0.0"
+author: apigee-mtls-doctor maintainers
+options:
+  env:
+    description: The environment.
+    type: str
+    required: true
+  keystores:
+    description: Only these keystores or truststores; every one of the environment when empty.
+    type: list
+    elements: str
+    default: []
+  mgmt_url:
+    description: The management API base URL.
+    type: str
+    default: https://api.enterprise.apigee.com
+  org:
+    description: The Apigee organization.
+    type: str
+    required: true
+  username:
+    description: Management API user (basic auth or OAuth2 password grant).
+    type: str
+  password:
+    description: Password of O(username).
+    type: str
+  token:
+    description: A bearer token instead of a user and password.
+    type: str
+  mfa_token:
+    description: A one-time MFA code for the OAuth2 login.
+    type: str
+  login_url:
+    description: The Edge login service (OAuth2).
+    type: str
+    default: https://login.apigee.com
+  auth_type:
+    description: How to authenticate.
+    type: str
+    choices: [auto, basic, oauth2, token]
+    default: auto
+  validate_certs:
+    description: Check the management API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description: CA bundle for the management API's TLS certificate.
+    type: path
+  timeout:
+    description: Seconds per HTTP request.
+    type: int
+    default: 30
+  retries:
+    description: Retries on 429 and 5xx.
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; never changes anything.
+  diff_mode:
+    support: none
+    description: Read-only.
+"""
+
+EXAMPLES = r"""
+- name: What is in the client keystore
+  apigee_keystore_info:
+    org: myorg
+    env: prod
+    keystores: [backend-client]
+    token: "{{ apigee_token }}"
+  register: ks
+"""
+
+RETURN = r"""
+keystores:
+  description: Per keystore, its aliases with has_key, chain (chain_summary) and cert_info (Apigee certInfo) per cert.
+  returned: always
+  type: list
+  elements: dict
+api_requests:
+  description: HTTP requests made to the management API.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils import certcore
+from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls_links import check_env, list_keystores, read_keystore
+
+
+def main():
+    spec = apigee_argument_spec()
+    spec.update({
+        "env": {"type": "str", "required": True},
+        "keystores": {"type": "list", "elements": "str", "default": []},
+    })
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    client = None
+    out = []
+    try:
+        client = ApigeeClient.from_params(p)
+        check_env(client, p["env"])
+        for name in p["keystores"] or list_keystores(client, p["env"]):
+            ks = read_keystore(client, p["env"], name, certcore.load_certificates)
+            aliases = []
+            for alias, rec in sorted(ks["aliases"].items()):
+                aliases.append({"alias": alias, "has_key": rec["has_key"], "error": rec["error"],
+                                "chain": certcore.chain_summary(rec["chain"]),
+                                "cert_info": [certcore.cert_info(c) for c in rec["chain"]]})
+            out.append({"name": name, "env": p["env"], "exists": ks["exists"], "certs": ks["certs"],
+                        "aliases": aliases})
+    except MtlsError as exc:
+        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
+    module.exit_json(changed=False, keystores=out, **client.stats())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+#!/usr/bin/python
+"""Ansible module: southbound TLS handshake failures in Apigee Message Processor system.log files."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: apigee_mp_log_scan
+short_description: Group the MP's southbound TLS handshake failures from system.log
+description:
+  - Reads Message Processor C(system.log) files (Private Cloud,
+    C(/opt/apigee/var/log/edge-message-processor/system.log)) and returns the
+    C(HTTPClient$Context.handshakeFailed()) records grouped by org, env, api, rev, remote host:port and alert, with
+    counts, first and last time and message IDs.
+  - Tolerant of records wrapped over several lines and of rotated logs (C(system.log.1), C(system.log.2.gz)).
+version_added: "1.0.0"
+author: apigee-mtls-doctor maintainers
+options:
+  paths:
+    description: Log files, folders (their C(system.log)) or globs.
+    type: list
+    elements: path
+    default: [/opt/apigee/var/log/edge-message-processor/system.log]
+  include_rotated:
+    description: Also read the rotated siblings of each file.
+    type: bool
+    default: true
+  org:
+    description: Only this organization.
+    type: str
+  env:
+    description: Only this environment.
+    type: str
+  api:
+    description: Only this API proxy.
+    type: str
+  since:
+    description: Only records at or after this time (C(YYYY-MM-DD HH:MM:SS)).
+    type: str
+attributes:
+  check_mode:
+    support: full
+    description: Read-only.
+  diff_mode:
+    support: none
+    description: Read-only.
+"""
+
+EXAMPLES = r"""
+- name: Handshake failures on each MP
+  apigee_mp_log_scan:
+    org: myorg
+    env: prod
+  become: true
+  register: mp_log
+"""
+
+RETURN = r"""
+groups:
+  description: One entry per (org, env, api, rev, remote, alert) with count, first, last and message_ids.
+  returned: always
+  type: list
+  elements: dict
+records:
+  description: Handshake failure records matched.
+  returned: always
+  type: int
+files:
+  description: The files read, oldest first.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls_logscan import scan
+
+
+def main():
+    module = AnsibleModule(argument_spec={
+        "paths": {"type": "list", "elements": "path",
+                  "default": ["/opt/apigee/var/log/edge-message-processor/system.log"]},
+        "include_rotated": {"type": "bool", "default": True},
+        "org": {"type": "str"},
+        "env": {"type": "str"},
+        "api": {"type": "str"},
+        "since": {"type": "str"},
+    }, supports_check_mode=True)
+    p = module.params
+    try:
+        out = scan(p["paths"], include_rotated=p["include_rotated"], org=p["org"], env=p["env"], api=p["api"],
+                   since=p["since"])
+    except (MtlsError, OSError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+#!/usr/bin/python
+"""Ansible module: every southbound TLS link of an Apigee org's environments, references resolved."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: apigee_southbound_info
+short_description: List the southbound TLS links of Apigee environments
+description:
+  - Reads the target servers of the environments and the target endpoints of every deployed proxy revision (from the
+    revision bundle, C(<URL>) or C(<LoadBalancer><Server>)), with host, port, SSLInfo, and C(ref://) references
+    resolved to keystore and truststore names.
+  - Link ids are C(targetserver:<env>/<name>) and C(proxy:<env>/<api>/<rev>/<target endpoint>).
+version_added: "1.0.0"
+author: apigee-mtls-doctor maintainers
+options:
+  envs:
+    description: The environments to read.
+    type: list
+    elements: str
+    required: true
+  target_servers:
+    description: Only these target servers (and the proxies using them).
+    type: list
+    elements: str
+    default: []
+  proxies:
+    description: Only these proxies (and the target servers they use).
+    type: list
+    elements: str
+    default: []
+  include_plain:
+    description: Also list links with no TLS at all (plain http, no SSLInfo).
+    type: bool
+    default: false
+  mgmt_url:
+    description: The management API base URL.
+    type: str
+    default: https://api.enterprise.apigee.com
+  org:
+    description: The Apigee organization.
+    type: str
+    required: true
+  username:
+    description: Management API user (basic auth or OAuth2 password grant).
+    type: str
+  password:
+    description: Password of O(username).
+    type: str
+  token:
+    description: A bearer token instead of a user and password.
+    type: str
+  mfa_token:
+    description: A one-time MFA code for the OAuth2 login.
+    type: str
+  login_url:
+    description: The Edge login service (OAuth2).
+    type: str
+    default: https://login.apigee.com
+  auth_type:
+    description: How to authenticate.
+    type: str
+    choices: [auto, basic, oauth2, token]
+    default: auto
+  validate_certs:
+    description: Check the management API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description: CA bundle for the management API's TLS certificate.
+    type: path
+  timeout:
+    description: Seconds per HTTP request.
+    type: int
+    default: 30
+  retries:
+    description: Retries on 429 and 5xx.
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; never changes anything.
+  diff_mode:
+    support: none
+    description: Read-only.
+"""
+
+EXAMPLES = r"""
+- name: Every TLS link of test, with references resolved
+  apigee_southbound_info:
+    org: myorg
+    envs: [test]
+    username: "{{ apigee_username }}"
+    password: "{{ apigee_password }}"
+  register: southbound
+"""
+
+RETURN = r"""
+links:
+  description: One entry per link (id, env, source, name, host, port, sni, ssl, keystore, truststore, used_by, ...).
+  returned: always
+  type: list
+  elements: dict
+api_requests:
+  description: HTTP requests made to the management API.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls_links import check_org, discover_all
+
+
+def main():
+    spec = apigee_argument_spec()
+    spec.update({
+        "envs": {"type": "list", "elements": "str", "required": True},
+        "target_servers": {"type": "list", "elements": "str", "default": []},
+        "proxies": {"type": "list", "elements": "str", "default": []},
+        "include_plain": {"type": "bool", "default": False},
+    })
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    client = None
+    try:
+        client = ApigeeClient.from_params(p)
+        check_org(client)
+        links = discover_all(client, p["envs"], target_servers=p["target_servers"], proxies=p["proxies"],
+                             include_plain=p["include_plain"])
+    except MtlsError as exc:
+        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
+    module.exit_json(changed=False, links=[lk.to_dict() for lk in links], **client.stats())
+
+
+if __name__ == "__main__":
+    main()

@@ -628,7 +628,7 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
                 k = (env, reference or keystore, alias)
                 if k not in seen_items:
                     item = {"env": env, "keystore": keystore, "alias": alias, "cert_chain": chain,
-                            "ca_bundle": _m(material, "ca_bundle"), "link_ids": []}
+                            "ca_bundle": _m(material, "ca_bundle", "ca_chain_pem"), "link_ids": []}
                     if _m(material, "pkcs12"):
                         item["pkcs12"] = _m(material, "pkcs12")
                         item.pop("cert_chain")

@@ -304,7 +304,7 @@ def dn_rfc4514(name) -> str:
 def _openssl_escape(value: str) -> str:
     out = []
     for c in value:
-        if c in "/+\\":
+        if c in "/+":
             out.append("\\" + c)
         elif " " <= c <= "~":
             out.append(c)
@@ -316,8 +316,8 @@ def _openssl_escape(value: str) -> str:
 def dn_openssl(name) -> str:
     """OpenSSL's compat oneline form ``/C=AU/ST=VIC/O=Example/CN=client`` (most significant RDN first).
 
-    Bytes outside printable ASCII are written ``\\xHH`` (UTF-8), and ``/``, ``+``, ``\\`` in values are
-    backslash-escaped, as `openssl x509 -subject -nameopt compat` does for ``/``.
+    Bytes outside printable ASCII are written ``\\xHH`` (UTF-8) and ``/``, ``+`` in values are backslash-escaped,
+    exactly as `openssl x509 -subject -nameopt compat` prints them (a backslash itself is not escaped).
     """
     out = []
     for avas in _rdns(name):
@@ -498,8 +498,8 @@ def _parse_slash(text: str) -> list[list[tuple[str, object]]]:
         sep = None
         while i < n:
             c = text[i]
-            if c == "\\" and i + 1 < n:
-                i = _escape(text, i, val)
+            if c == "\\" and i + 1 < n and (text[i + 1] in "/+" or re.match(r"[xX][0-9A-Fa-f]{2}", text[i + 1:i + 4])):
+                i = _escape(text, i, val)  # OpenSSL escapes only '/', '+' and bytes outside printable ASCII
                 continue
             if c in "/+" and _KEY_AHEAD.match(text, i + 1):
                 sep = c

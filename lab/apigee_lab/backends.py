@@ -11,6 +11,7 @@ Backends "*-a" trust Root A only, "*-b" trust Root B only. Every backend present
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import secrets
 import shlex
@@ -18,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 from . import pki, procs
@@ -107,22 +109,36 @@ def write_truststores(state: str, backend_specs: list[dict], *, force: bool) -> 
 
 # ---------------------------------------------------------------- Java
 
-def classes_dir(state: str) -> str:
-    return os.path.join(os.path.abspath(state), "classes")
+def classes_dir(state: str | None = None) -> str:
+    """Where lab/java/*.java are compiled: a cache shared by every lab, keyed by the sources' content."""
+    digest = hashlib.sha256()
+    for src in sorted(glob.glob(os.path.join(JAVA_DIR, "*.java"))):
+        with open(src, "rb") as fh:
+            digest.update(os.path.basename(src).encode() + b"\0" + fh.read())
+    return os.path.join(LAB_DIR, ".cache", f"classes-{digest.hexdigest()[:16]}")
 
 
-def compile_java(state: str) -> str:
-    """Compile lab/java/*.java once into <state>/classes (again only when a source is newer)."""
+def compile_java(state: str | None = None) -> str:
+    """Compile lab/java/*.java once (per content) and return the classes folder."""
     out = classes_dir(state)
     sources = sorted(glob.glob(os.path.join(JAVA_DIR, "*.java")))
-    newest = max(os.path.getmtime(s) for s in sources)
     stamps = [os.path.join(out, os.path.splitext(os.path.basename(s))[0] + ".class") for s in sources]
-    if all(os.path.exists(c) and os.path.getmtime(c) >= newest for c in stamps):
+    if all(os.path.exists(c) for c in stamps):
         return out
-    os.makedirs(out, exist_ok=True)
-    res = subprocess.run(["javac", "-nowarn", "-d", out, *sources], capture_output=True, text=True, check=False)
-    if res.returncode != 0:
-        raise procs.LabProcessError(f"javac failed:\n{res.stderr[-3000:]}")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="classes-", dir=os.path.dirname(out))
+    try:
+        res = subprocess.run(["javac", "-nowarn", "-d", tmp, *sources], capture_output=True, text=True, check=False)
+        if res.returncode != 0:
+            raise procs.LabProcessError(f"javac failed:\n{res.stderr[-3000:]}")
+        try:
+            os.rename(tmp, out)  # atomic; another lab may have won the race with identical classes
+        except OSError:
+            if not os.path.isdir(out):
+                raise
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
@@ -148,7 +164,7 @@ def start_jsse(state: str, backend_specs: list[dict]) -> int | None:
     pki.write_private(conf, "\n".join(lines) + "\n")
     log = os.path.join(state, "logs", "backends", "jsse.log")
     pid = procs.start(state, JSSE_PROC, ["java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xmx128m",
-                                         "-cp", classes_dir(state), "JsseBackend", conf], log_path=log)
+                                         "-cp", compile_java(), "JsseBackend", conf], log_path=log)
     for s in jsse:
         procs.wait_port(s["port"], pid=pid, what=f"backend {s['name']}", log_path=log)
     deadline = time.monotonic() + 15

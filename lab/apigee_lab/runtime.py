@@ -514,7 +514,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--classes", default=None)
     ap.add_argument("--key-manager", default="SunX509", choices=["SunX509", "PKIX"])
     args = ap.parse_args(argv)
-    classes = args.classes or os.path.join(os.path.abspath(args.state), "classes")
+    if args.classes:
+        classes = args.classes
+    else:
+        from .backends import compile_java
+        classes = compile_java()
     runtime = Runtime(args.state, args.org, [e for e in args.envs.split(",") if e], classes, args.key_manager)
 
     class Server(ThreadingHTTPServer):

@@ -247,7 +247,7 @@ def probe(host, port, server_name=None, timeout=10.0, tls_versions=None, client_
         result["selection_reason"] = sel.reason
         if attempt_handshake:
             if sel.sent and first["client_auth_requested"]:
-                second = handshake(host, port, server_name, timeout, tls_versions, chain=list(sel.sent),
+                second = handshake(host, port, server_name, timeout, tls_versions, chain=list(client_chain),
                                    key=client_key)
                 result["handshake"] = _outcome(second)
             else:

@@ -262,3 +262,32 @@ def test_validate_truststore_accepts_a_good_candidate_and_rejects_a_bad_one(rt, 
     bad.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
     with pytest.raises(procs.LabProcessError, match=name):
         backends.validate_truststore(rt["state"], name, str(bad), rt["specs"])
+
+
+@pytest.mark.interop
+def test_ssl_info_protocols_are_honoured(rt):
+    store = rt["store"]
+    key = ("test", "ts-healthy-jsse")
+    original = store.targetservers[key]
+    store.targetservers[key] = {**original, "sSLInfo": {**original["sSLInfo"], "protocols": ["TLSv1.2"]}}
+    try:
+        status, _, _, body = call(rt, rt["links"]["healthy-jsse"]["basepath"])
+        assert status == 200 and json.loads(body)["protocol"] == "TLSv1.2"
+    finally:
+        store.targetservers[key] = original
+    status, _, _, body = call(rt, rt["links"]["healthy-jsse"]["basepath"])
+    assert status == 200 and json.loads(body)["protocol"] == "TLSv1.3"
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("key_manager", ["SunX509", "PKIX"])
+def test_key_manager_is_configurable_and_both_refuse_a_leaf_only_chain(rt, key_manager):
+    other = runtime.Runtime(rt["state"], "lab", ["test"], backends.classes_dir(), key_manager=key_manager,
+                            store=rt["store"], jvm=rt["runtime"].jvm)
+    status, headers, _ = other.handle("GET", rt["links"]["healthy-jsse"]["basepath"], {}, b"")
+    assert status == 200
+    status, headers, _ = other.handle("GET", rt["links"]["chain-incomplete-jsse"]["basepath"], {}, b"")
+    assert status == 503
+    (trace,) = other.traces(messageid=headers["X-Apigee.Message-ID"])
+    assert trace["target"]["ssl_info"]["key_manager"] == key_manager
+    assert trace["error"]["cause"] == "Received fatal alert: bad_certificate"

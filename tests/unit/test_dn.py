@@ -60,6 +60,9 @@ def test_canonical_form_details():
     assert certcore.dn_canonical(n) == "cn=x\\,y+ou=z+2.5.4.17=#0c0131,c=au"
     assert certcore.dn_canonical(x509.Name([])) == ""
     assert certcore.dn_canonical(make_name([("CN", "#x")])) == "cn=\\#x"
+    # X500Principal quirk: '#' is escaped only at index 0, before trimming
+    assert certcore.dn_canonical(make_name([("CN", " #x")])) == "cn=#x"
+    assert not certcore.dn_equal(make_name([("CN", "#x")]), make_name([("CN", " #x")]))
 
 
 def test_equality_examples():
@@ -163,6 +166,8 @@ def names(draw, printable_only=False, min_rdns=1):
 @given(names())
 def test_prop_round_trip_all_forms(name):
     for render in (certcore.dn_rfc4514, certcore.dn_java, certcore.dn_openssl):
+        if render is certcore.dn_openssl and any("\\" in str(a.value) for a in name):
+            continue  # OpenSSL does not escape '\\' in the slash form: "CN=\\/C=AU" is ambiguous by design
         text = render(name)
         back = certcore.parse_dn(text)
         assert certcore.dn_equal(back, name), (render.__name__, text)
@@ -196,7 +201,8 @@ def test_prop_case_and_whitespace_fold(name, data):
             return a.value
         v = a.value.swapcase() if data.draw(st.booleans()) else a.value.upper()
         v = v.replace(" ", " " * data.draw(st.integers(1, 3)))
-        if a.oid != x509.NameOID.COUNTRY_NAME:
+        # (JSSE escapes a '#' only at index 0 before trimming, so " #x" and "#x" differ: no leading pad there)
+        if a.oid != x509.NameOID.COUNTRY_NAME and not a.value.lstrip().startswith("#"):
             v = " " * data.draw(st.integers(0, 2)) + v + " " * data.draw(st.integers(0, 2))
         return v
 

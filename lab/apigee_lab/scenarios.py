@@ -200,7 +200,7 @@ def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports:
         link_id = (f"targetserver:{env}/{link['targetserver']}" if link["declared_in"] == "targetserver"
                    else f"proxy:{env}/{link['api']}/{rev}/default")
         out.append({
-            "id": link_id, "scenario": link["scenario"], "proxy": link["api"], "revision": int(rev),
+            "id": link_id, "env": env, "scenario": link["scenario"], "proxy": link["api"], "revision": int(rev),
             "basepath": link["basepath"], "backend": link["backend"], "declared_in": link["declared_in"],
             "expected_verdict": link["expected_verdict"], "keystore": link["keystore"],
             "reference": link["reference"], "alias": link["alias"], "truststore": MP_TRUSTSTORE,

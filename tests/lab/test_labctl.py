@@ -203,3 +203,24 @@ def test_down_leaves_no_process(up):
     assert not [p for p in pids if procs.pid_alive(p)]
     assert procs_mentioning(up["state"]) == []
     assert labctl(up["state"], "status").returncode == 3
+
+
+def test_up_after_down_restarts_the_same_lab_with_its_state(up):
+    """After `down`, `up` restarts the lab from its state folder: Apigee state and backend truststores are kept."""
+    lab = up["lab"]
+    assert labctl(up["state"], "status").returncode == 3
+    res = labctl(up["state"], "up")
+    assert res.returncode == 0, res.stdout + res.stderr
+    with open(os.path.join(up["state"], "lab.json"), encoding="utf-8") as fh:
+        again = json.load(fh)
+    assert again["links"] == lab["links"] and again["mp_url"] == lab["mp_url"]
+    healthy = link(up, "healthy-nginx")
+    # test_reset_restores_the_scenario left this reference on its keystore again; repoint it and restart once more
+    url = f"{lab['mgmt_url']}/v1/organizations/lab/environments/test/references/{healthy['reference']}"
+    doc = {"name": healthy["reference"], "refers": link(up, "missing-cert-nginx")["keystore"],
+           "resourceType": "KeyStore"}
+    requests.put(url, json=doc, auth=("lab-admin@example.com", PASSWORD), timeout=30).raise_for_status()
+    assert labctl(up["state"], "down").returncode == 0
+    assert labctl(up["state"], "up").returncode == 0
+    assert requests.get(lab["mp_url"] + healthy["basepath"], timeout=30).status_code == 400
+    assert requests.get(lab["mp_url"] + link(up, "healthy-jsse")["basepath"], timeout=30).status_code == 200

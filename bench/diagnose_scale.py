@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Scale benchmark of the diagnosis: 1,000 target servers over 50 keystores and 20 backends, one call vs naive.
+
+    .venv/bin/python bench/diagnose_scale.py [--links 1000] [--keystores 50] [--backends 20] [--naive-sample 100]
+
+What it does:
+1. starts the lab (`lab/labctl up --scenario healthy`) in a temporary state folder on free ports;
+2. seeds environment `prod` through the lab's management API, like an operator: 50 keystores (each with one alias:
+   leaf + intermediate + key, a fifth of them leaf only), 50 references, 1,000 target servers (client auth on, TLS on)
+   spread over 20 real mTLS backends (pyOpenSSL servers on 127.0.0.1 started by this script, requiring a client
+   certificate from the benchmark's root CA);
+3. runs the diagnosis once for the whole environment (one module call: shared cache, de-duplicated concurrent probes)
+   and reports wall time, API requests, distinct resources read, probes, and verdict counts;
+4. runs the naive way (what one Ansible task per link would do: a fresh client per link, the link's own reads,
+   its own probe) on a sample of links and extrapolates to all links for the ratio. The per-task overhead of
+   Ansible itself (forking a module per task) is not included, so the real ratio is larger.
+Everything is stopped at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import ansible.module_utils  # noqa: E402
+
+ansible.module_utils.__path__.append(os.path.join(ROOT, "plugins", "module_utils"))
+
+import requests  # noqa: E402
+from ansible.module_utils.apigee_client import ApigeeClient  # noqa: E402
+from ansible.module_utils.mtls_report import run_diagnosis  # noqa: E402
+from OpenSSL import SSL, crypto  # noqa: E402
+
+from tests.helpers.pki import make_ca, make_leaf  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Backend:
+    """A real mTLS server (OpenSSL via pyOpenSSL) that requires a client certificate issued under `root`."""
+
+    def __init__(self, server, root):
+        ctx = SSL.Context(SSL.TLS_METHOD)
+        ctx.use_certificate(crypto.X509.from_cryptography(server.cert))
+        ctx.use_privatekey(server.key)
+        ctx.get_cert_store().add_cert(crypto.X509.from_cryptography(root.cert))
+        ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda *a: a[-1] == 1)
+        ctx.add_client_ca(crypto.X509.from_cryptography(root.cert))
+        self.ctx = ctx
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stop:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self.handle, args=(raw,), daemon=True).start()
+
+    def handle(self, raw):
+        raw.settimeout(None)
+        conn = SSL.Connection(self.ctx, raw)
+        conn.set_accept_state()
+        try:
+            conn.do_handshake()
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        except (SSL.Error, OSError):
+            pass
+        finally:
+            raw.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join(1)
+        self.sock.close()
+
+
+def labctl(state, *args):
+    res = subprocess.run([sys.executable, os.path.join(ROOT, "lab", "labctl"), "--state", state, *args],
+                         capture_output=True, text=True, timeout=300, check=False)
+    if res.returncode != 0:
+        raise SystemExit("labctl %s failed:\n%s\n%s" % (" ".join(args), res.stdout, res.stderr))
+
+
+def seed(lab, env, n_links, n_keystores, backends, pki):
+    auth = (lab["username"], lab["password"])
+    base = "%s/v1/organizations/%s/environments/%s" % (lab["mgmt_url"], lab["org"], env)
+    s = requests.Session()
+    s.auth = auth
+    key_pem = pki["leaf"].key_pem()
+    for k in range(n_keystores):
+        ks = "bench-ks-%02d" % k
+        s.post(base + "/keystores", json={"name": ks}, timeout=30).raise_for_status()
+        chain = pki["leaf"].cert_pem() + (b"" if k % 5 == 4 else pki["inter"].cert_pem())
+        r = s.post(base + "/keystores/%s/aliases" % ks, params={"alias": "client", "format": "keycertfile"},
+                   files={"certFile": ("chain.pem", chain), "keyFile": ("key.pem", key_pem)}, timeout=30)
+        r.raise_for_status()
+        s.post(base + "/references", json={"name": "bench-ref-%02d" % k, "refers": ks, "resourceType": "KeyStore"},
+               timeout=30).raise_for_status()
+    for i in range(n_links):
+        b = backends[i % len(backends)]
+        body = {"name": "bench-ts-%04d" % i, "host": "127.0.0.1", "port": b.port, "isEnabled": True,
+                "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true",
+                            "keyStore": "ref://bench-ref-%02d" % (i % n_keystores), "keyAlias": "client"}}
+        s.post(base + "/targetservers", json=body, timeout=30).raise_for_status()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--links", type=int, default=1000)
+    ap.add_argument("--keystores", type=int, default=50)
+    ap.add_argument("--backends", type=int, default=20)
+    ap.add_argument("--naive-sample", type=int, default=100)
+    ap.add_argument("--workers", type=int, default=16)
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = ap.parse_args()
+
+    root = make_ca("CN=Bench Root,O=Bench", key_type="ec")
+    inter = make_ca("CN=Bench Intermediate,O=Bench", parent=root, key_type="ec")
+    pki = {"root": root, "inter": inter, "leaf": make_leaf("CN=bench-mp-client,O=Bench", issuer=inter, key_type="ec"),
+           "server": make_leaf("CN=localhost", issuer=root, key_type="ec", eku=("serverAuth",), san=["localhost"])}
+    state = tempfile.mkdtemp(prefix="mtls-bench-")
+    backends = []
+    try:
+        ports = [free_port() for _ in range(2)]
+        labctl(state, "up", "--scenario", "healthy", "--mgmt-port", str(ports[0]), "--mp-port", str(ports[1]),
+               "--backend-port-base", str(free_port()))
+        with open(os.path.join(state, "lab.json"), encoding="utf-8") as fh:
+            lab = json.load(fh)
+        with open(lab["password_file"], encoding="utf-8") as fh:
+            lab["password"] = fh.read().strip()
+        backends = [Backend(pki["server"], root) for _ in range(args.backends)]
+        t0 = time.monotonic()
+        seed(lab, "prod", args.links, args.keystores, backends, pki)
+        seed_s = time.monotonic() - t0
+
+        def client():
+            return ApigeeClient(lab["mgmt_url"], lab["org"], username=lab["username"], password=lab["password"])
+
+        c = client()
+        t0 = time.monotonic()
+        report = run_diagnosis(c, ["prod"], max_workers=args.workers)
+        one_call_s = time.monotonic() - t0
+        distinct = c.cache_size
+        figures = {
+            "links": report["summary"]["total"], "by_verdict": {k: v for k, v in
+                                                               report["summary"]["by_verdict"].items() if v},
+            "one_call": {"wall_s": round(one_call_s, 2), "api_requests": c.request_count,
+                         "distinct_resources": distinct, "requests_per_resource": round(c.request_count / distinct, 3),
+                         "probes": report["stats"]["probes"]},
+            "seed_s": round(seed_s, 1),
+        }
+
+        # naive: one "task" per link, each with its own client, reads and probe
+        sample = min(args.naive_sample, args.links)
+        t0 = time.monotonic()
+        naive_requests = naive_probes = 0
+        for i in range(sample):
+            nc = client()
+            r = run_diagnosis(nc, ["prod"], target_servers=["bench-ts-%04d" % i], scan_env_keystores=False,
+                              max_workers=1)
+            naive_requests += nc.request_count
+            naive_probes += r["stats"]["probes"]
+        naive_s = time.monotonic() - t0
+        scale = args.links / sample
+        figures["naive"] = {"sample_links": sample, "sample_wall_s": round(naive_s, 2),
+                            "extrapolated_wall_s": round(naive_s * scale, 1),
+                            "extrapolated_api_requests": int(naive_requests * scale),
+                            "extrapolated_probes": int(naive_probes * scale)}
+        figures["ratio"] = {"wall": round(naive_s * scale / one_call_s, 1),
+                            "api_requests": round(naive_requests * scale / c.request_count, 1)}
+        figures["targets_met"] = {"under_30s": one_call_s < 30,
+                                  "requests_within_1_1x": c.request_count <= 1.1 * distinct}
+        if args.json:
+            print(json.dumps(figures, indent=2))
+        else:
+            one = figures["one_call"]
+            print("diagnosis of %d links (%d keystores, %d backends)" % (figures["links"], args.keystores,
+                                                                          args.backends))
+            print("  one call : %.2f s, %d API requests for %d distinct resources (%.3f per resource), %d probes"
+                  % (one["wall_s"], one["api_requests"], one["distinct_resources"], one["requests_per_resource"],
+                     one["probes"]))
+            nv = figures["naive"]
+            print("  naive    : %.2f s for %d links -> ~%.1f s, ~%d API requests, ~%d probes for all links"
+                  % (nv["sample_wall_s"], sample, nv["extrapolated_wall_s"], nv["extrapolated_api_requests"],
+                     nv["extrapolated_probes"]))
+            print("  ratio    : wall x%.1f, API requests x%.1f" % (figures["ratio"]["wall"],
+                                                                  figures["ratio"]["api_requests"]))
+            print("  verdicts : %s" % figures["by_verdict"])
+            print("  targets  : under 30 s: %s; requests <= 1.1 x distinct resources: %s"
+                  % (figures["targets_met"]["under_30s"], figures["targets_met"]["requests_within_1_1x"]))
+    finally:
+        for b in backends:
+            b.close()
+        labctl(state, "down")
+        subprocess.run(["rm", "-rf", state], check=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Link discovery on constructed Edge JSON and revision bundles (a recording client, no network)."""
+import io
+import zipfile
+
+import pytest
+from ansible.module_utils.mtls_errors import ApigeeApiError, MtlsError
+from ansible.module_utils.mtls_links import discover_links, parse_target_endpoints, read_keystore
+
+from tests.helpers.pki import make_ca, make_leaf
+
+
+def bundle(targets):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("apiproxy/proxy.xml", "<APIProxy name='x'/>")
+        for name, xml in targets.items():
+            zf.writestr("apiproxy/targets/%s.xml" % name, xml)
+    return buf.getvalue()
+
+
+URL_TARGET = """<TargetEndpoint name="default"><HTTPTargetConnection>
+  <SSLInfo><Enabled>true</Enabled><ClientAuthEnabled>true</ClientAuthEnabled><KeyStore>ref://ks-ref</KeyStore>
+  <KeyAlias>client</KeyAlias><TrustStore>ts</TrustStore><Protocols><Protocol>TLSv1.2</Protocol></Protocols></SSLInfo>
+  <URL>https://backend.example:8443/v1</URL></HTTPTargetConnection></TargetEndpoint>"""
+LB_TARGET = """<TargetEndpoint name="lb"><HTTPTargetConnection><LoadBalancer><Server name="ts1"/>
+  </LoadBalancer></HTTPTargetConnection></TargetEndpoint>"""
+PLAIN_TARGET = """<TargetEndpoint name="plain"><HTTPTargetConnection><URL>http://plain.example/</URL>
+  </HTTPTargetConnection></TargetEndpoint>"""
+
+
+class FakeClient:
+    org = "acme"
+    mgmt_url = "http://edge"
+
+    def __init__(self, data, raw):
+        self.data, self.raw, self.seen = data, raw, []
+
+    def get(self, path, params=None, cache=True):
+        self.seen.append(path)
+        if path not in self.data:
+            raise ApigeeApiError("not found: %s" % path, status=404)
+        return self.data[path]
+
+    def get_raw(self, path, params=None, headers=None, cache=False):
+        self.seen.append(path)
+        if path not in self.raw:
+            raise ApigeeApiError("not found: %s" % path, status=404)
+        return self.raw[path]
+
+
+@pytest.fixture
+def edge():
+    data = {
+        "/environments/test": {"name": "test"},
+        "/environments/test/targetservers": ["ts1", "ts-plain"],
+        "/environments/test/targetservers/ts1": {
+            "name": "ts1", "host": "ts1.example", "port": 443, "isEnabled": True,
+            "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true", "keyStore": "ref://missing-ref",
+                        "keyAlias": "client"}},
+        "/environments/test/targetservers/ts-plain": {"name": "ts-plain", "host": "p", "port": 80, "isEnabled": True},
+        "/environments/test/deployments": {"aPIProxy": [{"name": "orders", "revision": [
+            {"name": "3", "state": "deployed", "configuration": {"basePath": "/orders"}}]}]},
+        "/environments/test/references/ks-ref": {"name": "ks-ref", "refers": "client-ks", "resourceType": "KeyStore"},
+    }
+    raw = {"/apis/orders/revisions/3": bundle({"default": URL_TARGET, "lb": LB_TARGET, "plain": PLAIN_TARGET})}
+    return FakeClient(data, raw)
+
+
+def test_parse_target_endpoints():
+    eps = {e["name"]: e for e in parse_target_endpoints(bundle({"default": URL_TARGET, "lb": LB_TARGET}))}
+    assert eps["default"]["url"] == "https://backend.example:8443/v1"
+    assert eps["default"]["ssl"].keystore == "ref://ks-ref" and eps["default"]["ssl"].protocols == ["TLSv1.2"]
+    assert eps["lb"]["servers"] == ["ts1"] and eps["lb"]["kind"] == "loadbalancer"
+    with pytest.raises(MtlsError, match="not a zip"):
+        parse_target_endpoints(b"nope")
+
+
+def test_discover_links_ids_references_and_usage(edge):
+    links = {lk.id: lk for lk in discover_links(edge, "test")}
+    assert sorted(links) == ["proxy:test/orders/3/default", "targetserver:test/ts1"]
+    px = links["proxy:test/orders/3/default"]
+    assert (px.host, px.port, px.sni, px.api, px.revision) == ("backend.example", 8443, "backend.example", "orders", 3)
+    assert px.keystore.reference == "ks-ref" and px.keystore.name == "client-ks" and px.keystore.reference_found
+    assert px.truststore.name == "ts" and px.basepaths == ["/orders"]
+    ts = links["targetserver:test/ts1"]
+    assert ts.keystore.reference_found is False and ts.keystore.name is None
+    assert "missing-ref" in ts.keystore.error
+    assert ts.used_by == [{"api": "orders", "revision": 3, "target": "lb", "basepaths": ["/orders"]}]
+
+
+def test_filters_and_plain_links(edge):
+    assert [lk.id for lk in discover_links(edge, "test", target_servers=["ts1"])] == ["targetserver:test/ts1"]
+    assert [lk.id for lk in discover_links(edge, "test", proxies=["orders"])] == [
+        "proxy:test/orders/3/default", "targetserver:test/ts1"]
+    ids = [lk.id for lk in discover_links(edge, "test", include_plain=True)]
+    assert "targetserver:test/ts-plain" in ids and "proxy:test/orders/3/plain" in ids
+
+
+def test_unknown_env(edge):
+    with pytest.raises(MtlsError, match="environment 'nope' does not exist in organization 'acme'"):
+        discover_links(edge, "nope")
+
+
+def test_read_keystore():
+    from ansible.module_utils import certcore
+
+    root = make_ca("CN=R,O=T", key_type="ec")
+    leaf = make_leaf("CN=L,O=T", issuer=root, key_type="ec")
+    data = {"/environments/e/keystores/ks": {"name": "ks", "certs": ["client-cert"],
+                                             "aliases": [{"aliasName": "client", "cert": "c", "key": "k"},
+                                                         {"aliasName": "ca", "cert": "ca-cert"}]}}
+    raw = {"/environments/e/keystores/ks/aliases/client/certificate": leaf.cert_pem() + root.cert_pem(),
+           "/environments/e/keystores/ks/aliases/ca/certificate": root.cert_pem()}
+    ks = read_keystore(FakeClient(data, raw), "e", "ks", certcore.load_certificates)
+    assert ks["exists"] and ks["aliases"]["client"]["has_key"] is True
+    assert [c.subject.rfc4514_string() for c in ks["aliases"]["client"]["chain"]] == ["CN=L,O=T", "CN=R,O=T"]
+    assert ks["aliases"]["ca"]["has_key"] is False
+    assert read_keystore(FakeClient({}, {}), "e", "ks", certcore.load_certificates)["exists"] is False

@@ -152,3 +152,15 @@ def test_requests_are_counted_and_not_repeated(lab):
     before = client.request_count
     run_diagnosis(client, [lab["env"]])
     assert client.request_count == before
+
+
+def test_fail_on_broken_fails_the_play_and_names_the_report(lab, tmp_path):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    res = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"),
+                          os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i", os.path.join(ROOT, "inventory", "lab"),
+                          "-e", "mtls_report_dir=%s" % tmp_path, "-e", "mtls_fail_on_broken=true"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0
+    broken = sum(1 for link in lab["links"] if link["expected_verdict"] != "ok")
+    assert "%d southbound link(s) are not ok" % broken in res.stdout
+    assert (tmp_path / "mtls-report.json").exists() and (tmp_path / "mtls-report.md").exists()

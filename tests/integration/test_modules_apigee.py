@@ -1,0 +1,150 @@
+"""Every Apigee module against the lab's management API, as community.crypto tests its modules: converge -> converge
+again is not changed -> check mode is not changed; check mode and bad input write nothing. Uses the empty `prod`
+environment of the session lab so the `test` environment keeps its scenario for the other tests."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import requests
+import yaml
+
+pytestmark = pytest.mark.integration
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENV = "prod"
+
+
+def _password(lab):
+    with open(lab["password_file"], encoding="utf-8") as fh:
+        return fh.read().strip()
+
+
+def pki(lab, name):
+    return os.path.join(os.path.dirname(lab["password_file"]), "pki", name)
+
+
+def run_play(lab, tmp_path, tasks, check=True, extra_args=()):
+    """Run tasks on the lab's apigee host with the connection options as module defaults; returns (rc, output)."""
+    conn = {"mgmt_url": lab["mgmt_url"], "org": lab["org"], "username": lab["username"],
+            "password": "{{ lab_password }}", "retries": 2}
+    play = [{"name": "modules", "hosts": "lab-apigee", "gather_facts": False,
+             "vars": {"lab_password": "{{ lookup('ansible.builtin.file', '%s') }}" % lab["password_file"]},
+             "module_defaults": {m: conn for m in ("apigee_keystore", "apigee_keystore_alias", "apigee_reference",
+                                                    "apigee_truststore_cert")},
+             "tasks": yaml.safe_load(textwrap.dedent(tasks))}]
+    path = tmp_path / "play.yml"
+    path.write_text(yaml.safe_dump(play, sort_keys=False))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(path), "-i",
+                          os.path.join(ROOT, "inventory", "lab"), *extra_args], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    out = res.stdout + res.stderr
+    if check:
+        assert res.returncode == 0, out[-5000:]
+    return res.returncode, out
+
+
+def api(lab, path):
+    return requests.get("%s/v1/organizations/%s/environments/%s/%s" % (lab["mgmt_url"], lab["org"], ENV, path),
+                        auth=(lab["username"], _password(lab)), timeout=10)
+
+
+IDEMPOTENT = """
+- name: converge
+  {module}: {args}
+  register: first
+- name: converge again
+  {module}: {args}
+  register: second
+- name: converge in check mode
+  {module}: {args}
+  register: third
+  check_mode: true
+- name: idempotent
+  ansible.builtin.assert:
+    that: [first is changed, second is not changed, third is not changed]
+"""
+
+
+def idempotent(module, args):
+    return IDEMPOTENT.format(module=module, args=yaml.safe_dump(args, default_flow_style=True).strip())
+
+
+def test_apigee_keystore(lab, tmp_path):
+    run_play(lab, tmp_path, """
+    - name: check mode creates nothing
+      apigee_keystore: {env: prod, name: it-ks-one}
+      check_mode: true
+      register: dry
+    - ansible.builtin.assert: {that: [dry is changed]}
+    """)
+    assert api(lab, "keystores/it-ks-one").status_code == 404
+    run_play(lab, tmp_path, idempotent("apigee_keystore", {"env": ENV, "name": "it-ks-one"}))
+    assert api(lab, "keystores/it-ks-one").json()["name"] == "it-ks-one"
+    run_play(lab, tmp_path, idempotent("apigee_keystore", {"env": ENV, "name": "it-ks-one", "state": "absent"}))
+    assert api(lab, "keystores/it-ks-one").status_code == 404
+
+
+def test_apigee_reference(lab, tmp_path):
+    run_play(lab, tmp_path, """
+    - apigee_keystore: {env: prod, name: "{{ item }}"}
+      loop: [it-ref-ks1, it-ref-ks2]
+    """ + idempotent("apigee_reference", {"env": ENV, "name": "it-ref", "refers": "it-ref-ks1"})
+             + idempotent("apigee_reference", {"env": ENV, "name": "it-ref", "refers": "it-ref-ks2"}).replace(
+                 "register: first", "register: first\n  diff: true"))
+    assert api(lab, "references/it-ref").json()["refers"] == "it-ref-ks2"
+    rc, out = run_play(lab, tmp_path, """
+    - apigee_reference: {env: prod, name: it-ref, refers: no-such-keystore}
+    """, check=False)
+    assert rc != 0 and "no-such-keystore" in out and "does not exist" in out
+    assert api(lab, "references/it-ref").json()["refers"] == "it-ref-ks2"
+    rc, out = run_play(lab, tmp_path, """
+    - apigee_keystore: {env: prod, name: it-ref-ks2, state: absent}
+    """, check=False)
+    assert rc != 0 and "it-ref" in out and "repoint" in out
+
+
+def test_apigee_truststore_cert(lab, tmp_path):
+    args = {"env": ENV, "truststore": "it-ts", "certificate": pki(lab, "int-c.pem")}
+    run_play(lab, tmp_path, idempotent("apigee_truststore_cert", args))
+    aliases = api(lab, "keystores/it-ts").json()["aliases"]
+    assert len(aliases) == 1 and aliases[0]["aliasName"].startswith("lab-intermediate-ca-c-")
+    run_play(lab, tmp_path, idempotent("apigee_truststore_cert", dict(args, state="absent")))
+    assert api(lab, "keystores/it-ts").json()["aliases"] == []
+
+
+def test_apigee_keystore_alias_in_place_rotate_and_bad_input(lab, tmp_path):
+    base = {"env": ENV, "alias": "mp-client-a", "private_key": pki(lab, "mp-client-a.key")}
+    # leaf alone + a CA bundle: the module completes the chain itself
+    run_play(lab, tmp_path, idempotent("apigee_keystore_alias", dict(base, keystore="it-alias-ks",
+                                                                       cert_chain=pki(lab, "mp-client-a.pem"),
+                                                                       ca_bundle=pki(lab, "int-a.pem"))))
+    chain = api(lab, "keystores/it-alias-ks/aliases/mp-client-a/certificate").text
+    assert chain.count("BEGIN CERTIFICATE") == 2
+    # zero-downtime rotation through a reference: new keystore, reference repointed, old keystore deleted
+    run_play(lab, tmp_path, """
+    - apigee_reference: {env: prod, name: it-alias-ref, refers: it-alias-ks}
+    """ + idempotent("apigee_keystore_alias", dict(base, reference="it-alias-ref", strategy="rotate",
+                                                   cert_chain=pki(lab, "mp-client-a-chain.pem"),
+                                                   ca_bundle=pki(lab, "ca-chain-a.pem"))))
+    new = api(lab, "references/it-alias-ref").json()["refers"]
+    assert new.startswith("it-alias-ks-r") and api(lab, "keystores/it-alias-ks").status_code == 404
+    assert api(lab, "keystores/%s/aliases/mp-client-a/certificate" % new).text.count("BEGIN CERTIFICATE") == 3
+    # certificate-only update (no key): the alias keeps its key, a warning names the MP restart
+    _, out = run_play(lab, tmp_path, idempotent("apigee_keystore_alias", {
+        "env": ENV, "keystore": new, "alias": "mp-client-a", "cert_chain": pki(lab, "mp-client-a-chain.pem")}))
+    assert "restart" in out
+    # bad input fails before any change, naming the problem
+    rc, out = run_play(lab, tmp_path, """
+    - apigee_keystore_alias: {env: prod, keystore: it-bad-ks, alias: a, cert_chain: "%s",
+                              private_key: "%s"}
+    """ % (pki(lab, "mp-client-a-chain.pem"), pki(lab, "mp-client-c.key")), check=False)
+    assert rc != 0 and "does not match" in out
+    rc, out = run_play(lab, tmp_path, """
+    - apigee_keystore_alias: {env: prod, keystore: it-bad-ks, alias: a, cert_chain: "%s",
+                              private_key: "%s", ca_bundle: "%s"}
+    """ % (pki(lab, "mp-client-a.pem"), pki(lab, "mp-client-a.key"), pki(lab, "root-a.pem")), check=False)
+    assert rc != 0 and "cannot be completed" in out and "Intermediate CA A" in out
+    assert api(lab, "keystores/it-bad-ks").status_code == 404

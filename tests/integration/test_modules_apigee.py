@@ -88,10 +88,10 @@ def test_apigee_keystore(lab, tmp_path):
 
 
 def test_apigee_reference(lab, tmp_path):
-    run_play(lab, tmp_path, """
+    run_play(lab, tmp_path, textwrap.dedent("""
     - apigee_keystore: {env: prod, name: "{{ item }}"}
       loop: [it-ref-ks1, it-ref-ks2]
-    """ + idempotent("apigee_reference", {"env": ENV, "name": "it-ref", "refers": "it-ref-ks1"})
+    """) + idempotent("apigee_reference", {"env": ENV, "name": "it-ref", "refers": "it-ref-ks1"})
              + idempotent("apigee_reference", {"env": ENV, "name": "it-ref", "refers": "it-ref-ks2"}).replace(
                  "register: first", "register: first\n  diff: true"))
     assert api(lab, "references/it-ref").json()["refers"] == "it-ref-ks2"
@@ -124,9 +124,9 @@ def test_apigee_keystore_alias_in_place_rotate_and_bad_input(lab, tmp_path):
     chain = api(lab, "keystores/it-alias-ks/aliases/mp-client-a/certificate").text
     assert chain.count("BEGIN CERTIFICATE") == 2
     # zero-downtime rotation through a reference: new keystore, reference repointed, old keystore deleted
-    run_play(lab, tmp_path, """
+    run_play(lab, tmp_path, textwrap.dedent("""
     - apigee_reference: {env: prod, name: it-alias-ref, refers: it-alias-ks}
-    """ + idempotent("apigee_keystore_alias", dict(base, reference="it-alias-ref", strategy="rotate",
+    """) + idempotent("apigee_keystore_alias", dict(base, reference="it-alias-ref", strategy="rotate",
                                                    cert_chain=pki(lab, "mp-client-a-chain.pem"),
                                                    ca_bundle=pki(lab, "ca-chain-a.pem"))))
     new = api(lab, "references/it-alias-ref").json()["refers"]

@@ -143,7 +143,7 @@ def main():
             "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
             "alias": {"type": "str"},
             "password": {"type": "str", "no_log": True},
-            "password_file": {"type": "path"},
+            "password_file": {"type": "path", "no_log": False},
             "validate": {"type": "str"},
             "backup": {"type": "bool", "default": True},
             "create": {"type": "bool", "default": True},

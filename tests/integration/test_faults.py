@@ -1,0 +1,155 @@
+"""Faults: 429/5xx in the middle of a run are retried and the run ends in the right state; a rotation interrupted
+before the reference swap leaves traffic on the old keystore working (and a re-run finishes it); a failed backend
+validation restores the backup and fails with the validator's message. Uses its own lab (scenario `healthy`)."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import requests
+import yaml
+from ansible.module_utils.apigee_client import ApigeeClient
+from ansible.module_utils.mtls_errors import ApigeeApiError
+from ansible.module_utils.mtls_keystore_sync import desired_chain, read_alias_chain, same_chain, sync_alias
+
+pytestmark = pytest.mark.integration
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LABCTL = os.path.join(ROOT, "lab", "labctl")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_remediate_molecule import _free_block  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def hlab(tmp_path_factory):
+    state = str(tmp_path_factory.mktemp("faults-lab"))
+    base = _free_block(6)
+    res = subprocess.run([sys.executable, LABCTL, "--state", state, "up", "--scenario", "healthy", "--mgmt-port",
+                          str(base), "--mp-port", str(base + 1), "--backend-port-base", str(base + 2)],
+                         capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stdout + res.stderr
+    try:
+        with open(os.path.join(state, "lab.json"), encoding="utf-8") as fh:
+            yield json.load(fh)
+    finally:
+        subprocess.run([sys.executable, LABCTL, "--state", state, "down"], capture_output=True, timeout=120)
+
+
+def _password(lab):
+    with open(lab["password_file"], encoding="utf-8") as fh:
+        return fh.read().strip()
+
+
+def client(lab, retries=4):
+    return ApigeeClient(mgmt_url=lab["mgmt_url"], org=lab["org"], username=lab["username"],
+                        password=_password(lab), retries=retries, backoff=0.01)
+
+
+def faults(lab, *rules):
+    url = lab["mgmt_url"] + "/_lab/faults"
+    requests.delete(url, timeout=10).raise_for_status()
+    if rules:
+        requests.post(url, json=list(rules), timeout=10).raise_for_status()
+
+
+def material(lab, link, full=True):
+    m = link["material"]
+    with open(m["chain_pem"], "rb") as fh:
+        chain = fh.read()
+    with open(m["key_pem"], "rb") as fh:
+        key = fh.read()
+    bundle = None
+    if full:
+        with open(m["ca_chain_pem"], "rb") as fh:
+            bundle = fh.read()
+    return desired_chain(cert_chain=chain, private_key=key, ca_bundle=bundle)
+
+
+def call(lab, link):
+    return requests.get(lab["mp_url"] + link["basepath"], timeout=30)
+
+
+def test_429_and_5xx_mid_run_are_retried_and_the_run_ends_right(hlab):
+    link = next(x for x in hlab["links"] if x["backend"].startswith("jsse"))
+    desired = material(hlab, link, full=False)  # leaf + intermediate: differs from the stored full chain
+    c = client(hlab)
+    faults(hlab,
+           {"method": "GET", "path_regex": "/keystores/", "status": 429, "retry_after": 0, "count": 2},
+           {"method": "PUT", "path_regex": "/references/", "status": 503, "count": 1},
+           {"method": "DELETE", "path_regex": "/keystores/", "status": 502, "count": 1})
+    try:
+        result = sync_alias(c, "test", None, link["alias"], desired, strategy="rotate", reference=link["reference"])
+        stats = requests.get(hlab["mgmt_url"] + "/_lab/requests", timeout=10).json()
+    finally:
+        faults(hlab)
+    assert result["action"] == "rotate" and c.retry_count >= 4
+    assert stats["injected"] >= 4
+    fresh = client(hlab)
+    ref = fresh.get("/environments/test/references/%s" % link["reference"])
+    assert ref["refers"] == result["keystore"]
+    _, exists, stored = read_alias_chain(fresh, "test", result["keystore"], link["alias"])
+    assert exists and same_chain(desired.chain, stored)
+    with pytest.raises(ApigeeApiError) as err:
+        fresh.get("/environments/test/keystores/%s" % result["previous_keystore"])
+    assert err.value.status == 404
+    assert call(hlab, link).status_code == 200
+    again = sync_alias(client(hlab), "test", None, link["alias"], desired, strategy="rotate",
+                       reference=link["reference"])
+    assert again["changed"] is False
+
+
+def test_rotation_interrupted_before_the_reference_swap_keeps_traffic_on_the_old_keystore(hlab):
+    link = next(x for x in hlab["links"] if x["backend"].startswith("nginx"))
+    c = client(hlab, retries=1)
+    old = c.get("/environments/test/references/%s" % link["reference"])["refers"]
+    desired = material(hlab, link, full=False)
+    faults(hlab, {"method": "PUT", "path_regex": "/references/", "status": 500, "count": 50})
+    try:
+        with pytest.raises(ApigeeApiError):
+            sync_alias(c, "test", None, link["alias"], desired, strategy="rotate", reference=link["reference"])
+    finally:
+        faults(hlab)
+    fresh = client(hlab)
+    assert fresh.get("/environments/test/references/%s" % link["reference"])["refers"] == old
+    assert fresh.get("/environments/test/keystores/%s" % old)["name"] == old
+    resp = call(hlab, link)
+    assert resp.status_code == 200, resp.text
+    # the re-run reuses the half-made keystore and finishes the swap
+    done = sync_alias(fresh, "test", None, link["alias"], desired, strategy="rotate", reference=link["reference"])
+    assert done["action"] == "rotate" and done["keystore"] != old
+    assert client(hlab).get("/environments/test/references/%s" % link["reference"])["refers"] == done["keystore"]
+    assert call(hlab, link).status_code == 200
+
+
+def test_failed_backend_validation_restores_the_backup(hlab, tmp_path):
+    live = tmp_path / "client-ca.pem"
+    with open(os.path.join(os.path.dirname(hlab["password_file"]), "pki", "root-a.pem"), "rb") as fh:
+        live.write_bytes(fh.read())
+    os.chmod(live, 0o640)
+    before = hashlib.sha256(live.read_bytes()).hexdigest()
+    # accepts the candidate, rejects the live configuration (as `nginx -t` would when something else is wrong)
+    validator = "sh -c 'case \"$1\" in */client-ca.pem) echo live configuration rejected >&2; exit 1;; esac' _ %s"
+    play = [{"name": "backend", "hosts": "localhost", "connection": "local", "gather_facts": False,
+             "vars": {"ansible_python_interpreter": sys.executable}, "tasks": yaml.safe_load(textwrap.dedent("""
+             - ansible.builtin.include_role:
+                 name: backend_truststore
+               vars:
+                 backend_truststore_path: "%s"
+                 backend_truststore_certs: ["%s"]
+                 backend_truststore_validate_cmd: "%s"
+                 backend_truststore_reload_cmd: "true"
+             """ % (live, os.path.join(os.path.dirname(hlab["password_file"]), "pki", "int-c.pem"),
+                    validator.replace('"', '\\"'))))}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                          str(tmp_path / "play.yml"), "-i", "localhost,"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert "live configuration rejected" in out and "restored" in out
+    assert hashlib.sha256(live.read_bytes()).hexdigest() == before
+    assert oct(os.stat(live).st_mode & 0o777) == "0o640"

@@ -1,0 +1,92 @@
+"""Secrets in the remediation path: a -vvv run of remediate.yml (check mode, then for real, with --diff) and of
+converge.yml --check --diff, and every report they write, hold no private key, password or token, although the runs
+upload private keys to Apigee and rewrite password-protected truststores. Own lab (scenario all)."""
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LABCTL = os.path.join(ROOT, "lab", "labctl")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_remediate_molecule import _free_block  # noqa: E402
+
+PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+
+
+@pytest.fixture(scope="module")
+def slab(tmp_path_factory):
+    state = str(tmp_path_factory.mktemp("secrets-lab"))
+    base = _free_block(6)
+    res = subprocess.run([sys.executable, LABCTL, "--state", state, "up", "--scenario", "all", "--mgmt-port",
+                          str(base), "--mp-port", str(base + 1), "--backend-port-base", str(base + 2)],
+                         capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stdout + res.stderr
+    try:
+        with open(os.path.join(state, "lab.json"), encoding="utf-8") as fh:
+            yield json.load(fh)
+    finally:
+        subprocess.run([sys.executable, LABCTL, "--state", state, "down"], capture_output=True, timeout=120)
+
+
+def secrets_of(lab):
+    """Every secret of the lab: the management password, truststore and keystore passwords, key bodies."""
+    state = os.path.dirname(lab["password_file"])
+    found = []
+    with open(lab["password_file"], encoding="utf-8") as fh:
+        found.append(fh.read().strip())
+    for path in glob.glob(os.path.join(state, "backends", "jsse", "*.password")) + \
+            glob.glob(os.path.join(state, "pki", "*.password")):
+        with open(path, encoding="utf-8") as fh:
+            found.append(fh.read().strip())
+    for path in glob.glob(os.path.join(state, "pki", "*.key")):
+        with open(path, encoding="utf-8") as fh:
+            lines = [x for x in fh.read().splitlines() if x and not x.startswith("-----")]
+        found += lines[1:3]  # two full base64 lines from the middle of each key
+    return [s for s in found if len(s) >= 8]
+
+
+def run(lab, playbook, report_dir, *args):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               MTLS_LAB_STATE=os.path.dirname(lab["password_file"]), MTLS_REPORT_DIR=str(report_dir))
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                          os.path.join(ROOT, "playbooks", playbook), "-i", os.path.join(ROOT, "inventory", "lab"),
+                          "-vvv", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return res.returncode, res.stdout + res.stderr
+
+
+def test_search_finds_a_planted_secret(slab):
+    secrets = secrets_of(slab)
+    assert len(secrets) >= 5
+    planted = "output ... %s ..." % secrets[-1]
+    assert any(s in planted for s in secrets)
+    assert PEM_KEY.search("x -----BEGIN PRIVATE KEY----- y")
+
+
+def test_no_secret_in_remediation_output_or_reports(slab, tmp_path):
+    secrets = secrets_of(slab)
+    reports = tmp_path / "reports"
+    texts = {}
+    for name, playbook, args in [("remediate-check", "remediate.yml", ("--check", "--diff")),
+                                 ("remediate", "remediate.yml", ("--diff",)),
+                                 ("converge-check", "converge.yml", ("--check", "--diff"))]:
+        rc, out = run(slab, playbook, reports, *args)
+        assert rc == 0, (name, out[-4000:])
+        texts[name] = out
+    assert "upload_chain, fix" in texts["remediate"] and "trust_issuer, fix" in texts["remediate"]
+    assert "mp-client-a" in texts["remediate"]  # the diff shows subjects: the search sees real output
+    for path in glob.glob(str(reports / "**" / "*"), recursive=True):
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                texts[path] = fh.read()
+    assert any(p.endswith("remediation.md") for p in texts)
+    for where, text in texts.items():
+        assert not PEM_KEY.search(text), "private key PEM in %s" % where
+        for secret in secrets:
+            assert secret not in text, "a secret appears in %s" % where

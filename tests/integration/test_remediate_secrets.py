@@ -1,7 +1,9 @@
-"""Secrets in the remediation path: a -vvv run of remediate.yml (check mode, then for real, with --diff) and of
-converge.yml --check --diff, and every report they write, hold no private key, password or token, although the runs
-upload private keys to Apigee and rewrite password-protected truststores. Own lab (scenario all)."""
+"""remediate.yml on its own lab (scenario all), run with -vvv: `--check --diff` leaves Apigee and the backend files
+unchanged byte for byte; the real run changes them; converge.yml --check --diff then has nothing to change; and no
+output or report of these runs holds a private key, password or token, although they upload private keys to Apigee
+and rewrite password-protected truststores."""
 import glob
+import hashlib
 import json
 import os
 import re
@@ -9,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+import requests
 
 pytestmark = pytest.mark.integration
 
@@ -69,16 +72,53 @@ def test_search_finds_a_planted_secret(slab):
     assert PEM_KEY.search("x -----BEGIN PRIVATE KEY----- y")
 
 
-def test_no_secret_in_remediation_output_or_reports(slab, tmp_path):
+def snapshot(lab):
+    """Apigee state (keystores, alias chains, references of every env) and the backend truststore bytes."""
+    with open(lab["password_file"], encoding="utf-8") as fh:
+        auth = (lab["username"], fh.read().strip())
+    base = "%s/v1/organizations/%s/environments" % (lab["mgmt_url"], lab["org"])
+
+    def get(path):
+        r = requests.get(base + path, auth=auth, timeout=10)
+        r.raise_for_status()
+        return r.json() if "json" in r.headers.get("Content-Type", "") else r.text
+
+    state = {}
+    for env in lab["envs"]:
+        for ks in get("/%s/keystores" % env):
+            doc = get("/%s/keystores/%s" % (env, ks))
+            state["ks:%s/%s" % (env, ks)] = doc
+            for alias in doc["aliases"]:
+                name = alias["aliasName"]
+                state["chain:%s/%s/%s" % (env, ks, name)] = get("/%s/keystores/%s/aliases/%s/certificate"
+                                                                 % (env, ks, name))
+        for ref in get("/%s/references" % env):
+            state["ref:%s/%s" % (env, ref)] = get("/%s/references/%s" % (env, ref))
+    for b in lab["backends"]:
+        with open(b["truststore_path"], "rb") as fh:
+            state["file:" + b["name"]] = hashlib.sha256(fh.read()).hexdigest()
+    return state
+
+
+def test_check_mode_writes_nothing_and_no_secret_leaks(slab, tmp_path):
     secrets = secrets_of(slab)
     reports = tmp_path / "reports"
     texts = {}
-    for name, playbook, args in [("remediate-check", "remediate.yml", ("--check", "--diff")),
-                                 ("remediate", "remediate.yml", ("--diff",)),
+    before = snapshot(slab)
+    rc, texts["remediate-check"] = run(slab, "remediate.yml", reports, "--check", "--diff")
+    assert rc == 0, texts["remediate-check"][-4000:]
+    assert snapshot(slab) == before
+    assert "upload_chain, fix" in texts["remediate-check"]  # it did plan fixes, and showed them
+    for name, playbook, args in [("remediate", "remediate.yml", ("--diff",)),
                                  ("converge-check", "converge.yml", ("--check", "--diff"))]:
         rc, out = run(slab, playbook, reports, *args)
         assert rc == 0, (name, out[-4000:])
         texts[name] = out
+    after = snapshot(slab)
+    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    assert {"file:jsse-b", "file:nginx-b"} <= changed and any(k.startswith("ref:") for k in changed)
+    assert "file:jsse-a" not in changed and "file:nginx-a" not in changed
+    assert re.search(r"lab-apigee\s*: ok=\d+\s+changed=0 ", texts["converge-check"])
     assert "upload_chain, fix" in texts["remediate"] and "trust_issuer, fix" in texts["remediate"]
     assert "mp-client-a" in texts["remediate"]  # the diff shows subjects: the search sees real output
     for path in glob.glob(str(reports / "**" / "*"), recursive=True):

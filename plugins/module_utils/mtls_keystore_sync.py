@@ -590,10 +590,14 @@ def _m(material, *names):
     return _get(material or {}, *names)
 
 
-def plan_remediation(report: dict, materials: list, backends: list, strategy: str = "rotate") -> dict:
-    """Per link: fix (with what), none, or manual (with the exact missing input). Secrets stay paths/references."""
+def plan_remediation(report: dict, materials: list, backends: list, strategy: str = "rotate",
+                     enable_client_auth: bool = False) -> dict:
+    """Per link: fix (with what), none, or manual (with the exact missing input). Secrets stay paths/references.
+
+    enable_client_auth: turn ClientAuthEnabled on for client_auth_disabled links (a target server is updated, a proxy
+    gets a new revision deployed); off by default, then those links are manual."""
     links = report.get("links") if isinstance(report, dict) else report
-    out = {"links": [], "keystore_items": [], "truststore_certs": {}, "counts": {}}
+    out = {"links": [], "keystore_items": [], "truststore_certs": {}, "client_auth_links": [], "counts": {}}
     seen_items = {}
     for link in links or []:
         code = _verdict_code(link)
@@ -668,9 +672,13 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
                             bucket.append(c)
                     entry.update(status="fix", backend=backend["name"],
                                  detail="trust the issuing CA on backend %s (%s)" % (backend["name"], fmt))
+        elif action == "enable_client_auth" and enable_client_auth:
+            out["client_auth_links"].append(link.get("id"))
+            entry.update(status="fix", detail="turn on ClientAuthEnabled in the SSLInfo of %s" % link.get("id"))
         else:
-            entry.update(status="manual", missing=rem.get("missing") or rem.get("detail")
-                         or _manual_hint(action, code, link))
+            missing = rem.get("missing")
+            entry.update(status="manual", missing=missing if isinstance(missing, str) and missing
+                         else _manual_hint(action, code, link))
         out["links"].append(entry)
     for e in out["links"]:
         out["counts"][e["status"]] = out["counts"].get(e["status"], 0) + 1
@@ -687,7 +695,93 @@ def _env_of(link_id):
 def _manual_hint(action, code, link):
     where = link.get("id") or "the link"
     if action == "enable_client_auth" or code == "client_auth_disabled":
-        return "set <ClientAuthEnabled>true</ClientAuthEnabled> in the SSLInfo of %s (not automated)" % where
+        return ("<ClientAuthEnabled>true</ClientAuthEnabled> in the SSLInfo of %s (set it, or let remediate.yml do it "
+                "with apigee_mtls_remediate_enable_client_auth: true)" % where)
     if action == "renew_certificate":
         return "a renewed client certificate (the stored one is expired or not yet valid) for %s" % where
     return "a decision by an operator (verdict %s)" % code
+
+
+# ------------------------------------------------------------------------------------------- client auth in SSLInfo
+_CLIENT_AUTH = re.compile(r"(<ClientAuthEnabled>\s*)(false)(\s*</ClientAuthEnabled>)", re.I)
+_SSLINFO_OPEN = re.compile(r"<SSLInfo>", re.I)
+
+
+def set_client_auth_in_xml(text: str):
+    """(new text, changed): <ClientAuthEnabled>true</ClientAuthEnabled> in the SSLInfo of a target endpoint, the rest
+    of the file kept byte for byte."""
+    if "<SSLInfo" not in text and "<sslinfo" not in text.lower():
+        raise MtlsError("the target endpoint has no <SSLInfo>: TLS itself is not configured")
+    if re.search(r"<ClientAuthEnabled>\s*true\s*</ClientAuthEnabled>", text, re.I):
+        return text, False
+    new, n = _CLIENT_AUTH.subn(r"\1true\3", text, count=1)
+    if n:
+        return new, True
+    return _SSLINFO_OPEN.sub("<SSLInfo><ClientAuthEnabled>true</ClientAuthEnabled>", text, count=1), True
+
+
+def set_client_auth_in_bundle(data: bytes, target: str):
+    """(new bundle zip, changed) with client auth turned on in apiproxy/targets/<target>.xml."""
+    import io
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    name = "apiproxy/targets/%s.xml" % target
+    if name not in src.namelist():
+        raise MtlsError("the proxy bundle has no %s" % name)
+    text, changed = set_client_auth_in_xml(src.read(name).decode("utf-8"))
+    if not changed:
+        return data, False
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item, text.encode("utf-8") if item.filename == name else src.read(item.filename))
+    return out.getvalue(), True
+
+
+def enable_client_auth(client, link_id: str, check_mode: bool = False) -> dict:
+    """Turn ClientAuthEnabled on for a link: a target server is updated in place (PUT); a proxy target endpoint gets
+    a new revision (the bundle with only that element changed) deployed over the current one. Returns the link's id
+    afterwards (a new revision means a new id)."""
+    kind, _, rest = str(link_id).partition(":")
+    result = {"changed": False, "id": link_id, "new_id": link_id}
+    if kind == "targetserver":
+        env, _, name = rest.partition("/")
+        path = "/environments/%s/targetservers/%s" % (_q(env), _q(name))
+        doc = client.get(path, cache=False)
+        ssl = dict(doc.get("sSLInfo") or {})
+        if str(ssl.get("enabled")).lower() != "true":
+            raise MtlsError("target server %s has TLS disabled: enable SSLInfo first" % name)
+        if str(ssl.get("clientAuthEnabled")).lower() == "true":
+            return result
+        if not ssl.get("keyStore") or not ssl.get("keyAlias"):
+            raise MtlsError("target server %s has no keyStore/keyAlias in its SSLInfo: declare them before turning on "
+                            "client auth" % name)
+        ssl["clientAuthEnabled"] = "true"
+        result.update(changed=True, detail="PUT target server %s with sSLInfo.clientAuthEnabled=true" % name)
+        if not check_mode:
+            client.put(path, json=dict(doc, sSLInfo=ssl))
+        return result
+    if kind == "proxy":
+        parts = rest.split("/")
+        if len(parts) != 4:
+            raise MtlsError("link id %s is not proxy:<env>/<api>/<rev>/<target>" % link_id)
+        env, api, rev, target = parts
+        data = client.get_raw("/apis/%s/revisions/%s" % (_q(api), _q(rev)), params={"format": "bundle"})
+        bundle, changed = set_client_auth_in_bundle(data, target)
+        if not changed:
+            return result
+        result.update(changed=True, detail="import a new revision of %s with ClientAuthEnabled=true in target %s and "
+                      "deploy it to %s over revision %s" % (api, target, env, rev))
+        if check_mode:
+            return result
+        made = client.post("/apis", params={"action": "import", "name": api},
+                           files={"file": ("%s.zip" % api, bundle, "application/zip")})
+        new_rev = str((made or {}).get("revision") or "")
+        if not new_rev:
+            raise MtlsError("the import of %s answered without a revision number" % api)
+        client.post("/environments/%s/apis/%s/revisions/%s/deployments" % (_q(env), _q(api), _q(new_rev)),
+                    params={"override": "true"})
+        result["new_id"] = "proxy:%s/%s/%s/%s" % (env, api, new_rev, target)
+        return result
+    raise MtlsError("link id %s: unknown kind %r" % (link_id, kind))

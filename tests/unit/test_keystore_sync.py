@@ -227,3 +227,21 @@ def test_plan_other_actions_are_manual_with_a_hint():
     report = [_link("targetserver:test/t", "client_auth_disabled", action="enable_client_auth", text="turn it on")]
     entry = ks.plan_remediation(report, [], BACKENDS)["links"][0]
     assert entry["status"] == "manual" and "ClientAuthEnabled" in entry["missing"]
+
+
+def test_plan_enable_client_auth_when_allowed():
+    report = [_link("targetserver:test/t", "client_auth_disabled", action="enable_client_auth")]
+    plan = ks.plan_remediation(report, [], BACKENDS, enable_client_auth=True)
+    assert plan["client_auth_links"] == ["targetserver:test/t"] and plan["links"][0]["status"] == "fix"
+
+
+def test_client_auth_xml_edit_keeps_the_rest():
+    xml = "<TargetEndpoint>\n <HTTPTargetConnection>\n  <SSLInfo>\n   <Enabled>true</Enabled>\n" \
+          "   <ClientAuthEnabled>false</ClientAuthEnabled>\n  </SSLInfo>\n </HTTPTargetConnection>\n</TargetEndpoint>\n"
+    new, changed = ks.set_client_auth_in_xml(xml)
+    assert changed and new == xml.replace("<ClientAuthEnabled>false<", "<ClientAuthEnabled>true<")
+    assert ks.set_client_auth_in_xml(new) == (new, False)
+    added, changed = ks.set_client_auth_in_xml("<SSLInfo><Enabled>true</Enabled></SSLInfo>")
+    assert changed and "<ClientAuthEnabled>true</ClientAuthEnabled>" in added
+    with pytest.raises(MtlsError, match="no <SSLInfo>"):
+        ks.set_client_auth_in_xml("<TargetEndpoint/>")

@@ -15,8 +15,8 @@ if _MU not in ansible.module_utils.__path__:
 from ansible.module_utils.mtls_keystore_sync import plan_remediation  # noqa: E402
 
 
-def mtls_remediation_plan(report, materials=None, backends=None, strategy="rotate"):
-    return plan_remediation(report or {}, materials or [], backends or [], strategy)
+def mtls_remediation_plan(report, materials=None, backends=None, strategy="rotate", enable_client_auth=False):
+    return plan_remediation(report or {}, materials or [], backends or [], strategy, bool(enable_client_auth))
 
 
 def _codes(report):
@@ -28,16 +28,23 @@ def _codes(report):
     return out
 
 
-def mtls_before_after(plan, before, after):
-    """One row per link: id, verdict before, action, status, verdict after, missing input."""
+def mtls_before_after(plan, before, after, renamed=None):
+    """One row per link: id, verdict before, action, status, verdict after, missing input. `renamed` maps a link id
+    to its id after the fix (a proxy fixed by a new revision)."""
     b, a = _codes(before), _codes(after)
+    renamed = {k: v for k, v in (renamed or {}).items() if k != v}
+    a = dict(a)
+    for old, new in renamed.items():
+        if new in a:
+            a[old] = a.pop(new)
     rows = []
     ids = list(b) + [i for i in a if i not in b]
     by_id = {e["id"]: e for e in (plan or {}).get("links", [])}
     for link_id in ids:
         e = by_id.get(link_id, {})
         rows.append({"id": link_id, "before": b.get(link_id, "-"), "action": e.get("action", "-"),
-                     "status": e.get("status", "-"), "after": a.get(link_id, "-"), "missing": e.get("missing")})
+                     "status": e.get("status", "-"), "after": a.get(link_id, "-"), "missing": e.get("missing"),
+                     "now": renamed.get(link_id, link_id)})
     return rows
 
 

@@ -1,0 +1,126 @@
+#!/usr/bin/python
+"""Ansible module: client authentication (two-way TLS) is on in the SSLInfo of a southbound link."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: apigee_target_client_auth
+short_description: Two-way TLS (ClientAuthEnabled) is on for a target server or a proxy target endpoint
+description:
+  - Turns C(ClientAuthEnabled) on in the SSLInfo of one southbound link, named by its link id.
+  - "C(targetserver:<env>/<name>): the target server is updated in place (its keyStore and keyAlias must be set)."
+  - "C(proxy:<env>/<api>/<rev>/<target>): a new revision is imported from that revision's bundle with only the
+    C(<ClientAuthEnabled>) element changed, and deployed over it (override); the link id afterwards names the new
+    revision."
+version_added: "1.0.0"
+author: apigee-mtls-doctor maintainers
+options:
+  link_id:
+    description: The link id, as in the diagnosis report.
+    type: str
+    required: true
+  mgmt_url:
+    description: The management API base URL.
+    type: str
+    default: https://api.enterprise.apigee.com
+  org:
+    description: The Apigee organization.
+    type: str
+    required: true
+  username:
+    description: Management API user (basic auth or OAuth2 password grant).
+    type: str
+  password:
+    description: Password of O(username).
+    type: str
+  token:
+    description: A bearer token instead of a user and password.
+    type: str
+  mfa_token:
+    description: A one-time MFA code for the OAuth2 login.
+    type: str
+  login_url:
+    description: The Edge login service (OAuth2).
+    type: str
+    default: https://login.apigee.com
+  auth_type:
+    description: How to authenticate.
+    type: str
+    choices: [auto, basic, oauth2, token]
+    default: auto
+  validate_certs:
+    description: Check the management API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description: CA bundle for the management API's TLS certificate.
+    type: path
+  timeout:
+    description: Seconds per HTTP request.
+    type: int
+    default: 30
+  retries:
+    description: Retries on 429 and 5xx.
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    support: full
+    description: Reads Apigee, computes C(changed), writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the ClientAuthEnabled value before and after.
+notes:
+  - Connection options also come from the environment (C(APIGEE_MGMT_URL), C(APIGEE_ORG), C(APIGEE_USERNAME),
+    C(APIGEE_PASSWORD), C(APIGEE_TOKEN), ...).
+"""
+
+EXAMPLES = r"""
+- name: Turn two-way TLS on for a target server
+  apigee_target_client_auth:
+    org: myorg
+    link_id: targetserver:prod/backend-1
+    username: "{{ apigee_username }}"
+    password: "{{ apigee_password }}"
+"""
+
+RETURN = r"""
+new_id:
+  description: The link id afterwards (a new revision for a proxy target endpoint).
+  returned: always
+  type: str
+detail:
+  description: What was (or would be) done.
+  returned: when changed
+  type: str
+api_requests:
+  description: HTTP requests made to the management API.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls_keystore_sync import enable_client_auth
+
+
+def main():
+    spec = apigee_argument_spec()
+    spec.update({"link_id": {"type": "str", "required": True}})
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    client = None
+    try:
+        client = ApigeeClient.from_params(module.params)
+        result = enable_client_auth(client, module.params["link_id"], check_mode=module.check_mode)
+    except MtlsError as exc:
+        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
+    if module._diff:
+        result["diff"] = {"before": "ClientAuthEnabled: %s\n" % ("true" if not result["changed"] else "false"),
+                          "after": "ClientAuthEnabled: true\n"}
+    result.update(client.stats())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -32,7 +32,7 @@ def run_play(lab, tmp_path, tasks, check=True, extra_args=()):
     play = [{"name": "modules", "hosts": "lab-apigee", "gather_facts": False,
              "vars": {"lab_password": "{{ lookup('ansible.builtin.file', '%s') }}" % lab["password_file"]},
              "module_defaults": {m: conn for m in ("apigee_keystore", "apigee_keystore_alias", "apigee_reference",
-                                                    "apigee_truststore_cert")},
+                                                    "apigee_truststore_cert", "apigee_target_client_auth")},
              "tasks": yaml.safe_load(textwrap.dedent(tasks))}]
     path = tmp_path / "play.yml"
     path.write_text(yaml.safe_dump(play, sort_keys=False))
@@ -148,3 +148,14 @@ def test_apigee_keystore_alias_in_place_rotate_and_bad_input(lab, tmp_path):
     """ % (pki(lab, "mp-client-a.pem"), pki(lab, "mp-client-a.key"), pki(lab, "root-a.pem")), check=False)
     assert rc != 0 and "cannot be completed" in out and "Intermediate CA A" in out
     assert api(lab, "keystores/it-bad-ks").status_code == 404
+
+
+def test_apigee_target_client_auth(lab, tmp_path):
+    ts = {"name": "it-ts-auth", "host": "localhost", "port": 443, "isEnabled": True,
+          "sSLInfo": {"enabled": "true", "clientAuthEnabled": "false", "keyStore": "ref://it-alias-ref",
+                      "keyAlias": "mp-client-a", "trustStore": "ref://mp-truststore-ref"}}
+    url = "%s/v1/organizations/%s/environments/%s/targetservers" % (lab["mgmt_url"], lab["org"], ENV)
+    requests.post(url, json=ts, auth=(lab["username"], _password(lab)), timeout=10).raise_for_status()
+    run_play(lab, tmp_path, idempotent("apigee_target_client_auth", {"link_id": "targetserver:prod/it-ts-auth"}))
+    got = api(lab, "targetservers/it-ts-auth").json()["sSLInfo"]
+    assert got["clientAuthEnabled"] == "true" and got["keyAlias"] == "mp-client-a"

@@ -591,7 +591,7 @@ def _m(material, *names):
 
 
 def plan_remediation(report: dict, materials: list, backends: list, strategy: str = "rotate",
-                     enable_client_auth: bool = False) -> dict:
+                     enable_client_auth: bool = False, backend_group: str = "mtls_backends") -> dict:
     """Per link: fix (with what), none, or manual (with the exact missing input). Secrets stay paths/references.
 
     enable_client_auth: turn ClientAuthEnabled on for client_auth_disabled links (a target server is updated, a proxy
@@ -648,8 +648,8 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
         elif action == "trust_issuer":
             backend = find_backend(backends, host, port)
             if backend is None:
-                entry.update(status="manual", missing="no backend in group mtls_backends serves %s:%s (declare "
-                             "backend_host/backend_port and its truststore)" % (host, port))
+                entry.update(status="manual", missing="no backend in group %s serves %s:%s (declare "
+                             "backend_host/backend_port and its truststore)" % (backend_group, host, port))
             elif not backend.get("truststore_path"):
                 entry.update(status="manual", backend=backend.get("name"),
                              missing="backend_truststore_path of %s" % backend.get("name"))

@@ -15,8 +15,10 @@ if _MU not in ansible.module_utils.__path__:
 from ansible.module_utils.mtls_keystore_sync import plan_remediation  # noqa: E402
 
 
-def mtls_remediation_plan(report, materials=None, backends=None, strategy="rotate", enable_client_auth=False):
-    return plan_remediation(report or {}, materials or [], backends or [], strategy, bool(enable_client_auth))
+def mtls_remediation_plan(report, materials=None, backends=None, strategy="rotate", enable_client_auth=False,
+                          backend_group="mtls_backends"):
+    return plan_remediation(report or {}, materials or [], backends or [], strategy, bool(enable_client_auth),
+                            backend_group)
 
 
 def _codes(report):

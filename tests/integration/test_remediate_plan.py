@@ -1,0 +1,59 @@
+"""remediate.yml --check on the shared lab (scenario all): the plan for every lab link from the real diagnosis, and a
+missing backend mapping turns the CA fixes into `manual` naming the exact missing input. Check mode writes nothing,
+so the shared lab keeps its broken scenario for the other tests."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STATUS_FOR = {"ok": "none", "no_client_certificate": "fix", "alias_missing": "fix", "chain_incomplete": "fix",
+              "ca_mismatch": "fix", "client_auth_disabled": "fix"}
+
+
+def check_run(tmp_path, *extra):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               MTLS_REPORT_DIR=str(tmp_path / "reports"))
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                          os.path.join(ROOT, "playbooks", "remediate.yml"), "-i",
+                          os.path.join(ROOT, "inventory", "lab"), "--check", *extra],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-4000:]
+    return out
+
+
+def rows(out):
+    """'<id>: <before> -> <after> (<action>, <status>)[; missing: ...]' lines of the report task."""
+    found = {}
+    for line in out.splitlines():
+        line = line.strip().strip('",')
+        for prefix in ("proxy:", "targetserver:"):
+            if line.startswith(prefix) and " -> " in line and "(" in line:
+                link_id, rest = line.split(": ", 1)
+                found[link_id] = rest
+    return found
+
+
+def test_plan_for_every_lab_link(lab, tmp_path):
+    got = rows(check_run(tmp_path))
+    for link in lab["links"]:
+        rest = got[link["id"]]
+        assert rest.startswith(link["expected_verdict"] + " -> "), (link["id"], rest)
+        assert ", %s)" % STATUS_FOR[link["expected_verdict"]] in rest, (link["id"], rest)
+
+
+def test_missing_backend_mapping_is_manual_with_the_missing_input(lab, tmp_path):
+    got = rows(check_run(tmp_path, "-e", "apigee_mtls_remediate_backend_group=no_such_group"))
+    ca = [x for x in lab["links"] if x["expected_verdict"] == "ca_mismatch"]
+    assert ca
+    for link in ca:
+        rest = got[link["id"]]
+        backend = next(b for b in lab["backends"] if b["name"] == link["backend"])
+        assert "(trust_issuer, manual)" in rest, rest
+        assert "no backend in group no_such_group serves" in rest and str(backend["port"]) in rest, rest
+    others = [x for x in lab["links"] if x["expected_verdict"] in ("chain_incomplete", "no_client_certificate")]
+    assert all("(upload_chain, fix)" in got[x["id"]] for x in others)

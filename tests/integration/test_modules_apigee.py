@@ -155,7 +155,11 @@ def test_apigee_target_client_auth(lab, tmp_path):
           "sSLInfo": {"enabled": "true", "clientAuthEnabled": "false", "keyStore": "ref://it-alias-ref",
                       "keyAlias": "mp-client-a", "trustStore": "ref://mp-truststore-ref"}}
     url = "%s/v1/organizations/%s/environments/%s/targetservers" % (lab["mgmt_url"], lab["org"], ENV)
-    requests.post(url, json=ts, auth=(lab["username"], _password(lab)), timeout=10).raise_for_status()
-    run_play(lab, tmp_path, idempotent("apigee_target_client_auth", {"link_id": "targetserver:prod/it-ts-auth"}))
-    got = api(lab, "targetservers/it-ts-auth").json()["sSLInfo"]
-    assert got["clientAuthEnabled"] == "true" and got["keyAlias"] == "mp-client-a"
+    auth = (lab["username"], _password(lab))
+    requests.post(url, json=ts, auth=auth, timeout=10).raise_for_status()
+    try:
+        run_play(lab, tmp_path, idempotent("apigee_target_client_auth", {"link_id": "targetserver:prod/it-ts-auth"}))
+        got = api(lab, "targetservers/it-ts-auth").json()["sSLInfo"]
+        assert got["clientAuthEnabled"] == "true" and got["keyAlias"] == "mp-client-a"
+    finally:  # the diagnosis of the shared lab follows target servers: leave none behind
+        requests.delete(url + "/it-ts-auth", auth=auth, timeout=10)

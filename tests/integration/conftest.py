@@ -73,6 +73,17 @@ def lab(lab_state):
             os.environ["MTLS_LAB_STATE"] = previous
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _lab_pristine_per_module(request):
+    """Test modules share one lab; a module that changes it (converges modules on its keystores, rewrites a backend
+    truststore) declares `MUTATES_LAB = True` and the lab is reset to its scenario after that module, so later modules
+    see the scenario's broken links as declared, whatever order pytest runs them in."""
+    yield
+    if getattr(request.module, "MUTATES_LAB", False):
+        request.getfixturevalue("lab")
+        run_labctl(request.getfixturevalue("lab_state"), "reset")
+
+
 @pytest.fixture(scope="session")
 def labctl(lab, lab_state):
     """Run a labctl command against the session's lab: labctl("reset"), labctl("reload-backend", "nginx-b")."""

@@ -11,6 +11,7 @@ import requests
 import yaml
 
 pytestmark = pytest.mark.integration
+MUTATES_LAB = True  # see tests/integration/conftest.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = "prod"

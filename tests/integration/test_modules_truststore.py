@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 pytestmark = pytest.mark.integration
+MUTATES_LAB = True  # see tests/integration/conftest.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

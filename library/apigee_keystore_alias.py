@@ -15,6 +15,11 @@ description:
     O(strategy=rotate) creates a new keystore with the same alias name, uploads, checks what was stored, repoints every
     reference that named the old keystore, then deletes the old keystore unless O(keep_previous) (Apigee's documented
     zero-downtime path)."
+  - "Before that delete, every link of the environment (target servers and the target endpoints of deployed proxy
+    revisions) is read; when one names the old keystore directly in its SSLInfo (C(KeyStore ks-x) rather than
+    C(ref://name)), the old keystore is kept, a warning names those links and RV(previous_keystore_kept_because) lists
+    them. Those links still use the old chain: rotation of a keystore used by name only cannot be zero-downtime.
+    Point them at a reference first (or change the alias in place), then rotate."
   - Without a key, only the certificate chain of an existing alias is updated, with a warning that Private Cloud
     Message Processors may need a restart.
   - Bad input fails before any change, naming the problem - a key that does not match the leaf, an expired leaf, or a
@@ -170,6 +175,15 @@ previous_keystore:
   description: The keystore a rotation moved away from.
   returned: always
   type: str
+previous_keystore_kept_because:
+  description:
+    - Ids of the links (C(targetserver:<env>/<name>), C(proxy:<env>/<api>/<rev>/<target>)) that name the previous
+      keystore directly in SSLInfo, so a rotation kept that keystore instead of deleting it. Empty when nothing
+      stopped the delete.
+  returned: always
+  type: list
+  elements: str
+  sample: ["targetserver:prod/legacy-backend"]
 references:
   description: References repointed by a rotation.
   returned: always

@@ -27,6 +27,7 @@ from ansible.module_utils.certcore import (
     validity_status,
 )
 from ansible.module_utils.mtls_errors import ApigeeApiError, MtlsError
+from ansible.module_utils.mtls_links import REF_PREFIX, discover_links
 from ansible.module_utils.mtls_truststore import default_alias
 from cryptography.hazmat.primitives import serialization
 
@@ -169,16 +170,46 @@ class AliasPlan:
     warnings: list
     diff: dict
     new_keystore: str | None = None
+    kept_because: list = field(default_factory=list)  # link ids that name the previous keystore directly
 
     @property
     def changed(self) -> bool:
         return self.action != "none"
 
 
+def direct_keystore_users(links, keystore: str) -> list[str]:
+    """Ids of the links whose SSLInfo names `keystore` directly (KeyStore "ks-x", not "ref://r").
+
+    links: Link records of mtls_links (or their dicts). A reference repointed by a rotation moves its users to the new
+    keystore; a link that names the keystore itself keeps using it, so deleting it would break that traffic."""
+    users = set()
+    for link in links or ():
+        ssl = link.get("ssl") if isinstance(link, dict) else getattr(link, "ssl", None)
+        declared = (ssl.get("keystore") if isinstance(ssl, dict) else getattr(ssl, "keystore", None)) if ssl else None
+        declared = (declared or "").strip()
+        if declared and not declared.startswith(REF_PREFIX) and declared == keystore:
+            users.add(link.get("id") if isinstance(link, dict) else link.id)
+    return sorted(users)
+
+
+def kept_keystore_warning(keystore: str, users, references=()) -> str:
+    """Why a rotation keeps the previous keystore, and what the operator does next (names only, no material)."""
+    ref = list(references)[0] if references else "REFERENCE"
+    return ("keystore %s is kept after the rotation: %s name%s it directly in SSLInfo (KeyStore %s, not a ref://), "
+            "so %s the previous chain. Rotation of a keystore used by name cannot be zero-downtime: point %s at "
+            "ref://%s (or change the alias in place), then delete keystore %s"
+            % (keystore, ", ".join(users), "s" if len(users) == 1 else "", keystore,
+               "it keeps using" if len(users) == 1 else "they keep using", "it" if len(users) == 1 else "them",
+               ref, keystore))
+
+
 def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, alias_exists: bool,
                keystore_exists: bool = True, strategy: str = "in_place", references=(), keep_previous: bool = False,
-               base_name: str | None = None) -> AliasPlan:
-    """What to do so that keystore/alias holds the desired chain (and key). Pure: the caller does the HTTP."""
+               base_name: str | None = None, direct_users=()) -> AliasPlan:
+    """What to do so that keystore/alias holds the desired chain (and key). Pure: the caller does the HTTP.
+
+    direct_users: ids of links that name `keystore` directly (see :func:`direct_keystore_users`); a rotation then
+    keeps the previous keystore instead of deleting it, and says why."""
     if strategy not in STRATEGIES:
         raise MtlsError("strategy must be one of %s (got %r)" % (", ".join(STRATEGIES), strategy))
     where = "%s/%s" % (keystore, alias)
@@ -212,10 +243,18 @@ def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, a
              "create alias %s/%s with the private key and the complete chain" % (new, alias),
              "verify the chain stored in %s/%s" % (new, alias)]
     steps += ["repoint reference %s from %s to %s" % (r, keystore, new) for r in refs]
-    steps.append("keep keystore %s" % keystore if keep_previous else "delete keystore %s" % keystore)
+    users = sorted(set(direct_users or ()))
+    warnings = []
+    if keep_previous:
+        steps.append("keep keystore %s" % keystore)
+    elif users:
+        steps.append("keep keystore %s (named directly by %s)" % (keystore, ", ".join(users)))
+        warnings.append(kept_keystore_warning(keystore, users, refs))
+    else:
+        steps.append("delete keystore %s" % keystore)
     diff = chain_diff(stored, desired.chain, where)
     diff["after_header"] = "%s/%s (desired, via %s)" % (new, alias, ", ".join(refs))
-    return AliasPlan("rotate", steps, [], diff, new_keystore=new)
+    return AliasPlan("rotate", steps, warnings, diff, new_keystore=new, kept_because=users)
 
 
 def read_material(value, what: str):
@@ -356,15 +395,21 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
         refs = keystore_references(client, env, current)
         if reference and reference not in refs:
             refs.append(reference)
+    users = []
+    if refs and desired.key is not None and not keep_previous:
+        # before a rotation deletes the previous keystore: links that name it directly (not through a reference)
+        users = direct_keystore_users(discover_links(client, env, include_plain=True), current)
     base = None
     if strategy == "rotate" and keystore and keystore != current:
         base = ROTATION_SUFFIX.sub("", keystore)
-    plan = plan_alias(desired, stored, current, alias, al_exists, ks_exists, strategy, refs, keep_previous, base)
+    plan = plan_alias(desired, stored, current, alias, al_exists, ks_exists, strategy, refs, keep_previous, base,
+                      users)
     result = {"changed": plan.changed, "action": plan.action, "steps": plan.steps,
               "warnings": (list(desired.warnings) if plan.changed else []) + plan.warnings,
               "keystore": plan.new_keystore or current, "previous_keystore": current if plan.new_keystore else None,
               "alias": alias, "references": refs, "chain": desired.summary,
-              "stored_before": chain_summary(stored) if stored else [], "diff": plan.diff}
+              "stored_before": chain_summary(stored) if stored else [], "diff": plan.diff,
+              "previous_keystore_kept_because": list(plan.kept_because)}
     if check_mode or not plan.changed:
         return result
     if plan.action == "update_cert":
@@ -392,7 +437,7 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
         verify_stored(client, env, new, alias, desired)
         for name in refs:
             client.put(reference_path(env, name), json={"name": name, "refers": new, "resourceType": "KeyStore"})
-        if not keep_previous:
+        if not keep_previous and not plan.kept_because:
             client.delete(keystore_path(env, current))
     return result
 

@@ -4,6 +4,7 @@ import datetime as dt
 import pytest
 from ansible.module_utils import mtls_keystore_sync as ks
 from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls_links import Link, SslInfo
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -151,6 +152,59 @@ def test_plan_rotate_names_and_refs(pki):
         ks.plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="rotate", references=[])
     with pytest.raises(MtlsError, match="strategy"):
         ks.plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="swap")
+
+
+def _links():
+    return [Link(id="targetserver:prod/ts-by-name", env="prod", source="targetserver", name="ts-by-name",
+                 host="b.example", port=443, sni="b.example", ssl=SslInfo(enabled=True, keystore="ks1", present=True)),
+            Link(id="targetserver:prod/ts-by-ref", env="prod", source="targetserver", name="ts-by-ref",
+                 host="b.example", port=443, sni="b.example",
+                 ssl=SslInfo(enabled=True, keystore="ref://ksref", present=True)),
+            Link(id="targetserver:prod/ts-other", env="prod", source="targetserver", name="ts-other", host="c",
+                 port=443, sni="c", ssl=SslInfo(enabled=True, keystore="ks1-old", present=True)),
+            Link(id="proxy:prod/api/3/default", env="prod", source="proxy", name="default", host="d", port=443,
+                 sni="d", ssl=SslInfo(enabled=True, keystore="ks1", present=True), api="api", revision=3,
+                 target="default")]
+
+
+def test_direct_keystore_users_are_links_naming_it_not_through_a_reference():
+    links = _links()
+    assert ks.direct_keystore_users(links, "ks1") == ["proxy:prod/api/3/default", "targetserver:prod/ts-by-name"]
+    # the link model's dicts (report shape) give the same answer; a reference named like the keystore is no user
+    assert ks.direct_keystore_users([lk.to_dict() for lk in links], "ks1") == ks.direct_keystore_users(links, "ks1")
+    assert ks.direct_keystore_users(links, "ksref") == []
+    assert ks.direct_keystore_users(links, "ks1-r0123abcd") == []
+    assert ks.direct_keystore_users([], "ks1") == []
+
+
+def test_rotation_keeps_a_keystore_named_directly_and_says_why(pki):
+    d = ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), ca_bundle=pem(pki["root"]),
+                         private_key=key_pem(pki["k_leaf"]))
+    stored = ks.stored_chain(pem(pki["leaf"]))
+    users = ks.direct_keystore_users(_links(), "ks1")
+    plan = ks.plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
+                         direct_users=users)
+    assert plan.action == "rotate" and plan.kept_because == users
+    assert not any(s.startswith("delete keystore") for s in plan.steps)
+    assert plan.steps[-1] == ("keep keystore ks1 (named directly by proxy:prod/api/3/default, "
+                              "targetserver:prod/ts-by-name)")
+    assert len(plan.warnings) == 1
+    warning = plan.warnings[0]
+    for text in ("keystore ks1 is kept", "proxy:prod/api/3/default", "targetserver:prod/ts-by-name",
+                 "cannot be zero-downtime", "ref://ksref"):
+        assert text in warning
+    # no direct user: the previous keystore is deleted as before, nothing to warn about
+    free = ks.plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
+                         direct_users=ks.direct_keystore_users(_links(), "ks9"))
+    assert free.steps[-1] == "delete keystore ks1" and free.warnings == [] and free.kept_because == []
+    # keep_previous keeps it anyway, without a warning
+    keep = ks.plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
+                         keep_previous=True, direct_users=users)
+    assert keep.steps[-1] == "keep keystore ks1" and keep.warnings == []
+    # direct users do not matter when nothing is rotated
+    same = ks.plan_alias(d, d.chain, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
+                         direct_users=users)
+    assert same.action == "none" and same.kept_because == []
 
 
 def test_same_chain_is_order_sensitive(pki):

@@ -164,3 +164,53 @@ def test_apigee_target_client_auth(lab, tmp_path):
         assert got["clientAuthEnabled"] == "true" and got["keyAlias"] == "mp-client-a"
     finally:  # the diagnosis of the shared lab follows target servers: leave none behind
         requests.delete(url + "/it-ts-auth", auth=auth, timeout=10)
+
+
+def test_apigee_keystore_alias_rotate_keeps_a_keystore_named_directly(lab, tmp_path):
+    """A target server of `prod` names the keystore itself (KeyStore it-byname-ks, not ref://): a rotation through the
+    reference moves the reference to the new keystore but keeps the old one, and says which link still uses it."""
+    base = {"env": ENV, "alias": "mp-client-a", "private_key": pki(lab, "mp-client-a.key")}
+    url = "%s/v1/organizations/%s/environments/%s/targetservers" % (lab["mgmt_url"], lab["org"], ENV)
+    auth = (lab["username"], _password(lab))
+    ts = {"name": "it-ts-byname", "host": "localhost", "port": 443, "isEnabled": True,
+          "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true", "keyStore": "it-byname-ks",
+                      "keyAlias": "mp-client-a", "trustStore": "ref://mp-truststore-ref"}}
+    run_play(lab, tmp_path, idempotent("apigee_keystore_alias", dict(base, keystore="it-byname-ks",
+                                                                       cert_chain=pki(lab, "mp-client-a.pem"),
+                                                                       ca_bundle=pki(lab, "int-a.pem"))))
+    requests.post(url, json=ts, auth=auth, timeout=10).raise_for_status()
+    try:
+        rotate = dict(base, reference="it-byname-ref", strategy="rotate", cert_chain=pki(lab, "mp-client-a-chain.pem"),
+                      ca_bundle=pki(lab, "ca-chain-a.pem"))
+        _, out = run_play(lab, tmp_path, textwrap.dedent("""
+        - apigee_reference: {env: prod, name: it-byname-ref, refers: it-byname-ks}
+        - name: rotate in check mode
+          apigee_keystore_alias: %(args)s
+          check_mode: true
+          register: dry
+        - name: rotate
+          apigee_keystore_alias: %(args)s
+          register: rot
+        - name: rotate again
+          apigee_keystore_alias: %(args)s
+          register: again
+        - ansible.builtin.assert:
+            that:
+              - dry is changed and dry.previous_keystore_kept_because == ['targetserver:prod/it-ts-byname']
+              - dry.steps[-1] is search('keep keystore it-byname-ks')
+              - rot is changed and rot.action == 'rotate' and rot.previous_keystore == 'it-byname-ks'
+              - rot.previous_keystore_kept_because == ['targetserver:prod/it-ts-byname']
+              - again is not changed
+        """) % {"args": yaml.safe_dump(rotate, default_flow_style=True).strip()})
+        assert "keystore it-byname-ks is kept" in out and "targetserver:prod/it-ts-byname" in out
+        assert "cannot be zero-downtime" in out
+        new = api(lab, "references/it-byname-ref").json()["refers"]
+        assert new.startswith("it-byname-ks-r")
+        # the old keystore, still named by the target server, is there with its old chain (leaf + intermediate)
+        assert api(lab, "keystores/it-byname-ks").status_code == 200
+        old = api(lab, "keystores/it-byname-ks/aliases/mp-client-a/certificate").text
+        assert old.count("BEGIN CERTIFICATE") == 2
+        assert api(lab, "keystores/%s/aliases/mp-client-a/certificate" % new).text.count("BEGIN CERTIFICATE") == 3
+        assert api(lab, "targetservers/it-ts-byname").json()["sSLInfo"]["keyStore"] == "it-byname-ks"
+    finally:  # the diagnosis of the shared lab follows target servers: leave none behind
+        requests.delete(url + "/it-ts-byname", auth=auth, timeout=10)

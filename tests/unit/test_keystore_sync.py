@@ -299,3 +299,40 @@ def test_client_auth_xml_edit_keeps_the_rest():
     assert changed and "<ClientAuthEnabled>true</ClientAuthEnabled>" in added
     with pytest.raises(MtlsError, match="no <SSLInfo>"):
         ks.set_client_auth_in_xml("<TargetEndpoint/>")
+
+
+# ------------------------------------------------------------------------------------------- verification calls
+
+OLD, NEW, NEWER = "proxy:test/api/1/default", "proxy:test/api/2/default", "proxy:test/api/3/default"
+
+
+def test_verification_follows_the_renames_of_the_fixes():
+    urls = [{"id": OLD, "basepath": "/api"}, {"id": "targetserver:test/ts", "url": "http://mp/ts"},
+            {"id": "targetserver:test/broken", "basepath": "/broken"}]
+    report = {"links": [{"id": NEW, "verdict": {"code": "ok"}}, {"id": "targetserver:test/ts", "verdict": "ok"},
+                        {"id": "targetserver:test/broken", "verdict": "ca_mismatch"}]}
+    got = ks.verification_calls(urls, report, renamed={OLD: NEW}, base_url="http://mp")
+    assert got["calls"] == [{"id": OLD, "now": NEW, "verdict": "ok", "url": "http://mp/api"},
+                            {"id": "targetserver:test/ts", "now": "targetserver:test/ts", "verdict": "ok",
+                             "url": "http://mp/ts"}]
+    assert [e["id"] for e in got["not_ok"]] == ["targetserver:test/broken"] and got["unknown"] == []
+    # without the mapping the proxy link is in the diagnosis under neither id: reported, not skipped silently
+    bare = ks.verification_calls(urls, report, base_url="http://mp")
+    assert [e["id"] for e in bare["unknown"]] == [OLD] and OLD not in [e["id"] for e in bare["calls"]]
+
+
+def test_renames_from_the_remediation_report_chain_with_this_run():
+    rows = [{"id": OLD, "now": NEW}, {"id": "targetserver:test/ts", "now": "targetserver:test/ts"}]
+    mapping = ks.rename_map({NEW: NEWER, "x": ""}, rows)
+    assert mapping == {OLD: NEW, NEW: NEWER}
+    assert ks.rename_chain(OLD, mapping) == [OLD, NEW, NEWER]
+    assert ks.follow_renames(OLD, mapping) == NEWER
+    report = {"links": [{"id": NEWER, "verdict": "ok"}]}
+    assert ks.verification_calls([{"id": OLD, "url": "u"}], report, {NEW: NEWER}, rows)["calls"][0]["now"] == NEWER
+    # a stale rename (the diagnosis has the old id again, e.g. after a lab reset) does not hide the link
+    again = {"links": [{"id": OLD, "verdict": "client_auth_disabled"}]}
+    assert ks.verification_calls([{"id": OLD, "url": "u"}], again, {}, rows)["not_ok"][0]["now"] == OLD
+    # a cycle stops
+    assert ks.rename_chain("a", {"a": "b", "b": "a"}) == ["a", "b"]
+    with pytest.raises(MtlsError, match="neither url nor basepath"):
+        ks.verification_calls([{"id": OLD}], report)

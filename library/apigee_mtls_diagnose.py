@@ -65,6 +65,23 @@ options:
     description: Optional C(host:port) to backend kind (C(jsse), C(nginx), ...), copied into trust_issuer plans.
     type: dict
     default: {}
+  mp_log_groups:
+    description:
+      - The C(groups) returned by the C(apigee_mp_log_scan) module for a scan of the Message Processors'
+        C(system.log) (the runbook's MP log step). Each group whose org, env, remote host:port and proxy (the api
+        and revision of a proxy target endpoint; an api in the C(used_by) of a target server) match a link is
+        attached to that link as C(evidence.mp_log) (count, alerts, messages, first and last time, up to
+        O(mp_log_max_ids) message IDs) and shown under the broken link in the Markdown report.
+      - A remote host written as an IP address matches a link whose host resolves to that address (resolved where
+        the module runs).
+      - Evidence only, it never changes a verdict or a plan.
+    type: list
+    elements: dict
+    default: []
+  mp_log_max_ids:
+    description: At most this many message IDs (the most recent first) in each link's C(evidence.mp_log).
+    type: int
+    default: 5
   report_dir:
     description: When set, write C(mtls-report.json) and C(mtls-report.md) there (files change only when content does).
     type: path
@@ -105,7 +122,8 @@ report:
   type: dict
 links:
   description: One entry per link with id, source, host, port, keystore, reference, alias, chain_summary,
-    acceptable_cas, handshake, verdict, evidence and remediation.
+    acceptable_cas, handshake, verdict, evidence (with C(mp_log) when O(mp_log_groups) has matching groups) and
+    remediation.
   returned: always
   type: list
   elements: dict
@@ -151,6 +169,8 @@ def main():
         "tls_versions": {"type": "list", "elements": "str", "default": [], "choices": ["TLSv1.2", "TLSv1.3"]},
         "max_workers": {"type": "int", "default": 16},
         "backend_kinds": {"type": "dict", "default": {}},
+        "mp_log_groups": {"type": "list", "elements": "dict", "default": []},
+        "mp_log_max_ids": {"type": "int", "default": 5},
         "report_dir": {"type": "path"},
     })
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
@@ -162,7 +182,8 @@ def main():
                                ca_bundle=p["ca_bundle"], scan_env_keystores=p["scan_env_keystores"],
                                use_sni=p["sni"], probe_timeout=p["probe_timeout"],
                                tls_versions=p["tls_versions"] or None, max_workers=p["max_workers"],
-                               backend_kinds=p["backend_kinds"])
+                               backend_kinds=p["backend_kinds"], mp_log_groups=p["mp_log_groups"],
+                               mp_log_max_ids=p["mp_log_max_ids"])
         result = {"changed": False}
         if p["report_dir"]:
             paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,6 +20,7 @@ from ansible.module_utils.mtls_probe import probe_many
 from ansible.module_utils.mtls_verdicts import VERDICTS, diagnose, summarize
 
 SCHEMA_VERSION = 1
+MP_LOG_MAX_IDS = 5
 
 
 def load_ca_bundle(items):
@@ -62,8 +64,11 @@ def public_probe(p):
 
 def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=None, scan_env_keystores=True,
                   use_sni=True, probe_timeout=10.0, tls_versions=None, max_workers=16, at=None, probe_fn=None,
-                  backend_kinds=None):
-    """Diagnose every southbound TLS link of envs. Returns the report dict (schema docs/mtls-report.schema.json)."""
+                  backend_kinds=None, mp_log_groups=None, mp_log_max_ids=MP_LOG_MAX_IDS, resolve_fn=None):
+    """Diagnose every southbound TLS link of envs. Returns the report dict (schema docs/mtls-report.schema.json).
+
+    mp_log_groups: the groups of an MP system.log scan (``mtls_logscan.scan``); matching groups are attached to each
+    link as ``evidence.mp_log`` (evidence only, verdicts are unchanged)."""
     started = time.monotonic()
     if not envs:
         raise MtlsError("no environment given: set apigee_envs (a list of environment names)")
@@ -108,6 +113,9 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
         result = diagnose(link, ks, pr, bag, at=at, backend_kind=kind)
         rows.append(_link_row(link, ks, pr, result, at))
 
+    if mp_log_groups:
+        attach_mp_log_evidence(rows, mp_log_groups, getattr(client, "org", None), max_ids=mp_log_max_ids,
+                               host_addresses=resolve_hosts({r["host"] for r in rows if r["host"]}, resolve_fn))
     summary = summarize(rows)
     stats = dict(client.stats()) if hasattr(client, "stats") else {"api_requests": getattr(client, "request_count", 0)}
     stats.update({"probes": len(probes), "links": len(rows), "wall_seconds": round(time.monotonic() - started, 3)})
@@ -144,6 +152,116 @@ def _link_row(link, ks, pr, result, at):
         "verdict": result["verdict"], "evidence": _jsonable(result["evidence"]),
         "remediation": _jsonable(result["remediation"]), "notes": list(link.notes),
     }
+
+
+# --------------------------------------------------------------------------- MP system.log evidence
+
+
+def resolve_hosts(hosts, resolve_fn=None):
+    """host -> the IP addresses it resolves to (the MP logs the remote IP, a link names a host). Best effort: a name
+    that does not resolve maps to no address."""
+    fn = resolve_fn or _resolve
+    out = {}
+    for host in sorted(hosts):
+        try:
+            out[host] = sorted(set(fn(host)))
+        except (OSError, UnicodeError):
+            out[host] = []
+    return out
+
+
+def _resolve(host):
+    return [ai[4][0] for ai in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)]
+
+
+def _norm_host(host):
+    return str(host or "").strip().strip("[]").rstrip(".").lower()
+
+
+def mp_log_groups_for_link(row, groups, org=None, host_addresses=None):
+    """The MP system.log groups (``mtls_logscan.scan``) that belong to one report row (link).
+
+    A group belongs to the link when its org (if both are known) and env are the link's, its remote port is the
+    link's port, its remote host is the link's host or one of that host's addresses (``host_addresses``), and the
+    proxy matches: for a proxy target endpoint the link's api and revision; for a target server an api in the link's
+    ``used_by`` (any revision: the target server's SSLInfo applies to all of them)."""
+    if not row.get("host") or row.get("port") is None:
+        return []
+    names = {_norm_host(row["host"])}
+    names.update(_norm_host(a) for a in (host_addresses or {}).get(row["host"]) or [])
+    if row.get("source") == "proxy":
+        apis = None
+    else:
+        apis = {u.get("api") for u in row.get("used_by") or [] if u.get("api")}
+    out = []
+    for g in groups or []:
+        if org and g.get("org") and g["org"] != org:
+            continue
+        if g.get("env") != row.get("env"):
+            continue
+        if g.get("remote_port") is None or int(g["remote_port"]) != int(row["port"]):
+            continue
+        if _norm_host(g.get("remote_host")) not in names:
+            continue
+        if apis is None:
+            if g.get("api") != row.get("api"):
+                continue
+            if row.get("revision") is not None and g.get("rev") not in (None, "") and \
+                    str(g["rev"]) != str(row["revision"]):
+                continue
+        elif g.get("api") not in apis:
+            continue
+        out.append(g)
+    return out
+
+
+def summarize_mp_log(groups, max_ids=MP_LOG_MAX_IDS):
+    """One evidence dict from the matching groups: count, alerts, messages, first/last, up to max_ids message IDs."""
+    ordered = sorted(groups, key=lambda g: (g.get("last") or ""), reverse=True)
+    ids = []
+    for g in ordered:  # the most recent failures first
+        for mid in reversed(g.get("message_ids") or []):
+            if mid not in ids and len(ids) < max_ids:
+                ids.append(mid)
+    alerts = sorted({g["alert"] for g in groups if g.get("alert")})
+    messages = sorted({g["message"] for g in groups if g.get("message")})
+    return {
+        "count": sum(int(g.get("count") or 0) for g in groups),
+        "alerts": alerts,
+        "messages": messages,
+        "first": min((g["first"] for g in groups if g.get("first")), default=None),
+        "last": max((g["last"] for g in groups if g.get("last")), default=None),
+        "message_ids": ids,
+        "groups": [{"api": g.get("api"), "rev": g.get("rev"), "remote": g.get("remote"), "alert": g.get("alert"),
+                    "count": g.get("count"), "first": g.get("first"), "last": g.get("last")}
+                   for g in sorted(groups, key=lambda g: (-(g.get("count") or 0), str(g.get("rev"))))],
+    }
+
+
+def attach_mp_log_evidence(rows, groups, org=None, max_ids=MP_LOG_MAX_IDS, host_addresses=None):
+    """Attach the matching MP system.log groups to each row as ``evidence.mp_log`` (only where some match).
+
+    Evidence only: the verdict and the remediation plan are left as they are. Returns the rows."""
+    if not isinstance(max_ids, int) or max_ids < 1:
+        raise MtlsError("mp_log_max_ids must be a positive integer, got %r" % (max_ids,))
+    for i, g in enumerate(groups or []):
+        if not isinstance(g, dict):
+            raise MtlsError("mp_log_groups[%d] is not a dict (expected a group of apigee_mp_log_scan)" % i)
+        missing = [k for k in ("env", "remote_host", "remote_port", "count") if k not in g]
+        if missing:
+            raise MtlsError("mp_log_groups[%d] lacks %s (expected a group of apigee_mp_log_scan)" % (
+                i, ", ".join(missing)))
+        try:
+            if g["remote_port"] is not None:
+                int(g["remote_port"])
+            int(g["count"])
+        except (TypeError, ValueError):
+            raise MtlsError("mp_log_groups[%d]: remote_port and count must be integers" % i) from None
+    for row in rows:
+        mine = mp_log_groups_for_link(row, groups, org=org, host_addresses=host_addresses)
+        if mine:
+            row.setdefault("evidence", {})["mp_log"] = summarize_mp_log(mine, max_ids=max_ids)
+    return rows
 
 
 def _jsonable(obj):
@@ -238,6 +356,9 @@ def render_markdown(report):
         if sel:
             lines.append("- JSSE selection: %s (%s)" % ("sends the chain" if sel.get("sent") else "sends nothing",
                                                         sel.get("reason") or sel.get("matched_issuer")))
+        mp_log = row["evidence"].get("mp_log")
+        if mp_log:
+            lines.append(mp_log_line(mp_log))
         hs = row.get("handshake")
         if hs:
             lines.append("- Handshake: %s" % (hs.get("alert_text") or ("HTTP %s" % hs.get("http_status")
@@ -258,6 +379,19 @@ def render_markdown(report):
                 lines.append("- chain: `%s` (SHA-256 `%s`)" % (c["subject"], c["sha256"]))
             lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def mp_log_line(mp_log):
+    """The runbook's MP log step for one link, one Markdown bullet."""
+    what = ", ".join(mp_log.get("messages") or ["Received fatal alert: %s" % a for a in mp_log.get("alerts") or []])
+    text = "- MP system.log: %d handshake failure%s" % (mp_log["count"], "" if mp_log["count"] == 1 else "s")
+    if what:
+        text += ", %s" % what
+    if mp_log.get("message_ids"):
+        text += ", message IDs %s" % ", ".join("`%s`" % m for m in mp_log["message_ids"])
+    if mp_log.get("first"):
+        text += " (first %s, last %s)" % (mp_log["first"], mp_log["last"])
+    return text
 
 
 def write_reports(report, directory, check_mode=False):

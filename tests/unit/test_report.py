@@ -1,24 +1,43 @@
 """The report pipeline on constructed Edge JSON with recorded probe facts: schema, Markdown, files, check mode."""
+import functools
 import json
 import os
 
 import jsonschema
 import pytest
 from ansible.module_utils import certcore
-from ansible.module_utils.mtls_report import render_markdown, run_diagnosis, write_reports
+from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls_logscan import scan
+from ansible.module_utils.mtls_report import (
+    attach_mp_log_evidence,
+    mp_log_groups_for_link,
+    render_markdown,
+    run_diagnosis,
+    summarize_mp_log,
+    write_reports,
+)
 
 from tests.helpers.pki import make_ca, make_leaf
-from tests.unit.test_links import FakeClient
+from tests.unit.test_links import FakeClient, bundle
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope="module")
 def world():
+    return _build()
+
+
+@functools.lru_cache(maxsize=1)
+def _pki():
     root_a = make_ca("CN=Root A,O=Lab", key_type="ec")
     int_a = make_ca("CN=Int A,O=Lab", parent=root_a, key_type="ec")
-    leaf_a = make_leaf("CN=client a,O=Lab", issuer=int_a, key_type="ec")
-    root_b = make_ca("CN=Root B,O=Lab", key_type="ec")
+    return root_a, int_a, make_leaf("CN=client a,O=Lab", issuer=int_a, key_type="ec"), make_ca("CN=Root B,O=Lab",
+                                                                                               key_type="ec")
+
+
+def _build(deployed=False, **kw):
+    root_a, int_a, leaf_a, root_b = _pki()
 
     def ts(name, port, ks_ref):
         return {"name": name, "host": "h", "port": port, "isEnabled": True,
@@ -53,9 +72,17 @@ def world():
                                                   "client_certificate_presented": False}}
         return out
 
+    if deployed:  # proxy `orders` rev 3 sends its traffic to the target server `mismatch` (LoadBalancer)
+        data["/environments/test/deployments"] = {"aPIProxy": [{"name": "orders", "revision": [
+            {"name": "3", "state": "deployed", "configuration": {"basePath": "/orders"}}]}]}
+        raw["/apis/orders/revisions/3"] = bundle({"lb": LB_MISMATCH})
     client = FakeClient(data, raw)
     client.stats = lambda: {"api_requests": len(client.seen)}
-    return run_diagnosis(client, ["test"], probe_fn=probes), int_a
+    return run_diagnosis(client, ["test"], probe_fn=probes, **kw), int_a
+
+
+LB_MISMATCH = """<TargetEndpoint name="lb"><HTTPTargetConnection><LoadBalancer><Server name="mismatch"/>
+  </LoadBalancer></HTTPTargetConnection></TargetEndpoint>"""
 
 
 def test_report_validates_against_the_schema(world):
@@ -95,3 +122,95 @@ def test_write_reports_is_idempotent_and_check_mode_writes_nothing(world, tmp_pa
     assert changed and os.path.exists(paths["json"]) and os.path.exists(paths["markdown"])
     again = dict(report, generated_at="2099-01-01T00:00:00+00:00")
     assert write_reports(again, str(tmp_path / "r"))[1] is False
+
+
+# ---------------------------------------------------------------------------------------------- MP system.log evidence
+def _group(env="test", api="orders", rev="3", host="10.0.0.5", port=8443, alert="bad_certificate", count=2,
+           first="2024-05-01 10:00:00,000", last="2024-05-01 10:05:00,000", ids=("m1", "m2"), org="acme"):
+    return {"org": org, "env": env, "api": api, "rev": rev, "remote": "%s:%s" % (host, port), "remote_host": host,
+            "remote_port": port, "alert": alert, "message": "Received fatal alert: %s" % alert if alert else None,
+            "count": count, "first": first, "last": last, "message_ids": list(ids)}
+
+
+TS_ROW = {"id": "targetserver:test/backend", "env": "test", "source": "targetserver", "host": "backend.internal",
+          "port": 8443, "api": None, "revision": None, "verdict": "ca_mismatch", "evidence": {},
+          "used_by": [{"api": "orders", "revision": 3, "basepaths": ["/orders"]}]}
+PROXY_ROW = {"id": "proxy:test/orders/3/default", "env": "test", "source": "proxy", "host": "10.0.0.5",
+             "port": 8443, "api": "orders", "revision": 3, "verdict": "no_client_certificate", "evidence": {},
+             "used_by": []}
+ADDRESSES = {"backend.internal": ["10.0.0.5"]}
+
+
+def test_target_server_link_takes_only_its_own_env_host_port_and_apis():
+    mine = _group(rev="1")  # a target server applies to every revision of a proxy that uses it
+    others = [_group(port=9443), _group(host="10.0.0.6"), _group(env="prod"), _group(api="billing"),
+              _group(org="other-org")]
+    got = mp_log_groups_for_link(TS_ROW, [mine, *others], org="acme", host_addresses=ADDRESSES)
+    assert got == [mine]
+    # without the host's addresses, an IP in the log does not name the link's host
+    assert mp_log_groups_for_link(TS_ROW, [mine], org="acme") == []
+    by_name = _group(host="Backend.Internal")
+    assert mp_log_groups_for_link(TS_ROW, [by_name], org="acme") == [by_name]
+
+
+def test_proxy_link_takes_only_its_own_api_and_revision():
+    mine, old_rev, other_api = _group(), _group(rev="2"), _group(api="billing")
+    assert mp_log_groups_for_link(PROXY_ROW, [mine, old_rev, other_api], org="acme") == [mine]
+    # a target server link with no proxy using it takes nothing
+    assert mp_log_groups_for_link(dict(TS_ROW, used_by=[]), [mine], host_addresses=ADDRESSES) == []
+
+
+def test_summary_counts_alerts_times_and_caps_message_ids():
+    a = _group(count=3, ids=("a1", "a2", "a3"), first="2024-05-01 09:00:00,000", last="2024-05-01 09:30:00,000")
+    b = _group(rev="1", alert="handshake_failure", count=1, ids=("b1",), first="2024-05-01 11:00:00,000",
+               last="2024-05-01 11:00:00,000")
+    ev = summarize_mp_log([a, b], max_ids=3)
+    assert ev["count"] == 4 and ev["alerts"] == ["bad_certificate", "handshake_failure"]
+    assert ev["first"] == "2024-05-01 09:00:00,000" and ev["last"] == "2024-05-01 11:00:00,000"
+    assert ev["message_ids"] == ["b1", "a3", "a2"]  # the most recent first, at most max_ids
+    assert [g["count"] for g in ev["groups"]] == [3, 1]
+
+
+def test_attach_is_evidence_only_and_rejects_bad_groups():
+    rows = [json.loads(json.dumps(TS_ROW)), json.loads(json.dumps(PROXY_ROW))]
+    before = [(r["verdict"], dict(r, evidence=None)) for r in rows]
+    attach_mp_log_evidence(rows, [_group(env="prod"), _group(api="billing", rev="3")], org="acme",
+                           host_addresses=ADDRESSES)
+    assert all("mp_log" not in r["evidence"] for r in rows)
+    attach_mp_log_evidence(rows, [_group()], org="acme", host_addresses=ADDRESSES)
+    assert rows[0]["evidence"]["mp_log"]["count"] == 2 and rows[1]["evidence"]["mp_log"]["message_ids"] == ["m2", "m1"]
+    assert [(r["verdict"], dict(r, evidence=None)) for r in rows] == before
+    with pytest.raises(MtlsError, match=r"mp_log_groups\[0\] lacks remote_host"):
+        attach_mp_log_evidence(rows, [{"env": "test", "remote_port": 1, "count": 1}])
+    with pytest.raises(MtlsError, match=r"mp_log_groups\[1\]: remote_port"):
+        attach_mp_log_evidence(rows, [_group(), _group(port="https")])
+    with pytest.raises(MtlsError, match="mp_log_max_ids"):
+        attach_mp_log_evidence(rows, [_group()], max_ids=0)
+
+
+def test_diagnosis_carries_a_scanned_system_log_without_changing_verdicts(tmp_path):
+    """A real system.log (wrapped record, a record for another port and one for another env) through the scanner
+    into the diagnosis: the evidence lands on the one link it belongs to; verdicts are those of a run without it."""
+    head = "org:acme env:%s api:orders rev:3 messageid:%s NIOThread@0 ERROR HTTP.CLIENT - "
+    rec = ("2024-05-01 10:00:0%d,000 " + head + "HTTPClient$Context.handshakeFailed() : SSLClientChannel[C:1.2.3.4:5 "
+           "# Remote host:%s:%d #]@1 useCount=1\n  bytesRead=0 handshake failed, message: Received fatal alert: "
+           "bad_certificate\n")
+    log = tmp_path / "system.log"
+    log.write_text(rec % (1, "test", "mid-1", "10.9.9.9", 2) + rec % (2, "test", "mid-2", "10.9.9.9", 2)
+                   + rec % (3, "test", "mid-other-port", "10.9.9.9", 1) + rec % (4, "prod", "mid-prod", "10.9.9.9", 2))
+    groups = scan([str(log)])["groups"]
+    plain, _ = _build(deployed=True)
+    report, _ = _build(deployed=True, mp_log_groups=groups, resolve_fn=lambda host: ["10.9.9.9"])
+    assert {r["id"]: r["verdict"] for r in report["links"]} == {r["id"]: r["verdict"] for r in plain["links"]}
+    assert {r["id"]: r["remediation"] for r in report["links"]} == {r["id"]: r["remediation"] for r in plain["links"]}
+    rows = {r["id"]: r for r in report["links"]}
+    ev = rows["targetserver:test/mismatch"]["evidence"]["mp_log"]
+    assert ev["count"] == 2 and ev["message_ids"] == ["mid-2", "mid-1"] and ev["alerts"] == ["bad_certificate"]
+    assert ev["messages"] == ["Received fatal alert: bad_certificate"]
+    assert all("mp_log" not in r["evidence"] for i, r in rows.items() if i != "targetserver:test/mismatch")
+    with open(os.path.join(ROOT, "docs", "mtls-report.schema.json"), encoding="utf-8") as fh:
+        jsonschema.validate(report, json.load(fh))
+    md = render_markdown(report)
+    assert ("- MP system.log: 2 handshake failures, Received fatal alert: bad_certificate, message IDs `mid-2`, "
+            "`mid-1` (first 2024-05-01 10:00:01,000, last 2024-05-01 10:00:02,000)") in md
+    assert "MP system.log" not in render_markdown(plain)

@@ -76,50 +76,8 @@ options:
     description: Store the self-signed root at the end of the chain when it is known.
     type: bool
     default: true
-  mgmt_url:
-    description: The management API base URL.
-    type: str
-    default: https://api.enterprise.apigee.com
-  org:
-    description: The Apigee organization.
-    type: str
-    required: true
-  username:
-    description: Management API user (basic auth or OAuth2 password grant).
-    type: str
-  password:
-    description: Password of O(username).
-    type: str
-  token:
-    description: A bearer token instead of a user and password.
-    type: str
-  mfa_token:
-    description: A one-time MFA code for the OAuth2 login.
-    type: str
-  login_url:
-    description: The Edge login service (OAuth2).
-    type: str
-    default: https://login.apigee.com
-  auth_type:
-    description: How to authenticate.
-    type: str
-    choices: [auto, basic, oauth2, token]
-    default: auto
-  validate_certs:
-    description: Check the management API's TLS certificate.
-    type: bool
-    default: true
-  ca_path:
-    description: CA bundle for the management API's TLS certificate.
-    type: path
-  timeout:
-    description: Seconds per HTTP request.
-    type: int
-    default: 30
-  retries:
-    description: Retries on 429 and 5xx.
-    type: int
-    default: 5
+extends_documentation_fragment:
+  - apigee
 attributes:
   check_mode:
     support: full
@@ -127,9 +85,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the stored and desired chains (subject, issuer, serial, not-after, SHA-256), never key material.
-notes:
-  - Connection options also come from the environment (C(APIGEE_MGMT_URL), C(APIGEE_ORG), C(APIGEE_USERNAME),
-    C(APIGEE_PASSWORD), C(APIGEE_TOKEN), ...).
 """
 
 EXAMPLES = r"""

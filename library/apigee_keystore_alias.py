@@ -26,7 +26,6 @@ description:
     CA bundle that cannot complete the chain.
 version_added: "1.0.0"
 author: apigee-mtls-doctor maintainers
-extends_documentation_fragment: []
 options:
   env:
     description: The Apigee environment.

@@ -27,6 +27,7 @@ def docs():
         res = subprocess.run([os.path.join(BIN, "ansible-doc"), "-t", "module", "--json", *names], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=120, check=False)
         assert res.returncode == 0, res.stderr[-3000:]
+        assert "WARNING" not in res.stderr, res.stderr[-3000:]  # e.g. a duplicate key Ansible would silently drop
         out.update(json.loads(res.stdout))
     return out
 

@@ -35,6 +35,10 @@ def _client(lab, **kw):
 @pytest.fixture(scope="module")
 def playbook_run(lab, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
+    # a client's call through the MP to a broken JSSE link: the MP logs the failed handshake in its system.log
+    jsse = next(lk for lk in lab["links"] if lk["expected_verdict"] != "ok" and lk["backend"].startswith("jsse"))
+    resp = requests.get(lab["mp_url"] + jsse["basepath"], timeout=30)
+    called = {"link": jsse, "status": resp.status_code, "message_id": resp.headers.get("X-Apigee.Message-ID")}
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     res = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"),
                           os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i", os.path.join(ROOT, "inventory", "lab"),
@@ -43,7 +47,7 @@ def playbook_run(lab, tmp_path_factory):
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     with open(out / "mtls-report.json", encoding="utf-8") as fh:
         report = json.load(fh)
-    return {"report": report, "markdown": (out / "mtls-report.md").read_text(), "stdout": res.stdout}
+    return {"report": report, "markdown": (out / "mtls-report.md").read_text(), "stdout": res.stdout, "called": called}
 
 
 def test_every_lab_link_gets_the_expected_verdict_and_plan(lab, playbook_run):
@@ -89,6 +93,17 @@ def test_handshake_evidence_is_the_real_outcome(playbook_run):
         # JSSE backends answer an empty Certificate with an alert; nginx completes and answers HTTP 400.
         assert hs["alert"] in ("bad_certificate", "certificate_required", "handshake_failure") \
             or hs["http_status"] == 400, hs
+
+
+def test_mp_log_evidence_carries_the_runtime_message_id(playbook_run):
+    called = playbook_run["called"]
+    assert called["status"] == 503 and called["message_id"], called
+    row = {r["id"]: r for r in playbook_run["report"]["links"]}[called["link"]["id"]]
+    ev = row["evidence"].get("mp_log")
+    assert ev, "no MP system.log evidence for %s" % row["id"]
+    assert called["message_id"] in ev["message_ids"] and ev["count"] >= 1
+    assert "bad_certificate" in ev["alerts"] and row["verdict"] == called["link"]["expected_verdict"]
+    assert called["message_id"] in playbook_run["markdown"]
 
 
 def test_reports_are_valid_and_readable(playbook_run):

@@ -62,32 +62,17 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.apigee_module_ansible import ApigeeModule
 from ansible.module_utils.mtls_keystore_sync import ensure_keystore
 
 
 def main():
-    spec = apigee_argument_spec()
-    spec.update({
+    module = ApigeeModule({
         "env": {"type": "str", "required": True},
         "name": {"type": "str", "required": True},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     })
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    client = None
-    try:
-        client = ApigeeClient.from_params(p)
-        result = ensure_keystore(client, p["env"], p["name"], p["state"], module.check_mode)
-    except MtlsError as exc:
-        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    result.update(client.stats())
-    module.exit_json(**result)
+    module.run(lambda client, p: ensure_keystore(client, p["env"], p["name"], p["state"], module.check_mode))
 
 
 if __name__ == "__main__":

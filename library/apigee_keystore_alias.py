@@ -159,15 +159,12 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.apigee_module_ansible import ApigeeModule
 from ansible.module_utils.mtls_keystore_sync import desired_chain, read_material, sync_alias
 
 
 def main():
-    spec = apigee_argument_spec()
-    spec.update({
+    module = ApigeeModule({
         "env": {"type": "str", "required": True},
         "keystore": {"type": "str"},
         "alias": {"type": "str", "required": True},
@@ -181,33 +178,24 @@ def main():
         "strategy": {"type": "str", "default": "in_place", "choices": ["in_place", "rotate"]},
         "keep_previous": {"type": "bool", "default": False},
         "include_root": {"type": "bool", "default": True},
-    })
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           mutually_exclusive=[("private_key", "pkcs12")],
-                           required_one_of=[("cert_chain", "pkcs12"), ("keystore", "reference")])
-    p = module.params
-    client = None
-    try:
-        desired = desired_chain(
+    }, mutually_exclusive=[("private_key", "pkcs12")],
+        required_one_of=[("cert_chain", "pkcs12"), ("keystore", "reference")])
+
+    def prepare(p):
+        # bad local input (malformed PEM, key/certificate mismatch, wrong password) fails before any API request
+        return desired_chain(
             cert_chain=read_material(p["cert_chain"], "cert_chain"),
             ca_bundle=read_material(p["ca_bundle"], "ca_bundle"),
             private_key=read_material(p["private_key"], "private_key"),
             private_key_password=p["private_key_password"],
             pkcs12=read_material(p["pkcs12"], "pkcs12"), pkcs12_password=p["pkcs12_password"],
             include_root=p["include_root"])
-        client = ApigeeClient.from_params(p)
-        result = sync_alias(client, p["env"], p["keystore"], p["alias"], desired, strategy=p["strategy"],
-                            reference=p["reference"], keep_previous=p["keep_previous"], check_mode=module.check_mode)
-    except MtlsError as exc:
-        extra = client.stats() if client is not None else {}
-        module.fail_json(msg=str(exc), **extra)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    result.update(client.stats())
-    module.exit_json(**result)
+
+    def work(client, p, desired):
+        return sync_alias(client, p["env"], p["keystore"], p["alias"], desired, strategy=p["strategy"],
+                          reference=p["reference"], keep_previous=p["keep_previous"], check_mode=module.check_mode)
+
+    module.run(work, prepare=prepare)
 
 
 if __name__ == "__main__":

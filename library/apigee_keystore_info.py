@@ -55,25 +55,19 @@ api_requests:
 """
 
 from ansible.module_utils import certcore
-from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.apigee_module_ansible import ApigeeModule
 from ansible.module_utils.mtls_links import check_env, list_keystores, read_keystore
 
 
 def main():
-    spec = apigee_argument_spec()
-    spec.update({
+    module = ApigeeModule({
         "env": {"type": "str", "required": True},
         "keystores": {"type": "list", "elements": "str", "default": []},
     })
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    client = None
-    out = []
-    try:
-        client = ApigeeClient.from_params(p)
+
+    def work(client, p):
         check_env(client, p["env"])
+        out = []
         for name in p["keystores"] or list_keystores(client, p["env"]):
             ks = read_keystore(client, p["env"], name, certcore.load_certificates)
             aliases = []
@@ -83,9 +77,9 @@ def main():
                                 "cert_info": [certcore.cert_info(c) for c in rec["chain"]]})
             out.append({"name": name, "env": p["env"], "exists": ks["exists"], "certs": ks["certs"],
                         "aliases": aliases})
-    except MtlsError as exc:
-        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
-    module.exit_json(changed=False, keystores=out, **client.stats())
+        return {"changed": False, "keystores": out}
+
+    module.run(work)
 
 
 if __name__ == "__main__":

@@ -150,15 +150,12 @@ probes:
   type: int
 """
 
-from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.apigee_module_ansible import ApigeeModule
 from ansible.module_utils.mtls_report import render_markdown, run_diagnosis, write_reports
 
 
 def main():
-    spec = apigee_argument_spec()
-    spec.update({
+    module = ApigeeModule({
         "envs": {"type": "list", "elements": "str", "required": True},
         "target_servers": {"type": "list", "elements": "str", "default": []},
         "proxies": {"type": "list", "elements": "str", "default": []},
@@ -173,11 +170,8 @@ def main():
         "mp_log_max_ids": {"type": "int", "default": 5},
         "report_dir": {"type": "path"},
     })
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    client = None
-    try:
-        client = ApigeeClient.from_params(p)
+
+    def work(client, p):
         report = run_diagnosis(client, p["envs"], target_servers=p["target_servers"], proxies=p["proxies"],
                                ca_bundle=p["ca_bundle"], scan_env_keystores=p["scan_env_keystores"],
                                use_sni=p["sni"], probe_timeout=p["probe_timeout"],
@@ -188,12 +182,11 @@ def main():
         if p["report_dir"]:
             paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode)
             result.update(changed=changed, report_paths=paths)
-    except MtlsError as exc:
-        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
-    result.update(report=report, links=report["links"], summary=report["summary"], probes=report["stats"]["probes"],
-                  report_markdown=render_markdown(report))
-    result.update(client.stats())
-    module.exit_json(**result)
+        result.update(report=report, links=report["links"], summary=report["summary"],
+                      probes=report["stats"]["probes"], report_markdown=render_markdown(report))
+        return result
+
+    module.run(work)
 
 
 if __name__ == "__main__":

@@ -66,31 +66,25 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.apigee_module_ansible import ApigeeModule
 from ansible.module_utils.mtls_links import check_org, discover_all
 
 
 def main():
-    spec = apigee_argument_spec()
-    spec.update({
+    module = ApigeeModule({
         "envs": {"type": "list", "elements": "str", "required": True},
         "target_servers": {"type": "list", "elements": "str", "default": []},
         "proxies": {"type": "list", "elements": "str", "default": []},
         "include_plain": {"type": "bool", "default": False},
     })
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    client = None
-    try:
-        client = ApigeeClient.from_params(p)
+
+    def work(client, p):
         check_org(client)
         links = discover_all(client, p["envs"], target_servers=p["target_servers"], proxies=p["proxies"],
                              include_plain=p["include_plain"])
-    except MtlsError as exc:
-        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
-    module.exit_json(changed=False, links=[lk.to_dict() for lk in links], **client.stats())
+        return {"changed": False, "links": [lk.to_dict() for lk in links]}
+
+    module.run(work)
 
 
 if __name__ == "__main__":

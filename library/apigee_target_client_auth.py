@@ -54,27 +54,20 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.apigee_module_ansible import ApigeeModule
 from ansible.module_utils.mtls_keystore_sync import enable_client_auth
 
 
 def main():
-    spec = apigee_argument_spec()
-    spec.update({"link_id": {"type": "str", "required": True}})
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    client = None
-    try:
-        client = ApigeeClient.from_params(module.params)
-        result = enable_client_auth(client, module.params["link_id"], check_mode=module.check_mode)
-    except MtlsError as exc:
-        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
-    if module._diff:
+    module = ApigeeModule({"link_id": {"type": "str", "required": True}})
+
+    def work(client, p):
+        result = enable_client_auth(client, p["link_id"], check_mode=module.check_mode)
         result["diff"] = {"before": "ClientAuthEnabled: %s\n" % ("true" if not result["changed"] else "false"),
                           "after": "ClientAuthEnabled: true\n"}
-    result.update(client.stats())
-    module.exit_json(**result)
+        return result
+
+    module.run(work)
 
 
 if __name__ == "__main__":

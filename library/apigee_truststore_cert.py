@@ -75,15 +75,12 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.apigee_module_ansible import ApigeeModule
 from ansible.module_utils.mtls_keystore_sync import read_material, sync_truststore_cert
 
 
 def main():
-    spec = apigee_argument_spec()
-    spec.update({
+    module = ApigeeModule({
         "env": {"type": "str", "required": True},
         "truststore": {"type": "str", "required": True},
         "certificate": {"type": "str", "required": True},
@@ -91,21 +88,9 @@ def main():
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         "create": {"type": "bool", "default": True},
     })
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    client = None
-    try:
-        client = ApigeeClient.from_params(p)
-        result = sync_truststore_cert(client, p["env"], p["truststore"], read_material(p["certificate"], "certificate"),
-                                      alias=p["alias"], state=p["state"], create=p["create"],
-                                      check_mode=module.check_mode)
-    except MtlsError as exc:
-        module.fail_json(msg=str(exc), **(client.stats() if client is not None else {}))
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    result.update(client.stats())
-    module.exit_json(**result)
+    module.run(lambda client, p: sync_truststore_cert(
+        client, p["env"], p["truststore"], read_material(p["certificate"], "certificate"), alias=p["alias"],
+        state=p["state"], create=p["create"], check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 before the reference swap leaves traffic on the old keystore working (and a re-run finishes it); a failed backend
 validation restores the backup and fails with the validator's message. Uses its own lab (scenario `healthy`)."""
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -15,27 +14,17 @@ from ansible.module_utils.apigee_client import ApigeeClient
 from ansible.module_utils.mtls_errors import ApigeeApiError
 from ansible.module_utils.mtls_keystore_sync import desired_chain, read_alias_chain, same_chain, sync_alias
 
+from tests.helpers.lab import running_lab
+
 pytestmark = pytest.mark.integration
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LABCTL = os.path.join(ROOT, "lab", "labctl")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_remediate_molecule import _free_block  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def hlab(tmp_path_factory):
-    state = str(tmp_path_factory.mktemp("faults-lab"))
-    base = _free_block(6)
-    res = subprocess.run([sys.executable, LABCTL, "--state", state, "up", "--scenario", "healthy", "--mgmt-port",
-                          str(base), "--mp-port", str(base + 1), "--backend-port-base", str(base + 2)],
-                         capture_output=True, text=True, timeout=180)
-    assert res.returncode == 0, res.stdout + res.stderr
-    try:
-        with open(os.path.join(state, "lab.json"), encoding="utf-8") as fh:
-            yield json.load(fh)
-    finally:
-        subprocess.run([sys.executable, LABCTL, "--state", state, "down"], capture_output=True, timeout=120)
+    with running_lab(str(tmp_path_factory.mktemp("faults-lab")), "healthy") as lab:
+        yield lab
 
 
 def _password(lab):

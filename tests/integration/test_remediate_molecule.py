@@ -3,11 +3,12 @@ the lab's Message Processor -> lab down. Each runs as `molecule test -s <name>` 
 own lab state folder and on free ports, so it never touches a lab a developer is running."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
 
 import pytest
+
+from tests.helpers.lab import free_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -17,26 +18,6 @@ SCENARIOS = sorted(d for d in os.listdir(os.path.join(ROOT, "molecule"))
 pytestmark = [pytest.mark.molecule, pytest.mark.integration]
 
 
-def _free_block(count):
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count >= 65000:
-            continue
-        ok = True
-        for port in range(base, base + count):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free ports")
-
-
 def test_every_scenario_is_declared():
     assert "all" in SCENARIOS and len(SCENARIOS) >= 2
 
@@ -44,7 +25,7 @@ def test_every_scenario_is_declared():
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_molecule_scenario(scenario, tmp_path):
     molecule = shutil.which("molecule", path=BIN) or os.path.join(BIN, "molecule")
-    base = _free_block(6)
+    base = free_block(6)
     env = dict(os.environ)
     env.update({
         "PATH": BIN + os.pathsep + env.get("PATH", ""),

@@ -4,7 +4,6 @@ output or report of these runs holds a private key, password or token, although 
 and rewrite password-protected truststores."""
 import glob
 import hashlib
-import json
 import os
 import re
 import subprocess
@@ -13,29 +12,19 @@ import sys
 import pytest
 import requests
 
+from tests.helpers.lab import running_lab
+
 pytestmark = pytest.mark.integration
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LABCTL = os.path.join(ROOT, "lab", "labctl")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_remediate_molecule import _free_block  # noqa: E402
 
 PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 
 @pytest.fixture(scope="module")
 def slab(tmp_path_factory):
-    state = str(tmp_path_factory.mktemp("secrets-lab"))
-    base = _free_block(6)
-    res = subprocess.run([sys.executable, LABCTL, "--state", state, "up", "--scenario", "all", "--mgmt-port",
-                          str(base), "--mp-port", str(base + 1), "--backend-port-base", str(base + 2)],
-                         capture_output=True, text=True, timeout=180)
-    assert res.returncode == 0, res.stdout + res.stderr
-    try:
-        with open(os.path.join(state, "lab.json"), encoding="utf-8") as fh:
-            yield json.load(fh)
-    finally:
-        subprocess.run([sys.executable, LABCTL, "--state", state, "down"], capture_output=True, timeout=120)
+    with running_lab(str(tmp_path_factory.mktemp("secrets-lab")), "all") as lab:
+        yield lab
 
 
 def secrets_of(lab):

@@ -10,6 +10,8 @@ import pytest
 import requests
 from apigee_lab import procs
 
+from tests.helpers.lab import free_block
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LABCTL = os.path.join(ROOT, "lab", "labctl")
 FAULT = {"fault": {"faultstring": "The Service is temporarily unavailable",
@@ -22,14 +24,6 @@ pytestmark = pytest.mark.integration
 def labctl(state, *args, timeout=180):
     return subprocess.run([sys.executable, LABCTL, "--state", state, *args], capture_output=True, text=True,
                           timeout=timeout, check=False)
-
-
-def _free_block(n):
-    for _ in range(100):
-        base = procs.free_port()
-        if base + n < 65000 and not any(procs.port_open(base + i) for i in range(n)):
-            return base
-    raise RuntimeError("no free ports")
 
 
 def lab_pids(state):
@@ -63,7 +57,7 @@ def procs_mentioning(state):
 def up(tmp_path_factory):
     state = str(tmp_path_factory.mktemp("labctl"))
     mgmt, mp = procs.free_port(), procs.free_port()
-    base = _free_block(4)
+    base = free_block(4)
     res = labctl(state, "up", "--scenario", "all", "--mgmt-port", str(mgmt), "--mp-port", str(mp),
                  "--backend-port-base", str(base))
     try:

@@ -1,0 +1,60 @@
+"""Running the local lab from tests: free loopback ports, `lab/labctl`, and a lab brought up for a test module.
+
+Every test lab gets its own state folder and its own ports, so tests never clash with each other, with parallel
+pytest workers, or with a lab a developer is running on the default ports."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LABCTL = os.path.join(ROOT, "lab", "labctl")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_block(count: int) -> int:
+    """The first of `count` consecutive free loopback ports."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + count < 65000 and all(_port_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError("no block of free ports on 127.0.0.1")
+
+
+def run_labctl(state: str, *args: str, check: bool = False, timeout: float = 180) -> subprocess.CompletedProcess:
+    res = subprocess.run([sys.executable, LABCTL, "--state", state, *args], capture_output=True, text=True,
+                         timeout=timeout, check=False)
+    if check and res.returncode != 0:
+        raise AssertionError(f"labctl {' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+def up_args(scenario: str, base: int) -> list[str]:
+    """`labctl up` arguments for a lab on the six ports from `base` (management, MP, four backends)."""
+    return ["up", "--scenario", scenario, "--mgmt-port", str(base), "--mp-port", str(base + 1),
+            "--backend-port-base", str(base + 2)]
+
+
+@contextlib.contextmanager
+def running_lab(state: str, scenario: str):
+    """A lab with `scenario` in `state` on free ports; yields its parsed lab.json; always brought down."""
+    try:
+        run_labctl(state, *up_args(scenario, free_block(6)), check=True)
+        with open(os.path.join(state, "lab.json"), encoding="utf-8") as fh:
+            yield json.load(fh)
+    finally:
+        run_labctl(state, "down", timeout=120)

@@ -24,7 +24,7 @@ import time
 import zipfile
 
 from ansible.module_utils.mtls_errors import MtlsError
-from ansible.module_utils.mtls_logscan import RECORD_START, _open, expand_paths
+from ansible.module_utils.mtls_logscan import _open, expand_paths, iter_raw_records
 
 REDACTED = "[REDACTED]"
 KEY_MARKER = "PRIVATE KEY"
@@ -219,20 +219,12 @@ def log_records(paths, message_ids, include_rotated: bool = True) -> tuple[list[
         return [], []
     files = expand_paths(paths, include_rotated)
     records = []
-
-    def flush(record):
-        if record and any(m in "".join(record) for m in ids):
-            records.append("".join(record).rstrip("\n"))
-
     for path in files:
         with _open(path) as fh:
-            record = []
-            for line in fh:
-                if RECORD_START.match(line) and record:
-                    flush(record)
-                    record = []
-                record.append(line if line.endswith("\n") else line + "\n")
-            flush(record)
+            for record in iter_raw_records(fh):
+                text = "".join(line if line.endswith("\n") else line + "\n" for line in record)
+                if any(m in text for m in ids):
+                    records.append(text.rstrip("\n"))
     return records, files
 
 

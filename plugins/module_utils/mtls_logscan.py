@@ -55,20 +55,27 @@ def expand_paths(paths, include_rotated=True):
     return found
 
 
+def iter_raw_records(lines):
+    """Group lines into records as logged: yields the list of a record's lines (continuations included, verbatim).
+    Lines before the first timestamp belong to no record and are dropped."""
+    record = []
+    for line in lines:
+        if RECORD_START.match(line.rstrip("\r\n")):
+            if record:
+                yield record
+            record = [line]
+        elif record:
+            record.append(line)
+    if record:
+        yield record
+
+
 def iter_records(lines):
     """Join continuation lines to their record: yields (timestamp, text)."""
-    ts, parts = None, []
-    for raw in lines:
-        line = raw.rstrip("\r\n")
-        m = RECORD_START.match(line)
-        if m:
-            if ts is not None:
-                yield ts, " ".join(parts)
-            ts, parts = m.group(1), [m.group(2)]
-        elif ts is not None:
-            parts.append(line.strip())
-    if ts is not None:
-        yield ts, " ".join(parts)
+    for record in iter_raw_records(lines):
+        m = RECORD_START.match(record[0].rstrip("\r\n"))
+        parts = [m.group(2)] + [line.strip() for line in record[1:]]
+        yield m.group(1), " ".join(parts)
 
 
 def parse_failure(ts, text):

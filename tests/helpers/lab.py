@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -24,13 +25,16 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def free_block(count: int) -> int:
-    """The first of `count` consecutive free loopback ports."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count < 65000 and all(_port_free(base + i) for i in range(count)):
+# Below Linux's ephemeral range (32768-60999 by default): a port picked here and bound a moment later by a child
+# process cannot be taken in between by some other process's outgoing connection or bind to port 0.
+PORT_RANGE = (20000, 32700)
+
+
+def free_block(count: int = 1) -> int:
+    """The first of `count` consecutive free loopback ports, outside the ephemeral range."""
+    for _ in range(500):
+        base = random.randrange(PORT_RANGE[0], PORT_RANGE[1] - count)
+        if all(_port_free(base + i) for i in range(count)):
             return base
     raise RuntimeError("no block of free ports on 127.0.0.1")
 

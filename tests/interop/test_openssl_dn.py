@@ -13,6 +13,7 @@ import time
 import pytest
 from ansible.module_utils import certcore
 
+from tests.helpers.lab import free_block
 from tests.helpers.pki import chain_pem, make_ca, make_leaf, make_name
 
 pytestmark = [pytest.mark.interop,
@@ -53,12 +54,6 @@ def test_openssl_x509_subject_forms_parse_back(tmp_path, cas, nameopt):
             assert certcore.dn_openssl(ca.cert.subject) == line[len("subject="):]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, cas):
     d = tmp_path_factory.mktemp("sserver")
@@ -69,7 +64,7 @@ def server(tmp_path_factory, cas):
     key.write_bytes(srv.key_pem())
     key.chmod(0o600)
     (d / "cas.pem").write_bytes(chain_pem(cas))
-    port = _free_port()
+    port = free_block()
     proc = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-cert", str(d / "srv.pem"),
                              "-key", str(key), "-Verify", "1", "-CAfile", str(d / "cas.pem"), "-quiet"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -56,8 +56,8 @@ def procs_mentioning(state):
 @pytest.fixture(scope="module")
 def up(tmp_path_factory):
     state = str(tmp_path_factory.mktemp("labctl"))
-    mgmt, mp = procs.free_port(), procs.free_port()
-    base = free_block(4)
+    block = free_block(6)
+    mgmt, mp, base = block, block + 1, block + 2
     res = labctl(state, "up", "--scenario", "all", "--mgmt-port", str(mgmt), "--mp-port", str(mp),
                  "--backend-port-base", str(base))
     try:

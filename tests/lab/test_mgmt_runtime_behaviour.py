@@ -25,6 +25,7 @@ from tests.contract.mgmt_support import (
     store_of,
     upload_keycert,
 )
+from tests.helpers.lab import free_block
 
 
 @pytest.fixture()
@@ -107,7 +108,7 @@ def _free_port():
 
 @pytest.fixture()
 def live_server(tmp_path):
-    port = _free_port()
+    port = free_block()
     holder = {}
     ready = threading.Event()
 

@@ -13,6 +13,8 @@ from http.server import ThreadingHTTPServer
 import pytest
 from apigee_lab import backends, pki, procs, runtime, scenarios
 
+from tests.helpers.lab import free_block
+
 FAULT = ('{"fault":{"faultstring":"The Service is temporarily unavailable","detail":'
          '{"errorcode":"messaging.adaptors.http.flow.ServiceUnavailable"}}}')
 
@@ -55,9 +57,7 @@ def _read(path):
 def rt(tmp_path_factory):
     state = str(tmp_path_factory.mktemp("rtlab"))
     p = pki.ensure_pki(state)
-    base = procs.free_port()
-    while not all(_free(base + i) for i in range(4)):
-        base = procs.free_port()
+    base = free_block(4)
     specs = backends.specs(state, base)
     backends.write_truststores(state, specs, force=True)
     backends.compile_java(state)
@@ -99,10 +99,6 @@ def rt(tmp_path_factory):
         server.server_close()
         rtm.jvm.close()
         backends.stop_all(state)
-
-
-def _free(port):
-    return not procs.port_open(port)
 
 
 def call(rt, path):

@@ -30,15 +30,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-import ansible.module_utils  # noqa: E402
-
-ansible.module_utils.__path__.append(os.path.join(ROOT, "plugins", "module_utils"))
-
 import requests  # noqa: E402
-from ansible.module_utils.apigee_client import ApigeeClient  # noqa: E402
-from ansible.module_utils.mtls_report import run_diagnosis  # noqa: E402
+from ansible.module_utils.mtls.apigee.client import ApigeeClient  # noqa: E402
+from ansible.module_utils.mtls.diagnosis import run_diagnosis  # noqa: E402
 from OpenSSL import SSL, crypto  # noqa: E402
 
+import plugins.filter._path  # noqa: E402,F401  (ansible.module_utils.mtls importable, as on a host)
 from tests.helpers.pki import make_ca, make_leaf  # noqa: E402
 
 

@@ -159,8 +159,10 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.apigee_module_ansible import ApigeeModule
-from ansible.module_utils.mtls_keystore_sync import desired_chain, read_material, sync_alias
+from ansible.module_utils.mtls.alias_chain import desired_chain
+from ansible.module_utils.mtls.apigee_stores import sync_alias
+from ansible.module_utils.mtls.material import read_material
+from ansible.module_utils.mtls.module_ansible import ApigeeModule
 
 
 def main():

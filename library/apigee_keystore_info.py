@@ -54,9 +54,9 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils import certcore
-from ansible.module_utils.apigee_module_ansible import ApigeeModule
-from ansible.module_utils.mtls_links import check_env, list_keystores, read_keystore
+from ansible.module_utils.mtls import certcore
+from ansible.module_utils.mtls.links import check_env, list_keystores, read_keystore
+from ansible.module_utils.mtls.module_ansible import ApigeeModule
 
 
 def main():

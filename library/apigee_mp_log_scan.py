@@ -71,13 +71,12 @@ files:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls_errors import MtlsError
-from ansible.module_utils.mtls_logscan import scan
+from ansible.module_utils.mtls.module_ansible import MtlsModule
+from ansible.module_utils.mtls.mp_log import scan
 
 
 def main():
-    module = AnsibleModule(argument_spec={
+    module = MtlsModule({
         "paths": {"type": "list", "elements": "path",
                   "default": ["/opt/apigee/var/log/edge-message-processor/system.log"]},
         "include_rotated": {"type": "bool", "default": True},
@@ -85,14 +84,9 @@ def main():
         "env": {"type": "str"},
         "api": {"type": "str"},
         "since": {"type": "str"},
-    }, supports_check_mode=True)
-    p = module.params
-    try:
-        out = scan(p["paths"], include_rotated=p["include_rotated"], org=p["org"], env=p["env"], api=p["api"],
-                   since=p["since"])
-    except (MtlsError, OSError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **out)
+    })
+    module.run(lambda p: scan(p["paths"], include_rotated=p["include_rotated"], org=p["org"], env=p["env"],
+                              api=p["api"], since=p["since"]))
 
 
 if __name__ == "__main__":

@@ -150,8 +150,9 @@ probes:
   type: int
 """
 
-from ansible.module_utils.apigee_module_ansible import ApigeeModule
-from ansible.module_utils.mtls_report import render_markdown, run_diagnosis, write_reports
+from ansible.module_utils.mtls.diagnosis import run_diagnosis
+from ansible.module_utils.mtls.module_ansible import ApigeeModule
+from ansible.module_utils.mtls.report import render_markdown, write_reports
 
 
 def main():

@@ -69,8 +69,8 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.apigee_module_ansible import ApigeeModule
-from ansible.module_utils.mtls_keystore_sync import ensure_reference
+from ansible.module_utils.mtls.apigee_stores import ensure_reference
+from ansible.module_utils.mtls.module_ansible import ApigeeModule
 
 
 def main():

@@ -66,8 +66,8 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.apigee_module_ansible import ApigeeModule
-from ansible.module_utils.mtls_links import check_org, discover_all
+from ansible.module_utils.mtls.links import check_org, discover_all
+from ansible.module_utils.mtls.module_ansible import ApigeeModule
 
 
 def main():

@@ -54,8 +54,8 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.apigee_module_ansible import ApigeeModule
-from ansible.module_utils.mtls_keystore_sync import enable_client_auth
+from ansible.module_utils.mtls.client_auth import enable_client_auth
+from ansible.module_utils.mtls.module_ansible import ApigeeModule
 
 
 def main():

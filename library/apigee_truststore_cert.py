@@ -75,8 +75,9 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.apigee_module_ansible import ApigeeModule
-from ansible.module_utils.mtls_keystore_sync import read_material, sync_truststore_cert
+from ansible.module_utils.mtls.apigee_stores import sync_truststore_cert
+from ansible.module_utils.mtls.material import read_material
+from ansible.module_utils.mtls.module_ansible import ApigeeModule
 
 
 def main():

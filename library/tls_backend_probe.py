@@ -131,29 +131,34 @@ handshake_without_certificate:
   type: dict
 """
 
-import os
 
-from ansible.module_utils import certcore
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls_errors import MtlsError
-from ansible.module_utils.mtls_probe import probe
-from ansible.module_utils.mtls_report import public_probe
+from ansible.module_utils.mtls import certcore
+from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.material import read_material
+from ansible.module_utils.mtls.module_ansible import MtlsModule
+from ansible.module_utils.mtls.probe import probe, public_probe
 
 
-def _material(text, what):
-    if text is None:
-        return None, None
-    if "-----BEGIN" in text:
-        return text.encode("ascii", "replace"), "%s (inline PEM)" % what
-    path = os.path.expanduser(text)
-    if not os.path.isfile(path):
-        raise MtlsError("%s file %s does not exist" % (what, text))
-    with open(path, "rb") as fh:
-        return fh.read(), "%s file %s" % (what, text)
+def run_probe(p):
+    chain = key = None
+    data = read_material(p["client_chain"], "client_chain")
+    if data is not None:
+        chain = certcore.load_certificates(data, "client_chain")
+    data = read_material(p["client_key"], "client_key")
+    if data is not None:
+        key = certcore.load_private_key(data, p["client_key_password"], "client_key")
+        del data
+        if chain and not certcore.key_matches_certificate(key, chain[0]):
+            raise MtlsError("client_key does not match the first certificate of client_chain")
+    sni = (p["server_name"] or p["host"]) if p["sni"] else None
+    result = probe(p["host"], p["port"], server_name=sni, timeout=p["timeout"],
+                   tls_versions=p["tls_versions"] or None, client_chain=chain, client_key=key,
+                   attempt_handshake=p["attempt_handshake"], key_manager=p["key_manager"])
+    return public_probe(result)
 
 
 def main():
-    module = AnsibleModule(argument_spec={
+    module = MtlsModule({
         "host": {"type": "str", "required": True},
         "port": {"type": "int", "required": True},
         "server_name": {"type": "str"},
@@ -165,26 +170,8 @@ def main():
         "client_key_password": {"type": "str", "no_log": True},
         "key_manager": {"type": "str", "default": "SunX509", "choices": ["SunX509", "PKIX"]},
         "attempt_handshake": {"type": "bool", "default": True},
-    }, supports_check_mode=True)
-    p = module.params
-    try:
-        chain = key = None
-        data, source = _material(p["client_chain"], "client_chain")
-        if data is not None:
-            chain = certcore.load_certificates(data, source)
-        data, source = _material(p["client_key"], "client_key")
-        if data is not None:
-            key = certcore.load_private_key(data, p["client_key_password"], source)
-            del data
-            if chain and not certcore.key_matches_certificate(key, chain[0]):
-                raise MtlsError("client_key does not match the first certificate of client_chain")
-        sni = (p["server_name"] or p["host"]) if p["sni"] else None
-        result = probe(p["host"], p["port"], server_name=sni, timeout=p["timeout"],
-                       tls_versions=p["tls_versions"] or None, client_chain=chain, client_key=key,
-                       attempt_handshake=p["attempt_handshake"], key_manager=p["key_manager"])
-    except MtlsError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **public_probe(result))
+    })
+    module.run(run_probe)
 
 
 if __name__ == "__main__":

@@ -120,10 +120,10 @@ backup_file:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls_errors import MtlsError
-from ansible.module_utils.mtls_keystore_sync import read_material
-from ansible.module_utils.mtls_truststore import apply_truststore_cert, read_password
+from ansible.module_utils.mtls.backend_truststore import apply_truststore_cert, read_password
+from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.material import read_material
+from ansible.module_utils.mtls.module_ansible import MtlsModule
 
 
 def _mode(value):
@@ -131,44 +131,38 @@ def _mode(value):
         return None
     if isinstance(value, int):
         return value
-    return int(str(value), 8)
+    try:
+        return int(str(value), 8)
+    except ValueError:
+        raise MtlsError("mode: %r is not an octal file mode (e.g. '0640')" % (value,)) from None
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path", "required": True},
-            "format": {"type": "str", "default": "pem_bundle", "choices": ["pem_bundle", "pkcs12", "jks"]},
-            "certificate": {"type": "str", "required": True},
-            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-            "alias": {"type": "str"},
-            "password": {"type": "str", "no_log": True},
-            "password_file": {"type": "path", "no_log": False},
-            "validate": {"type": "str"},
-            "backup": {"type": "bool", "default": True},
-            "create": {"type": "bool", "default": True},
-            "mode": {"type": "raw"},
-            "keytool": {"type": "path", "default": "keytool"},
-        },
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
+    module = MtlsModule({
+        "path": {"type": "path", "required": True},
+        "format": {"type": "str", "default": "pem_bundle", "choices": ["pem_bundle", "pkcs12", "jks"]},
+        "certificate": {"type": "str", "required": True},
+        "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+        "alias": {"type": "str"},
+        "password": {"type": "str", "no_log": True},
+        "password_file": {"type": "path", "no_log": False},
+        "validate": {"type": "str"},
+        "backup": {"type": "bool", "default": True},
+        "create": {"type": "bool", "default": True},
+        "mode": {"type": "raw"},
+        "keytool": {"type": "path", "default": "keytool"},
+    })
+
+    def work(p):
         password = read_password(p["password"], p["password_file"])
         if password:
             module.no_log_values.add(password)
-        result = apply_truststore_cert(
+        return apply_truststore_cert(
             p["path"], p["format"], read_material(p["certificate"], "certificate"), state=p["state"],
             password=password, alias=p["alias"], validate=p["validate"], backup=p["backup"],
             check_mode=module.check_mode, create=p["create"], mode=_mode(p["mode"]), keytool=p["keytool"])
-    except MtlsError as exc:
-        module.fail_json(msg=str(exc))
-    except ValueError as exc:
-        module.fail_json(msg="mode: %s" % exc)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+
+    module.run(work)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from io import BytesIO
 
 from flask import Flask, Response, g, jsonify, request
 
-from . import _core  # makes ansible.module_utils.certcore importable
+from . import _core  # makes ansible.module_utils.mtls.certcore importable
 from .auth import Authenticator, AuthError, User
 from .bundles import BundleError, parse_bundle
 from .faults import FaultRuleError, Faults

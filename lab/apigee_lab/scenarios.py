@@ -205,7 +205,7 @@ def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports:
             "expected_verdict": link["expected_verdict"], "keystore": link["keystore"],
             "reference": link["reference"], "alias": link["alias"], "truststore": MP_TRUSTSTORE,
             "truststore_reference": MP_TRUSTSTORE_REF, "client_auth_enabled": link["client_auth"],
-            "material": {"chain_pem": p[f"chain_{side}"], "key_pem": p[f"key_{side}"],
-                         "issuer_ca_pem": p[f"int_{side}"], "ca_chain_pem": p[f"ca_chain_{side}"]},
+            "material": {"cert_chain": p[f"chain_{side}"], "private_key": p[f"key_{side}"],
+                         "issuer_ca": p[f"int_{side}"], "ca_chain": p[f"ca_chain_{side}"]},
         })
     return out

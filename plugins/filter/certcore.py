@@ -12,14 +12,13 @@
 import importlib.util
 import os
 
-_spec = importlib.util.spec_from_file_location("_mtls_filter_path", os.path.join(os.path.dirname(__file__),
-                                                                                "_path.py"))
-_path = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_path)
+# plugins/filter/_path.py makes ansible.module_utils.mtls importable on the controller (as AnsiballZ does on a host).
+_spec = importlib.util.spec_from_file_location("_mtls_filter_path", os.path.join(os.path.dirname(__file__), "_path.py"))
+_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
-from ansible.module_utils import certcore  # noqa: E402
-from ansible.module_utils.mtls_errors import MtlsError  # noqa: E402
+from ansible.module_utils.mtls import certcore  # noqa: E402
+from ansible.module_utils.mtls.errors import MtlsError  # noqa: E402
 
 
 def _certs(pem, what="certificate"):

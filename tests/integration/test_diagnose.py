@@ -7,9 +7,9 @@ import subprocess
 import jsonschema
 import pytest
 import requests
-from ansible.module_utils.apigee_client import ApigeeClient
-from ansible.module_utils.mtls_errors import ApigeeApiError, MtlsError
-from ansible.module_utils.mtls_report import run_diagnosis
+from ansible.module_utils.mtls.apigee.client import ApigeeClient
+from ansible.module_utils.mtls.diagnosis import run_diagnosis
+from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,7 @@ def test_every_lab_link_gets_the_expected_verdict_and_plan(lab, playbook_run):
 
 
 def test_plans_carry_the_right_certificates(lab, playbook_run):
-    from ansible.module_utils import certcore
+    from ansible.module_utils.mtls import certcore
 
     got = {row["id"]: row for row in playbook_run["report"]["links"]}
     for link in lab["links"]:
@@ -69,14 +69,14 @@ def test_plans_carry_the_right_certificates(lab, playbook_run):
         rem = row["remediation"]
         mat = link.get("material") or {}
         if link["expected_verdict"] == "ca_mismatch":
-            with open(mat["issuer_ca_pem"], "rb") as fh:
+            with open(mat["issuer_ca"], "rb") as fh:
                 issuer = certcore.load_certificates(fh.read(), "issuer")[0]
             assert rem["sha256"] == certcore.fingerprint_sha256(issuer)
             assert rem["subject"] == certcore.dn_rfc4514(issuer.subject)
             assert rem["ca_chain"][0]["sha256"] == rem["sha256"]
             assert row["acceptable_cas"] and rem["subject"] not in row["acceptable_cas"]
         if link["expected_verdict"] == "chain_incomplete":
-            with open(mat["chain_pem"], "rb") as fh:
+            with open(mat["cert_chain"], "rb") as fh:
                 full = certcore.load_certificates(fh.read(), "chain")
             wanted = [certcore.fingerprint_sha256(c) for c in full]
             sent = [c["sha256"] for c in rem["certificates"]]

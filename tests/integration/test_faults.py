@@ -10,9 +10,10 @@ import textwrap
 import pytest
 import requests
 import yaml
-from ansible.module_utils.apigee_client import ApigeeClient
-from ansible.module_utils.mtls_errors import ApigeeApiError
-from ansible.module_utils.mtls_keystore_sync import desired_chain, read_alias_chain, same_chain, sync_alias
+from ansible.module_utils.mtls.alias_chain import desired_chain, same_chain
+from ansible.module_utils.mtls.apigee.client import ApigeeClient
+from ansible.module_utils.mtls.apigee_stores import read_alias_chain, sync_alias
+from ansible.module_utils.mtls.errors import ApigeeApiError
 
 from tests.helpers.lab import running_lab
 
@@ -46,13 +47,13 @@ def faults(lab, *rules):
 
 def material(lab, link, full=True):
     m = link["material"]
-    with open(m["chain_pem"], "rb") as fh:
+    with open(m["cert_chain"], "rb") as fh:
         chain = fh.read()
-    with open(m["key_pem"], "rb") as fh:
+    with open(m["private_key"], "rb") as fh:
         key = fh.read()
     bundle = None
     if full:
-        with open(m["ca_chain_pem"], "rb") as fh:
+        with open(m["ca_chain"], "rb") as fh:
             bundle = fh.read()
     return desired_chain(cert_chain=chain, private_key=key, ca_bundle=bundle)
 

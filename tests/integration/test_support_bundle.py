@@ -12,15 +12,15 @@ import zipfile
 
 import pytest
 import requests
-from ansible.module_utils.mtls_bundle import (
+from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.mp_log import log_records
+from ansible.module_utils.mtls.support_bundle import (
     REDACTED,
     build_archive,
     curl_commands,
-    log_records,
     proxy_bundle_files,
     redact_text,
 )
-from ansible.module_utils.mtls_errors import MtlsError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -156,7 +156,7 @@ def test_support_bundle_holds_what_the_runbook_asks_for(lab, tmp_path):
     ids = call_broken_links(lab)
     with open(lab["password_file"], encoding="utf-8") as fh:
         password = fh.read().strip()
-    key_file = [m["material"]["key_pem"] for m in lab["links"] if m.get("material")][0]
+    key_file = [m["material"]["private_key"] for m in lab["links"] if m.get("material")][0]
     with open(key_file, encoding="utf-8") as fh:
         key_pem = fh.read()
     # operator notes with secrets in them, and a key file: neither may reach the archive as is

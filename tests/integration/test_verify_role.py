@@ -59,7 +59,7 @@ def run_role(tmp_path, extra_vars, check=True):
 
 
 def base_vars(url, tmp_path):
-    return {"mtls_report": {"links": [{"id": NEW, "verdict": {"code": "ok"}},
+    return {"mtls_report": {"links": [{"id": NEW, "verdict": "ok"},
                                       {"id": "targetserver:test/ts-x", "verdict": "ok"},
                                       {"id": "targetserver:test/ts-broken", "verdict": "ca_mismatch"}]},
             "mtls_verify_base_url": url,

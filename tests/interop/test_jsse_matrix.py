@@ -94,13 +94,8 @@ def test_the_comparison_catches_a_model_that_ignores_the_list(matrix):
     assert len(wrong) == sum(1 for o in outcomes if o.jsse_sent is False) > 100
 
 
-CERTCORE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                        "plugins", "module_utils", "certcore.py")
-
-
-@pytest.mark.skipif(not os.path.exists(CERTCORE), reason="plugins/module_utils/certcore.py not written yet")
 def test_model_agrees_with_jsse_on_every_case(matrix):
-    from ansible.module_utils.certcore import jsse_select
+    from ansible.module_utils.mtls.certcore import jsse_select
 
     outcomes = jm.compare(matrix, jsse_select)
     report = jm.summary(matrix, outcomes)

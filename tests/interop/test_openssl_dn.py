@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from ansible.module_utils import certcore
+from ansible.module_utils.mtls import certcore
 
 from tests.helpers.lab import free_block
 from tests.helpers.pki import chain_pem, make_ca, make_leaf, make_name

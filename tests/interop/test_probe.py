@@ -3,8 +3,8 @@ import socket
 import threading
 
 import pytest
-from ansible.module_utils import certcore
-from ansible.module_utils.mtls_probe import probe, probe_many
+from ansible.module_utils.mtls import certcore
+from ansible.module_utils.mtls.probe import probe, probe_many
 from OpenSSL import SSL, crypto
 
 from tests.helpers.pki import make_ca, make_leaf

@@ -176,7 +176,7 @@ def test_inventory_reads_the_running_lab(up):
          "msg={{ {'url': apigee_mgmt_url, 'org': apigee_org, 'envs': apigee_envs, 'pw_ok': apigee_password == '"
          + PASSWORD + "', 'ts': backend_truststore_path, 'fmt': backend_truststore_format, "
          "'tspw': backend_truststore_password | length > 0, 'reload': backend_reload_cmd, "
-         "'links': mtls_remediation_material | length, 'chain': mtls_remediation_material[0].chain_pem} | to_json }}"],
+         "'links': mtls_remediation_material | length, 'chain': mtls_remediation_material[0].cert_chain} | to_json }}"],
         capture_output=True, text=True, timeout=120, env=env, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
     msg = json.loads(json.loads(res.stdout.split("=>", 1)[1])["msg"])
@@ -186,7 +186,7 @@ def test_inventory_reads_the_running_lab(up):
     assert msg["pw_ok"] is True and msg["tspw"] is True
     assert (msg["ts"], msg["fmt"]) == (jsse_a["truststore_path"], "pkcs12")
     assert "reload-backend jsse-a" in msg["reload"]
-    assert msg["links"] == len(lab["links"]) and msg["chain"] == lab["links"][0]["material"]["chain_pem"]
+    assert msg["links"] == len(lab["links"]) and msg["chain"] == lab["links"][0]["material"]["cert_chain"]
 
 
 def test_down_leaves_no_process(up):

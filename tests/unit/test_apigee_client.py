@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from ansible.module_utils.apigee_client import ApigeeClient, _parse_retry_after, apigee_argument_spec
-from ansible.module_utils.mtls_errors import ApigeeApiError, MtlsError
+from ansible.module_utils.mtls.apigee.client import ApigeeClient, _parse_retry_after, apigee_argument_spec
+from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 
 USER = "ops@example.com"
 PASSWORD = "S3cret-Pa55!"

@@ -3,8 +3,8 @@ import datetime as dt
 import hashlib
 
 import pytest
-from ansible.module_utils import certcore
-from ansible.module_utils.mtls_errors import ApigeeApiError, MtlsError
+from ansible.module_utils.mtls import certcore
+from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 

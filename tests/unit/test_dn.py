@@ -1,7 +1,7 @@
 """Distinguished names: rendering, parsing, and JSSE's X500Principal equality (examples and properties)."""
 import pytest
-from ansible.module_utils import certcore
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls import certcore
+from ansible.module_utils.mtls.errors import MtlsError
 from cryptography import x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 
 import pytest
-from ansible.module_utils import certcore
+from ansible.module_utils.mtls import certcore
 from cryptography import x509
 
 from tests.helpers.pki import make_name

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from ansible.module_utils import certcore
+from ansible.module_utils.mtls import certcore
 
 from tests.helpers.pki import chain_pem, make_pki
 

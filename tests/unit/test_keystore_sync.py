@@ -1,10 +1,14 @@
-"""Alias chain sync logic (plugins/module_utils/mtls_keystore_sync.py): desired complete chain, comparison, plans."""
+"""Alias chain, alias plans, client auth XML, the remediation plan and verification calls (pure logic)."""
 import datetime as dt
 
 import pytest
-from ansible.module_utils import mtls_keystore_sync as ks
-from ansible.module_utils.mtls_errors import MtlsError
-from ansible.module_utils.mtls_links import Link, SslInfo
+from ansible.module_utils.mtls.alias_chain import desired_chain, same_chain, stored_chain
+from ansible.module_utils.mtls.alias_plan import direct_keystore_users, plan_alias, rotation_keystore_name
+from ansible.module_utils.mtls.client_auth import set_client_auth_in_xml
+from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.links import Link, SslInfo
+from ansible.module_utils.mtls.remediation import plan_remediation
+from ansible.module_utils.mtls.verification import follow_renames, rename_chain, rename_map, verification_calls
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -51,65 +55,65 @@ def fp(c):
 
 
 def test_leaf_alone_is_completed_from_ca_bundle(pki):
-    d = ks.desired_chain(cert_chain=pem(pki["leaf"]), ca_bundle=pem(pki["root"], pki["int"]),
+    d = desired_chain(cert_chain=pem(pki["leaf"]), ca_bundle=pem(pki["root"], pki["int"]),
                          private_key=key_pem(pki["k_leaf"]))
     assert d.fingerprints == [fp(pki["leaf"]), fp(pki["int"]), fp(pki["root"])]
     assert [s["sha256"] for s in d.summary] == d.fingerprints
-    no_root = ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), ca_bundle=pem(pki["root"]),
+    no_root = desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), ca_bundle=pem(pki["root"]),
                                include_root=False)
     assert no_root.fingerprints == [fp(pki["leaf"]), fp(pki["int"])]
     assert no_root.key is None
 
 
 def test_encrypted_key_and_pkcs12_inputs(pki):
-    d = ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"], pki["root"]),
+    d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"], pki["root"]),
                          private_key=key_pem(pki["k_leaf"], KEY_PASSWORD), private_key_password=KEY_PASSWORD)
     assert b"PRIVATE KEY" in d.key_pem() and b"ENCRYPTED" not in d.key_pem()
     p12 = pkcs12.serialize_key_and_certificates(b"a", pki["k_leaf"], pki["leaf"], [pki["int"]],
                                                 serialization.BestAvailableEncryption(KEY_PASSWORD.encode()))
-    d2 = ks.desired_chain(pkcs12=p12, pkcs12_password=KEY_PASSWORD, ca_bundle=pem(pki["root"]))
+    d2 = desired_chain(pkcs12=p12, pkcs12_password=KEY_PASSWORD, ca_bundle=pem(pki["root"]))
     assert d2.fingerprints == d.fingerprints
 
 
 def test_key_that_does_not_match_is_refused(pki):
     with pytest.raises(MtlsError, match="private key does not match.*mp-client-a"):
-        ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), private_key=key_pem(pki["k_other"]))
+        desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), private_key=key_pem(pki["k_other"]))
 
 
 def test_expired_leaf_is_refused(pki):
     with pytest.raises(MtlsError, match="mp-client-old.*expired"):
-        ks.desired_chain(cert_chain=pem(pki["expired"]), ca_bundle=pem(pki["int"], pki["root"]))
+        desired_chain(cert_chain=pem(pki["expired"]), ca_bundle=pem(pki["int"], pki["root"]))
 
 
 def test_bundle_that_cannot_complete_the_chain_is_refused(pki):
     with pytest.raises(MtlsError, match="cannot be completed.*Intermediate A"):
-        ks.desired_chain(cert_chain=pem(pki["leaf"]), ca_bundle=pem(pki["root"]))
+        desired_chain(cert_chain=pem(pki["leaf"]), ca_bundle=pem(pki["root"]))
 
 
 def test_chain_without_root_is_accepted_with_a_warning(pki):
-    d = ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"]))
+    d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"]))
     assert d.fingerprints == [fp(pki["leaf"]), fp(pki["int"])]
     assert "Root A" in d.warnings[0]
-    assert ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"], pki["root"])).warnings == []
+    assert desired_chain(cert_chain=pem(pki["leaf"], pki["int"], pki["root"])).warnings == []
 
 
 def test_no_input_is_refused():
     with pytest.raises(MtlsError, match="cert_chain"):
-        ks.desired_chain()
+        desired_chain()
 
 
 def test_plan_none_when_stored_chain_is_the_same(pki):
-    d = ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"], pki["root"]), private_key=key_pem(pki["k_leaf"]))
-    stored = ks.stored_chain(pem(pki["leaf"], pki["int"], pki["root"]).decode())
-    plan = ks.plan_alias(d, stored, "ks1", "a1", alias_exists=True)
+    d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"], pki["root"]), private_key=key_pem(pki["k_leaf"]))
+    stored = stored_chain(pem(pki["leaf"], pki["int"], pki["root"]).decode())
+    plan = plan_alias(d, stored, "ks1", "a1", alias_exists=True)
     assert plan.action == "none" and not plan.changed and plan.steps == []
 
 
 def test_plan_in_place_replace_and_diff_has_no_key_material(pki):
-    d = ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), ca_bundle=pem(pki["root"]),
+    d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), ca_bundle=pem(pki["root"]),
                          private_key=key_pem(pki["k_leaf"]))
-    stored = ks.stored_chain(pem(pki["leaf"]))
-    plan = ks.plan_alias(d, stored, "ks1", "a1", alias_exists=True)
+    stored = stored_chain(pem(pki["leaf"]))
+    plan = plan_alias(d, stored, "ks1", "a1", alias_exists=True)
     assert plan.action == "replace" and plan.changed
     assert "subject=CN=Intermediate A" in plan.diff["after"] and "subject=CN=Intermediate A" not in plan.diff["before"]
     assert fp(pki["int"]) in plan.diff["after"]
@@ -118,40 +122,40 @@ def test_plan_in_place_replace_and_diff_has_no_key_material(pki):
 
 
 def test_plan_create_when_alias_or_keystore_missing(pki):
-    d = ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), ca_bundle=pem(pki["root"]),
+    d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), ca_bundle=pem(pki["root"]),
                          private_key=key_pem(pki["k_leaf"]))
-    assert ks.plan_alias(d, [], "ks1", "a1", alias_exists=False).action == "create"
-    plan = ks.plan_alias(d, [], "ks1", "a1", alias_exists=False, keystore_exists=False)
+    assert plan_alias(d, [], "ks1", "a1", alias_exists=False).action == "create"
+    plan = plan_alias(d, [], "ks1", "a1", alias_exists=False, keystore_exists=False)
     assert plan.steps[0] == "create keystore ks1"
     assert plan.diff["before"] == "(no certificate)\n"
 
 
 def test_plan_certificate_only_update_warns(pki):
-    d = ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"], pki["root"]))
-    plan = ks.plan_alias(d, ks.stored_chain(pem(pki["leaf"])), "ks1", "a1", alias_exists=True)
+    d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"], pki["root"]))
+    plan = plan_alias(d, stored_chain(pem(pki["leaf"])), "ks1", "a1", alias_exists=True)
     assert plan.action == "update_cert" and "restart" in plan.warnings[0]
     with pytest.raises(MtlsError, match="no private key"):
-        ks.plan_alias(d, [], "ks1", "a1", alias_exists=False)
+        plan_alias(d, [], "ks1", "a1", alias_exists=False)
 
 
 def test_plan_rotate_names_and_refs(pki):
-    d = ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), ca_bundle=pem(pki["root"]),
+    d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), ca_bundle=pem(pki["root"]),
                          private_key=key_pem(pki["k_leaf"]))
-    plan = ks.plan_alias(d, ks.stored_chain(pem(pki["leaf"])), "ks1", "a1", alias_exists=True, strategy="rotate",
+    plan = plan_alias(d, stored_chain(pem(pki["leaf"])), "ks1", "a1", alias_exists=True, strategy="rotate",
                          references=["ksref"])
     assert plan.action == "rotate"
     assert plan.new_keystore == "ks1-r" + pki["leaf"].fingerprint(hashes.SHA256()).hex()[:8]
     assert any("repoint reference ksref from ks1 to %s" % plan.new_keystore == s for s in plan.steps)
     assert plan.steps[-1] == "delete keystore ks1"
     # a later rotation starts from the base name again, and the same chain always gives the same name
-    assert ks.rotation_keystore_name(plan.new_keystore, d) == plan.new_keystore
-    keep = ks.plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="rotate", references=["r"],
+    assert rotation_keystore_name(plan.new_keystore, d) == plan.new_keystore
+    keep = plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="rotate", references=["r"],
                          keep_previous=True)
     assert keep.steps[-1] == "keep keystore ks1"
     with pytest.raises(MtlsError, match="reference"):
-        ks.plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="rotate", references=[])
+        plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="rotate", references=[])
     with pytest.raises(MtlsError, match="strategy"):
-        ks.plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="swap")
+        plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="swap")
 
 
 def _links():
@@ -169,20 +173,20 @@ def _links():
 
 def test_direct_keystore_users_are_links_naming_it_not_through_a_reference():
     links = _links()
-    assert ks.direct_keystore_users(links, "ks1") == ["proxy:prod/api/3/default", "targetserver:prod/ts-by-name"]
+    assert direct_keystore_users(links, "ks1") == ["proxy:prod/api/3/default", "targetserver:prod/ts-by-name"]
     # the link model's dicts (report shape) give the same answer; a reference named like the keystore is no user
-    assert ks.direct_keystore_users([lk.to_dict() for lk in links], "ks1") == ks.direct_keystore_users(links, "ks1")
-    assert ks.direct_keystore_users(links, "ksref") == []
-    assert ks.direct_keystore_users(links, "ks1-r0123abcd") == []
-    assert ks.direct_keystore_users([], "ks1") == []
+    assert direct_keystore_users([lk.to_dict() for lk in links], "ks1") == direct_keystore_users(links, "ks1")
+    assert direct_keystore_users(links, "ksref") == []
+    assert direct_keystore_users(links, "ks1-r0123abcd") == []
+    assert direct_keystore_users([], "ks1") == []
 
 
 def test_rotation_keeps_a_keystore_named_directly_and_says_why(pki):
-    d = ks.desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), ca_bundle=pem(pki["root"]),
+    d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), ca_bundle=pem(pki["root"]),
                          private_key=key_pem(pki["k_leaf"]))
-    stored = ks.stored_chain(pem(pki["leaf"]))
-    users = ks.direct_keystore_users(_links(), "ks1")
-    plan = ks.plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
+    stored = stored_chain(pem(pki["leaf"]))
+    users = direct_keystore_users(_links(), "ks1")
+    plan = plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
                          direct_users=users)
     assert plan.action == "rotate" and plan.kept_because == users
     assert not any(s.startswith("delete keystore") for s in plan.steps)
@@ -194,24 +198,24 @@ def test_rotation_keeps_a_keystore_named_directly_and_says_why(pki):
                  "cannot be zero-downtime", "ref://ksref"):
         assert text in warning
     # no direct user: the previous keystore is deleted as before, nothing to warn about
-    free = ks.plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
-                         direct_users=ks.direct_keystore_users(_links(), "ks9"))
+    free = plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
+                         direct_users=direct_keystore_users(_links(), "ks9"))
     assert free.steps[-1] == "delete keystore ks1" and free.warnings == [] and free.kept_because == []
     # keep_previous keeps it anyway, without a warning
-    keep = ks.plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
+    keep = plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
                          keep_previous=True, direct_users=users)
     assert keep.steps[-1] == "keep keystore ks1" and keep.warnings == []
     # direct users do not matter when nothing is rotated
-    same = ks.plan_alias(d, d.chain, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
+    same = plan_alias(d, d.chain, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
                          direct_users=users)
     assert same.action == "none" and same.kept_because == []
 
 
 def test_same_chain_is_order_sensitive(pki):
-    assert ks.same_chain([pki["leaf"], pki["int"]], [pki["leaf"], pki["int"]])
-    assert not ks.same_chain([pki["leaf"], pki["int"]], [pki["int"], pki["leaf"]])
-    assert not ks.same_chain([pki["leaf"]], [pki["leaf"], pki["int"]])
-    assert ks.stored_chain("") == [] and ks.stored_chain(None) == []
+    assert same_chain([pki["leaf"], pki["int"]], [pki["leaf"], pki["int"]])
+    assert not same_chain([pki["leaf"], pki["int"]], [pki["int"], pki["leaf"]])
+    assert not same_chain([pki["leaf"]], [pki["leaf"], pki["int"]])
+    assert stored_chain("") == [] and stored_chain(None) == []
 
 
 # ------------------------------------------------------------------------------------------- remediation plan
@@ -234,9 +238,9 @@ def test_plan_upload_chain_uses_inventory_material_and_dedups():
               alias="mp-client-a", reference="ks-a-ref", key_required=False),
         _link("targetserver:test/ok", "ok", action="none"),
     ]}
-    material = [{"keystore": "ks-a", "alias": "mp-client-a", "chain_pem": "/pki/a-chain.pem",
-                 "key_pem": "/pki/a.key"}]
-    plan = ks.plan_remediation(report, material, BACKENDS)
+    material = [{"keystore": "ks-a", "alias": "mp-client-a", "cert_chain": "/pki/a-chain.pem",
+                 "private_key": "/pki/a.key"}]
+    plan = plan_remediation(report, material, BACKENDS)
     assert [e["status"] for e in plan["links"]] == ["fix", "fix", "none"]
     assert len(plan["keystore_items"]) == 1
     item = plan["keystore_items"][0]
@@ -249,7 +253,7 @@ def test_plan_upload_chain_uses_inventory_material_and_dedups():
 def test_plan_upload_chain_without_material_names_the_missing_input():
     report = [_link("targetserver:test/ts-x", "no_client_certificate", action="upload_chain", keystore="ks-x",
                     alias="client", key_required=True)]
-    plan = ks.plan_remediation(report, [], BACKENDS)
+    plan = plan_remediation(report, [], BACKENDS)
     entry = plan["links"][0]
     assert entry["status"] == "manual" and "cert_chain and private_key for keystore ks-x alias client" in \
         entry["missing"]
@@ -260,7 +264,7 @@ def test_plan_chain_incomplete_without_key_updates_certificates_only():
     report = [_link("targetserver:test/ts-y", "chain_incomplete", action="upload_chain", keystore="ks-y",
                     alias="client", key_required=False,
                     certificates=[{"pem": "-----BEGIN CERTIFICATE-----\nA\n"}, {"pem": "B"}])]
-    plan = ks.plan_remediation(report, [], BACKENDS, strategy="in_place")
+    plan = plan_remediation(report, [], BACKENDS, strategy="in_place")
     item = plan["keystore_items"][0]
     assert "private_key" not in item and item["cert_chain"].endswith("B") and item["strategy"] == "in_place"
 
@@ -271,7 +275,7 @@ def test_plan_trust_issuer_maps_backend_and_picks_chain_for_openssl():
     report = [_link("proxy:test/a/1/default", "ca_mismatch", backend={"host": "127.0.0.1", "port": 18444}, **common),
               _link("proxy:test/b/1/default", "ca_mismatch", backend={"host": "localhost", "port": 18442}, **common),
               _link("proxy:test/c/1/default", "ca_mismatch", backend={"host": "db.example", "port": 443}, **common)]
-    plan = ks.plan_remediation(report, [], BACKENDS)
+    plan = plan_remediation(report, [], BACKENDS)
     assert plan["truststore_certs"] == {"nginx-b": ["INT-CROOT-C"], "jsse-b": ["INT-C"]}
     assert [e["status"] for e in plan["links"]] == ["fix", "fix", "manual"]
     assert "db.example:443" in plan["links"][2]["missing"] and "mtls_backends" in plan["links"][2]["missing"]
@@ -279,26 +283,26 @@ def test_plan_trust_issuer_maps_backend_and_picks_chain_for_openssl():
 
 def test_plan_other_actions_are_manual_with_a_hint():
     report = [_link("targetserver:test/t", "client_auth_disabled", action="enable_client_auth", text="turn it on")]
-    entry = ks.plan_remediation(report, [], BACKENDS)["links"][0]
+    entry = plan_remediation(report, [], BACKENDS)["links"][0]
     assert entry["status"] == "manual" and "ClientAuthEnabled" in entry["missing"]
 
 
 def test_plan_enable_client_auth_when_allowed():
     report = [_link("targetserver:test/t", "client_auth_disabled", action="enable_client_auth")]
-    plan = ks.plan_remediation(report, [], BACKENDS, enable_client_auth=True)
+    plan = plan_remediation(report, [], BACKENDS, enable_client_auth=True)
     assert plan["client_auth_links"] == ["targetserver:test/t"] and plan["links"][0]["status"] == "fix"
 
 
 def test_client_auth_xml_edit_keeps_the_rest():
     xml = "<TargetEndpoint>\n <HTTPTargetConnection>\n  <SSLInfo>\n   <Enabled>true</Enabled>\n" \
           "   <ClientAuthEnabled>false</ClientAuthEnabled>\n  </SSLInfo>\n </HTTPTargetConnection>\n</TargetEndpoint>\n"
-    new, changed = ks.set_client_auth_in_xml(xml)
+    new, changed = set_client_auth_in_xml(xml)
     assert changed and new == xml.replace("<ClientAuthEnabled>false<", "<ClientAuthEnabled>true<")
-    assert ks.set_client_auth_in_xml(new) == (new, False)
-    added, changed = ks.set_client_auth_in_xml("<SSLInfo><Enabled>true</Enabled></SSLInfo>")
+    assert set_client_auth_in_xml(new) == (new, False)
+    added, changed = set_client_auth_in_xml("<SSLInfo><Enabled>true</Enabled></SSLInfo>")
     assert changed and "<ClientAuthEnabled>true</ClientAuthEnabled>" in added
     with pytest.raises(MtlsError, match="no <SSLInfo>"):
-        ks.set_client_auth_in_xml("<TargetEndpoint/>")
+        set_client_auth_in_xml("<TargetEndpoint/>")
 
 
 # ------------------------------------------------------------------------------------------- verification calls
@@ -309,30 +313,30 @@ OLD, NEW, NEWER = "proxy:test/api/1/default", "proxy:test/api/2/default", "proxy
 def test_verification_follows_the_renames_of_the_fixes():
     urls = [{"id": OLD, "basepath": "/api"}, {"id": "targetserver:test/ts", "url": "http://mp/ts"},
             {"id": "targetserver:test/broken", "basepath": "/broken"}]
-    report = {"links": [{"id": NEW, "verdict": {"code": "ok"}}, {"id": "targetserver:test/ts", "verdict": "ok"},
+    report = {"links": [{"id": NEW, "verdict": "ok"}, {"id": "targetserver:test/ts", "verdict": "ok"},
                         {"id": "targetserver:test/broken", "verdict": "ca_mismatch"}]}
-    got = ks.verification_calls(urls, report, renamed={OLD: NEW}, base_url="http://mp")
+    got = verification_calls(urls, report, renamed={OLD: NEW}, base_url="http://mp")
     assert got["calls"] == [{"id": OLD, "now": NEW, "verdict": "ok", "url": "http://mp/api"},
                             {"id": "targetserver:test/ts", "now": "targetserver:test/ts", "verdict": "ok",
                              "url": "http://mp/ts"}]
     assert [e["id"] for e in got["not_ok"]] == ["targetserver:test/broken"] and got["unknown"] == []
     # without the mapping the proxy link is in the diagnosis under neither id: reported, not skipped silently
-    bare = ks.verification_calls(urls, report, base_url="http://mp")
+    bare = verification_calls(urls, report, base_url="http://mp")
     assert [e["id"] for e in bare["unknown"]] == [OLD] and OLD not in [e["id"] for e in bare["calls"]]
 
 
 def test_renames_from_the_remediation_report_chain_with_this_run():
     rows = [{"id": OLD, "now": NEW}, {"id": "targetserver:test/ts", "now": "targetserver:test/ts"}]
-    mapping = ks.rename_map({NEW: NEWER, "x": ""}, rows)
+    mapping = rename_map({NEW: NEWER, "x": ""}, rows)
     assert mapping == {OLD: NEW, NEW: NEWER}
-    assert ks.rename_chain(OLD, mapping) == [OLD, NEW, NEWER]
-    assert ks.follow_renames(OLD, mapping) == NEWER
+    assert rename_chain(OLD, mapping) == [OLD, NEW, NEWER]
+    assert follow_renames(OLD, mapping) == NEWER
     report = {"links": [{"id": NEWER, "verdict": "ok"}]}
-    assert ks.verification_calls([{"id": OLD, "url": "u"}], report, {NEW: NEWER}, rows)["calls"][0]["now"] == NEWER
+    assert verification_calls([{"id": OLD, "url": "u"}], report, {NEW: NEWER}, rows)["calls"][0]["now"] == NEWER
     # a stale rename (the diagnosis has the old id again, e.g. after a lab reset) does not hide the link
     again = {"links": [{"id": OLD, "verdict": "client_auth_disabled"}]}
-    assert ks.verification_calls([{"id": OLD, "url": "u"}], again, {}, rows)["not_ok"][0]["now"] == OLD
+    assert verification_calls([{"id": OLD, "url": "u"}], again, {}, rows)["not_ok"][0]["now"] == OLD
     # a cycle stops
-    assert ks.rename_chain("a", {"a": "b", "b": "a"}) == ["a", "b"]
+    assert rename_chain("a", {"a": "b", "b": "a"}) == ["a", "b"]
     with pytest.raises(MtlsError, match="neither url nor basepath"):
-        ks.verification_calls([{"id": OLD}], report)
+        verification_calls([{"id": OLD}], report)

@@ -3,8 +3,8 @@ import io
 import zipfile
 
 import pytest
-from ansible.module_utils.mtls_errors import ApigeeApiError, MtlsError
-from ansible.module_utils.mtls_links import discover_links, parse_target_endpoints, read_keystore
+from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
+from ansible.module_utils.mtls.links import discover_links, parse_target_endpoints, read_keystore
 
 from tests.helpers.pki import make_ca, make_leaf
 
@@ -102,7 +102,7 @@ def test_unknown_env(edge):
 
 
 def test_read_keystore():
-    from ansible.module_utils import certcore
+    from ansible.module_utils.mtls import certcore
 
     root = make_ca("CN=R,O=T", key_type="ec")
     leaf = make_leaf("CN=L,O=T", issuer=root, key_type="ec")

@@ -2,8 +2,8 @@
 import gzip
 
 import pytest
-from ansible.module_utils.mtls_errors import MtlsError
-from ansible.module_utils.mtls_logscan import iter_records, scan
+from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.mp_log import iter_records, scan
 
 HEAD = "org:acme env:prod api:orders rev:3 messageid:{mid} NIOThread@0 ERROR HTTP.CLIENT - "
 FAIL = ("{ts} " + HEAD + "HTTPClient$Context.handshakeFailed() : SSLClientChannel[C:10.0.0.5:51234 # Remote "

@@ -1,4 +1,4 @@
-"""Every module we ship (library/ and roles/*/library/) has documentation that Ansible itself can read: DOCUMENTATION
+"""Every module we ship (all in library/, none in a role) has documentation that Ansible itself can read: DOCUMENTATION
 with an attributes block (check_mode, diff_mode), EXAMPLES and RETURN; the shared Apigee connection options come from
 the `apigee` documentation fragment (plugins/doc_fragments/apigee.py) wherever a module takes them."""
 import glob
@@ -11,7 +11,13 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
-MODULE_DIRS = [os.path.join(ROOT, "library")] + sorted(glob.glob(os.path.join(ROOT, "roles", "*", "library")))
+MODULE_DIRS = [os.path.join(ROOT, "library")]
+
+
+def test_no_module_or_filter_hides_in_a_role():
+    hidden = glob.glob(os.path.join(ROOT, "roles", "*", "library", "*.py")) + \
+        glob.glob(os.path.join(ROOT, "roles", "*", "filter_plugins", "*.py"))
+    assert hidden == [], "modules belong in library/, filters in plugins/filter/: %s" % hidden
 
 
 def _modules(folder):
@@ -52,7 +58,7 @@ def test_every_module_is_documented(docs):
 
 def test_connection_options_match_the_client_argument_spec(docs):
     """Modules that take apigee_argument_spec() document exactly those options, with the same types and defaults."""
-    from ansible.module_utils.apigee_client import apigee_argument_spec
+    from ansible.module_utils.mtls.apigee.client import apigee_argument_spec
 
     spec = apigee_argument_spec()
     users = [n for folder in MODULE_DIRS for n in _modules(folder)

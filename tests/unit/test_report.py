@@ -5,17 +5,11 @@ import os
 
 import jsonschema
 import pytest
-from ansible.module_utils import certcore
-from ansible.module_utils.mtls_errors import MtlsError
-from ansible.module_utils.mtls_logscan import scan
-from ansible.module_utils.mtls_report import (
-    attach_mp_log_evidence,
-    mp_log_groups_for_link,
-    render_markdown,
-    run_diagnosis,
-    summarize_mp_log,
-    write_reports,
-)
+from ansible.module_utils.mtls import certcore
+from ansible.module_utils.mtls.diagnosis import run_diagnosis
+from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.mp_log import attach_mp_log_evidence, mp_log_groups_for_link, scan, summarize_mp_log
+from ansible.module_utils.mtls.report import render_markdown, write_reports
 
 from tests.helpers.pki import make_ca, make_leaf
 from tests.unit.test_links import FakeClient, bundle

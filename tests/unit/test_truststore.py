@@ -6,8 +6,8 @@ import stat
 import subprocess
 
 import pytest
-from ansible.module_utils import mtls_truststore as ts
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls import backend_truststore as ts
+from ansible.module_utils.mtls.errors import MtlsError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec

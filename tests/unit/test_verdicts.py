@@ -2,9 +2,9 @@
 import datetime as dt
 
 import pytest
-from ansible.module_utils import certcore
-from ansible.module_utils.mtls_links import Link, Resolved, SslInfo
-from ansible.module_utils.mtls_verdicts import PRECEDENCE, VERDICTS, diagnose, summarize
+from ansible.module_utils.mtls import certcore
+from ansible.module_utils.mtls.links import Link, Resolved, SslInfo
+from ansible.module_utils.mtls.verdicts import PRECEDENCE, VERDICTS, diagnose, summarize
 
 from tests.helpers.pki import make_ca, make_leaf
 

@@ -731,10 +731,10 @@ def summary(run: MatrixRun, outcomes: list[Outcome]) -> str:
 
 def main() -> int:
     root = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-    import ansible.module_utils
+    sys.path.insert(0, root)
+    from ansible.module_utils.mtls.certcore import jsse_select
 
-    ansible.module_utils.__path__.append(os.path.join(root, "plugins", "module_utils"))
-    from ansible.module_utils.certcore import jsse_select
+    import plugins.filter._path  # noqa: F401  (ansible.module_utils.mtls importable)
 
     with tempfile.TemporaryDirectory(prefix="jsse-matrix-") as tmp:
         run = run_matrix(tmp)

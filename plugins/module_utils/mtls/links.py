@@ -15,15 +15,13 @@ import io
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import asdict, dataclass, field
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-from ansible.module_utils.mtls_errors import ApigeeApiError, MtlsError
+from ansible.module_utils.mtls.apigee import resources as res
+from ansible.module_utils.mtls.apigee.resources import proxy_link_id, target_server_link_id
+from ansible.module_utils.mtls.errors import MtlsError
 
 REF_PREFIX = "ref://"
-
-
-def _q(name):
-    return quote(str(name), safe="")
 
 
 def as_bool(value, default=False):
@@ -140,14 +138,6 @@ class Link:
         return out
 
 
-def target_server_link_id(env, name):
-    return "targetserver:%s/%s" % (env, name)
-
-
-def proxy_link_id(env, api, revision, target):
-    return "proxy:%s/%s/%s/%s" % (env, api, revision, target)
-
-
 # --------------------------------------------------------------------------- revision bundles
 def parse_target_endpoints(bundle):
     """Target endpoints of a revision bundle (zip bytes): list of dicts name, url, servers, ssl (SslInfo)."""
@@ -190,49 +180,41 @@ def _split_url(url):
 # --------------------------------------------------------------------------- resolution
 def resolve_store(client, env, declared, cache=None):
     """Follow ref:// once. cache maps reference name -> (refers or None, error)."""
-    res = Resolved(declared=declared)
+    out = Resolved(declared=declared)
     if not declared:
-        return res
+        return out
     if not declared.startswith(REF_PREFIX):
-        res.name = declared
-        return res
+        out.name = declared
+        return out
     ref = declared[len(REF_PREFIX):]
-    res.reference = ref
-    try:
-        data = client.get("/environments/%s/references/%s" % (_q(env), _q(ref)))
-    except ApigeeApiError as exc:
-        if exc.status == 404:
-            res.reference_found = False
-            res.error = "reference %r does not exist in environment %r" % (ref, env)
-            return res
-        raise
-    res.reference_found = True
-    refers = (data or {}).get("refers")
+    out.reference = ref
+    data = res.get_or_none(client, res.reference_path(env, ref))
+    if data is None:
+        out.reference_found = False
+        out.error = "reference %r does not exist in environment %r" % (ref, env)
+        return out
+    out.reference_found = True
+    refers = data.get("refers") if isinstance(data, dict) else None
     if not refers:
-        res.error = "reference %r points at nothing" % ref
-        return res
-    res.name = refers
-    return res
+        out.error = "reference %r points at nothing" % ref
+        return out
+    out.name = refers
+    return out
 
 
 def check_org(client):
     """Fail clearly when the organization does not exist (or the account cannot see it)."""
-    try:
-        return client.get("")
-    except ApigeeApiError as exc:
-        if exc.status == 404:
-            raise MtlsError("organization %r does not exist at %s" % (client.org, client.mgmt_url)) from None
-        raise
+    doc = res.get_or_none(client, "")
+    if doc is None:
+        raise MtlsError("organization %r does not exist at %s" % (client.org, client.mgmt_url))
+    return doc
 
 
 def check_env(client, env):
-    try:
-        return client.get("/environments/%s" % _q(env))
-    except ApigeeApiError as exc:
-        if exc.status == 404:
-            raise MtlsError("environment %r does not exist in organization %r"
-                            % (env, getattr(client, "org", "?"))) from None
-        raise
+    doc = res.get_or_none(client, res.environment_path(env))
+    if doc is None:
+        raise MtlsError("environment %r does not exist in organization %r" % (env, getattr(client, "org", "?")))
+    return doc
 
 
 def discover_links(client, env, target_servers=None, proxies=None, include_plain=False):
@@ -244,11 +226,11 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
     """
     check_env(client, env)
     links = {}
-    ts_names = client.get("/environments/%s/targetservers" % _q(env)) or []
+    ts_names = client.get(res.target_server_path(env)) or []
     for name in ts_names:
         if target_servers and not proxies and name not in target_servers:
             continue
-        data = client.get("/environments/%s/targetservers/%s" % (_q(env), _q(name))) or {}
+        data = client.get(res.target_server_path(env, name)) or {}
         ssl = SslInfo.from_edge_json(data.get("sSLInfo"))
         port = data.get("port")
         link = Link(id=target_server_link_id(env, name), env=env, source="targetserver", name=name,
@@ -257,7 +239,7 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
         links[link.id] = link
 
     used_servers = set()
-    deployments = client.get("/environments/%s/deployments" % _q(env)) or {}
+    deployments = client.get(res.deployments_path(env)) or {}
     for proxy in deployments.get("aPIProxy") or []:
         api = proxy.get("name")
         if proxies and api not in proxies:
@@ -267,8 +249,7 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
                 continue
             revision = int(rev.get("name"))
             basepath = ((rev.get("configuration") or {}).get("basePath"))
-            bundle = client.get_raw("/apis/%s/revisions/%d" % (_q(api), revision), params={"format": "bundle"},
-                                    cache=True)
+            bundle = client.get_raw(res.revision_path(api, revision), params=res.BUNDLE_PARAMS, cache=True)
             for te in parse_target_endpoints(bundle):
                 usage = {"api": api, "revision": revision, "target": te["name"],
                          "basepaths": [basepath] if basepath else []}
@@ -336,32 +317,27 @@ def read_keystore(client, env, name, load_certificates):
     this module stays importable without it).
     """
     out = {"name": name, "env": env, "exists": False, "aliases": {}, "certs": []}
-    try:
-        data = client.get("/environments/%s/keystores/%s" % (_q(env), _q(name))) or {}
-    except ApigeeApiError as exc:
-        if exc.status == 404:
-            return out
-        raise
+    data = res.get_or_none(client, res.keystore_path(env, name))
+    if data is None:
+        return out
     out["exists"] = True
     out["certs"] = list(data.get("certs") or [])
     for entry in data.get("aliases") or []:
         alias = entry.get("aliasName") if isinstance(entry, dict) else entry
         has_key = bool(entry.get("key")) if isinstance(entry, dict) else None
         rec = {"has_key": has_key, "chain": [], "chain_pem": None, "error": None}
-        try:
-            pem = client.get_raw("/environments/%s/keystores/%s/aliases/%s/certificate"
-                                 % (_q(env), _q(name), _q(alias)), cache=True)
-            rec["chain_pem"] = pem.decode("ascii", "replace")
-            rec["chain"] = list(load_certificates(pem, "keystore %s alias %s" % (name, alias)))
-        except ApigeeApiError as exc:
-            if exc.status != 404:
-                raise
+        pem = res.get_raw_or_none(client, res.alias_certificate_path(env, name, alias), cache=True)
+        if pem is None:
             rec["error"] = "the alias has no certificate"
-        except MtlsError as exc:
-            rec["error"] = exc.msg if hasattr(exc, "msg") else str(exc)
+        else:
+            rec["chain_pem"] = pem.decode("ascii", "replace")
+            try:
+                rec["chain"] = list(load_certificates(pem, "keystore %s alias %s" % (name, alias)))
+            except MtlsError as exc:
+                rec["error"] = exc.msg
         out["aliases"][alias] = rec
     return out
 
 
 def list_keystores(client, env):
-    return list(client.get("/environments/%s/keystores" % _q(env)) or [])
+    return list(client.get(res.keystores_path(env)) or [])

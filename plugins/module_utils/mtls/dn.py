@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls.errors import MtlsError
 from cryptography import x509
 
 # ---------------------------------------------------------------------------------------------------- DER tags

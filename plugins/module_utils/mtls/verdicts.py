@@ -26,7 +26,7 @@ Links with client auth off and a backend that does not ask for a certificate are
 """
 from __future__ import annotations
 
-from ansible.module_utils import certcore
+from ansible.module_utils.mtls import certcore
 
 VERDICTS = (
     "ok", "backend_no_client_auth", "backend_unreachable", "tls_disabled", "client_auth_disabled",

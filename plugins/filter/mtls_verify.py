@@ -1,18 +1,16 @@
-"""Filters of the apigee_mtls_verify role: which verification calls to make after the fixes.
+"""Filters used by the apigee_mtls_verify role: which verification calls to make after the fixes.
 
-The logic lives in plugins/module_utils/mtls_keystore_sync.py (imported the way AnsiballZ ships it)."""
+The logic lives in plugins/module_utils/mtls/ (remediation.py, verification.py)."""
 from __future__ import annotations
 
+import importlib.util
 import os
 
-import ansible.module_utils
+# plugins/filter/_path.py makes ansible.module_utils.mtls importable on the controller (as AnsiballZ does on a host).
+_spec = importlib.util.spec_from_file_location("_mtls_filter_path", os.path.join(os.path.dirname(__file__), "_path.py"))
+_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
 
-_MU = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "plugins", "module_utils")
-_MU = os.path.normpath(_MU)
-if _MU not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(_MU)
-
-from ansible.module_utils.mtls_keystore_sync import verification_calls  # noqa: E402
+from ansible.module_utils.mtls.verification import verification_calls  # noqa: E402
 
 
 def mtls_verify_calls(urls, report, renamed=None, remediation=None, base_url=""):

@@ -22,8 +22,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from ansible.module_utils.certcore import chain_summary, load_certificates, validity_status
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls.certcore import chain_summary, load_certificates, validity_status
+from ansible.module_utils.mtls.errors import MtlsError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12

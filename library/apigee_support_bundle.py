@@ -128,9 +128,10 @@ curl:
 import os
 import time
 
-from ansible.module_utils.apigee_client import ApigeeClient, apigee_argument_spec
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls_bundle import (
+from ansible.module_utils.mtls.apigee.resources import BUNDLE_PARAMS, revision_path
+from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.module_ansible import ApigeeModule, MtlsModule
+from ansible.module_utils.mtls.support_bundle import (
     build_archive,
     curl_commands,
     failing_proxies,
@@ -139,10 +140,9 @@ from ansible.module_utils.mtls_bundle import (
     to_file_data,
     write_atomic,
 )
-from ansible.module_utils.mtls_errors import MtlsError
 
 
-def _gather(p, notes):
+def _gather(module, p, notes):
     report = p["report"]
     only_broken = not p["include_ok_links"]
     curls = curl_commands(report, p["call_url"], p["call_urls"], only_broken=only_broken)
@@ -159,11 +159,10 @@ def _gather(p, notes):
             files["files/" + os.path.basename(path)] = fh.read()
     proxies = failing_proxies(report, only_broken=only_broken) if p["export_proxies"] else []
     if proxies:
-        client = ApigeeClient.from_params(p)
+        client = module.client()
         for px in proxies:
             try:
-                data = client.get_raw("/apis/%s/revisions/%d" % (px["api"], px["revision"]),
-                                      params={"format": "bundle"})
+                data = client.get_raw(revision_path(px["api"], px["revision"]), params=BUNDLE_PARAMS)
             except MtlsError as exc:
                 notes.append("proxy %s revision %s not exported: %s" % (px["api"], px["revision"], exc))
                 continue
@@ -173,8 +172,7 @@ def _gather(p, notes):
 
 
 def main():
-    spec = apigee_argument_spec()
-    spec.update({
+    module = ApigeeModule({
         "dest_dir": {"type": "path", "required": True},
         "report": {"type": "dict", "required": True},
         "report_markdown": {"type": "str", "default": ""},
@@ -188,23 +186,28 @@ def main():
         "steps_tried": {"type": "list", "elements": "str", "default": []},
         "secrets": {"type": "list", "elements": "str", "default": [], "no_log": True},
     })
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     root = "support-bundle-%s-%s" % (p["org"], stamp)
     path = os.path.join(p["dest_dir"], root + ".tar.gz")
     literals = [s for s in [p["password"], p["token"], p["mfa_token"], *p["secrets"]] if s]
     notes = []
-    try:
-        files, curls, proxies = _gather(p, notes)
-        data, manifest = build_archive(files, root, literals)
-        if not module.check_mode:
-            write_atomic(path, data)
-    except (MtlsError, OSError) as exc:
-        module.fail_json(msg="support bundle not written: %s" % exc)
-    module.exit_json(changed=True, path=path, files=manifest["files"], excluded=manifest["excluded"],
-                     redactions=manifest["redactions"], proxies=proxies, notes=notes,
-                     curl=[c["curl"] for c in curls if c["curl"]])
+
+    def work(p):
+        try:
+            files, curls, proxies = _gather(module, p, notes)
+            data, manifest = build_archive(files, root, literals)
+            if not module.check_mode:
+                write_atomic(path, data)
+        except (MtlsError, OSError) as exc:
+            raise MtlsError("support bundle not written: %s" % exc) from None
+        # a new archive (its name carries the time) is written on every run: changed, or would be in check mode
+        return {"changed": True, "path": path, "files": manifest["files"], "excluded": manifest["excluded"],
+                "redactions": manifest["redactions"], "proxies": proxies, "notes": notes,
+                "curl": [c["curl"] for c in curls if c["curl"]]}
+
+    # the client is built only when a proxy bundle is exported (MtlsModule.run: no connection up front)
+    MtlsModule.run(module, work)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,7 @@ import tempfile
 import time
 import zipfile
 
-from ansible.module_utils.mtls_errors import MtlsError
-from ansible.module_utils.mtls_logscan import _open, expand_paths, iter_raw_records
+from ansible.module_utils.mtls.errors import MtlsError
 
 REDACTED = "[REDACTED]"
 KEY_MARKER = "PRIVATE KEY"
@@ -210,22 +209,6 @@ def failing_proxies(report: dict, only_broken: bool = True) -> list[dict]:
                 seen.add(key)
                 out.append({"api": key[0], "revision": int(key[1])})
     return out
-
-
-def log_records(paths, message_ids, include_rotated: bool = True) -> tuple[list[str], list[str]]:
-    """(records naming any of the message IDs, files read): each record as logged, continuation lines included."""
-    ids = [m for m in message_ids or [] if m]
-    if not ids or not paths:
-        return [], []
-    files = expand_paths(paths, include_rotated)
-    records = []
-    for path in files:
-        with _open(path) as fh:
-            for record in iter_raw_records(fh):
-                text = "".join(line if line.endswith("\n") else line + "\n" for line in record)
-                if any(m in text for m in ids):
-                    records.append(text.rstrip("\n"))
-    return records, files
 
 
 def summary_markdown(report: dict, curls: list[dict], log_groups: list[dict], proxies: list[dict],

@@ -19,7 +19,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls.errors import MtlsError
 
 try:
     from OpenSSL import SSL
@@ -192,7 +192,7 @@ def _collect(conn, out, states):
     names = conn.get_client_ca_list() or []
     if names:
         out["client_auth_requested"] = True
-        from ansible.module_utils import certcore
+        from ansible.module_utils.mtls import certcore
 
         out["acceptable_ca_names"] = [certcore.name_from_der(n.der()) for n in names]
     try:
@@ -207,7 +207,7 @@ def _collect(conn, out, states):
 
 # --------------------------------------------------------------------------- the probe as modules return it
 def _dn_forms(names):
-    from ansible.module_utils import certcore
+    from ansible.module_utils.mtls import certcore
 
     return ([n.rfc4514_string() for n in names], [certcore.dn_openssl(n) for n in names])
 
@@ -215,7 +215,7 @@ def _dn_forms(names):
 def probe(host, port, server_name=None, timeout=10.0, tls_versions=None, client_chain=None, client_key=None,
           attempt_handshake=True, key_manager="SunX509", at=None):
     """Probe a backend; with client_chain/client_key also predict (JSSE model) and test what the MP would send."""
-    from ansible.module_utils import certcore
+    from ansible.module_utils.mtls import certcore
 
     if not host or not port:
         raise MtlsError("probe needs a host and a port (got host=%r port=%r)" % (host, port))
@@ -296,3 +296,10 @@ def probe_many(targets, max_workers=8, **common):
         for key, res in pool.map(run, keys):
             results[key] = res
     return results
+
+
+def public_probe(p):
+    """A probe result without the internal x509 objects."""
+    if p is None:
+        return None
+    return {k: v for k, v in p.items() if k != "acceptable_ca_names"}

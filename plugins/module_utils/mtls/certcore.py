@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ansible.module_utils.certcore_dn import (  # noqa: F401  (re-exported public API)
+from ansible.module_utils.mtls.dn import (  # noqa: F401  (re-exported public API)
     detect_dn_form,
     dn_canonical,
     dn_equal,
@@ -28,7 +28,7 @@ from ansible.module_utils.certcore_dn import (  # noqa: F401  (re-exported publi
     parse_dn,
     to_name,
 )
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls.errors import MtlsError
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization

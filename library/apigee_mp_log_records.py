@@ -56,24 +56,23 @@ files:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls_bundle import log_records
-from ansible.module_utils.mtls_errors import MtlsError
+from ansible.module_utils.mtls.module_ansible import MtlsModule
+from ansible.module_utils.mtls.mp_log import log_records
 
 
 def main():
-    module = AnsibleModule(argument_spec={
+    module = MtlsModule({
         "paths": {"type": "list", "elements": "path",
                   "default": ["/opt/apigee/var/log/edge-message-processor/system.log"]},
         "message_ids": {"type": "list", "elements": "str", "required": True},
         "include_rotated": {"type": "bool", "default": True},
-    }, supports_check_mode=True)
-    p = module.params
-    try:
+    })
+
+    def work(p):
         records, files = log_records(p["paths"], p["message_ids"], p["include_rotated"])
-    except (MtlsError, OSError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, records=records, files=files)
+        return {"records": records, "files": files}
+
+    module.run(work)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import threading
 import time
 from urllib.parse import quote, urlsplit
 
-from ansible.module_utils.mtls_errors import ApigeeApiError, MtlsError
+from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 
 try:  # requests is a runtime dependency; keep the import error readable on a bare host
     import requests

@@ -1,0 +1,119 @@
+"""Decide first: what to do so that a keystore alias holds the desired chain (pure; the caller does the HTTP).
+
+Nothing, create the alias, replace it in place, rotate through a new keystore and the references, or update the
+certificate only (no key given). A rotation keeps the previous keystore when links name it directly.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ansible.module_utils.mtls.alias_chain import DesiredChain, chain_diff, same_chain
+from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.links import REF_PREFIX
+
+STRATEGIES = ("in_place", "rotate")
+ROTATION_SUFFIX = re.compile(r"-r[0-9a-f]{8}$")
+CERT_ONLY_WARNING = ("the alias certificate was updated without its private key (certificate-only update); "
+                     "on Private Cloud, Message Processors may need a restart to pick up the new chain")
+
+
+def rotation_keystore_name(current: str, desired: DesiredChain, base: str | None = None) -> str:
+    """The new keystore of a rotation: the base name (the current one without an earlier rotation suffix) followed by
+    "-r" and 8 hex digits of the leaf's SHA-256, so that the same chain always rotates to the same name."""
+    root = base or ROTATION_SUFFIX.sub("", current)
+    return "%s-r%s" % (root, desired.fingerprints[0].replace(":", "").lower()[:8])
+
+
+@dataclass
+class AliasPlan:
+    action: str  # none | create | replace | rotate | update_cert
+    steps: list
+    warnings: list
+    diff: dict
+    new_keystore: str | None = None
+    kept_because: list = field(default_factory=list)  # link ids that name the previous keystore directly
+
+    @property
+    def changed(self) -> bool:
+        return self.action != "none"
+
+
+def direct_keystore_users(links, keystore: str) -> list[str]:
+    """Ids of the links whose SSLInfo names `keystore` directly (KeyStore "ks-x", not "ref://r").
+
+    links: Link records of mtls_links (or their dicts). A reference repointed by a rotation moves its users to the new
+    keystore; a link that names the keystore itself keeps using it, so deleting it would break that traffic."""
+    users = set()
+    for link in links or ():
+        ssl = link.get("ssl") if isinstance(link, dict) else getattr(link, "ssl", None)
+        declared = (ssl.get("keystore") if isinstance(ssl, dict) else getattr(ssl, "keystore", None)) if ssl else None
+        declared = (declared or "").strip()
+        if declared and not declared.startswith(REF_PREFIX) and declared == keystore:
+            users.add(link.get("id") if isinstance(link, dict) else link.id)
+    return sorted(users)
+
+
+def kept_keystore_warning(keystore: str, users, references=()) -> str:
+    """Why a rotation keeps the previous keystore, and what the operator does next (names only, no material)."""
+    ref = list(references)[0] if references else "REFERENCE"
+    return ("keystore %s is kept after the rotation: %s name%s it directly in SSLInfo (KeyStore %s, not a ref://), "
+            "so %s the previous chain. Rotation of a keystore used by name cannot be zero-downtime: point %s at "
+            "ref://%s (or change the alias in place), then delete keystore %s"
+            % (keystore, ", ".join(users), "s" if len(users) == 1 else "", keystore,
+               "it keeps using" if len(users) == 1 else "they keep using", "it" if len(users) == 1 else "them",
+               ref, keystore))
+
+
+def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, alias_exists: bool,
+               keystore_exists: bool = True, strategy: str = "in_place", references=(), keep_previous: bool = False,
+               base_name: str | None = None, direct_users=()) -> AliasPlan:
+    """What to do so that keystore/alias holds the desired chain (and key). Pure: the caller does the HTTP.
+
+    direct_users: ids of links that name `keystore` directly (see :func:`direct_keystore_users`); a rotation then
+    keeps the previous keystore instead of deleting it, and says why."""
+    if strategy not in STRATEGIES:
+        raise MtlsError("strategy must be one of %s (got %r)" % (", ".join(STRATEGIES), strategy))
+    where = "%s/%s" % (keystore, alias)
+    diff = chain_diff(stored, desired.chain, where)
+    if alias_exists and same_chain(desired.chain, stored):
+        return AliasPlan("none", [], [], diff)
+    has_key = desired.key is not None
+    if not has_key:
+        if not alias_exists:
+            raise MtlsError("alias %s does not exist in keystore %s and no private key was given: give private_key "
+                            "(or pkcs12) to create it" % (alias, keystore))
+        return AliasPlan("update_cert", ["update the certificate chain of alias %s (PUT, certificate only)" % where],
+                         [CERT_ONLY_WARNING], diff)
+    if not keystore_exists or not alias_exists:
+        steps = ([] if keystore_exists else ["create keystore %s" % keystore])
+        steps.append("create alias %s with the private key and the complete chain" % where)
+        return AliasPlan("create", steps, [], diff)
+    if strategy == "in_place":
+        return AliasPlan("replace", ["delete alias %s" % where,
+                                     "create alias %s with the private key and the complete chain" % where],
+                         ["in_place replaces the alias: calls that use it fail until the new alias is created; "
+                          "strategy rotate avoids that"], diff)
+    refs = list(references)
+    if not refs:
+        raise MtlsError("strategy rotate needs at least one reference that names keystore %s (none found); "
+                        "use strategy in_place or create a reference first" % keystore)
+    new = rotation_keystore_name(keystore, desired, base_name)
+    if new == keystore:
+        raise MtlsError("rotation of %s would reuse the same keystore name" % keystore)
+    steps = ["create keystore %s" % new,
+             "create alias %s/%s with the private key and the complete chain" % (new, alias),
+             "verify the chain stored in %s/%s" % (new, alias)]
+    steps += ["repoint reference %s from %s to %s" % (r, keystore, new) for r in refs]
+    users = sorted(set(direct_users or ()))
+    warnings = []
+    if keep_previous:
+        steps.append("keep keystore %s" % keystore)
+    elif users:
+        steps.append("keep keystore %s (named directly by %s)" % (keystore, ", ".join(users)))
+        warnings.append(kept_keystore_warning(keystore, users, refs))
+    else:
+        steps.append("delete keystore %s" % keystore)
+    diff = chain_diff(stored, desired.chain, where)
+    diff["after_header"] = "%s/%s (desired, via %s)" % (new, alias, ", ".join(refs))
+    return AliasPlan("rotate", steps, warnings, diff, new_keystore=new, kept_because=users)

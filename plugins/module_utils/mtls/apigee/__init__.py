@@ -1,0 +1,1 @@
+"""The Apigee side: the one management API client (``client``) and the resource layer (``resources``)."""

@@ -1,0 +1,130 @@
+"""Apigee resources: every management API path the project uses, "not found" as a value, and link ids.
+
+The one place that spells Apigee's resource paths (relative to ``/v1/organizations/{org}``), quoting each name as one
+path segment; the seam where another Apigee flavour plugs in.
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
+
+
+def q(value) -> str:
+    """One path segment: every character that is not unreserved is percent-encoded ('/' included)."""
+    return quote(str(value), safe="")
+
+
+def environment_path(env: str) -> str:
+    return "/environments/%s" % q(env)
+
+
+def keystores_path(env: str) -> str:
+    return "%s/keystores" % environment_path(env)
+
+
+def keystore_path(env: str, keystore: str) -> str:
+    return "%s/%s" % (keystores_path(env), q(keystore))
+
+
+def aliases_path(env: str, keystore: str) -> str:
+    return "%s/aliases" % keystore_path(env, keystore)
+
+
+def alias_path(env: str, keystore: str, alias: str) -> str:
+    return "%s/%s" % (aliases_path(env, keystore), q(alias))
+
+
+def alias_certificate_path(env: str, keystore: str, alias: str) -> str:
+    return "%s/certificate" % alias_path(env, keystore, alias)
+
+
+def reference_path(env: str, name: str | None = None) -> str:
+    base = "%s/references" % environment_path(env)
+    return base if name is None else "%s/%s" % (base, q(name))
+
+
+def target_server_path(env: str, name: str | None = None) -> str:
+    base = "%s/targetservers" % environment_path(env)
+    return base if name is None else "%s/%s" % (base, q(name))
+
+
+def deployments_path(env: str) -> str:
+    return "%s/deployments" % environment_path(env)
+
+
+def revision_path(api: str, revision) -> str:
+    """A proxy revision; GET with params={"format": "bundle"} exports its bundle (zip)."""
+    return "/apis/%s/revisions/%s" % (q(api), q(revision))
+
+
+APIS_PATH = "/apis"
+BUNDLE_PARAMS = {"format": "bundle"}
+
+
+def deployment_path(env: str, api: str, revision) -> str:
+    return "%s/apis/%s/revisions/%s/deployments" % (environment_path(env), q(api), q(revision))
+
+
+def is_not_found(exc) -> bool:
+    return getattr(exc, "status", None) == 404
+
+
+def get_or_none(client, path, **kwargs):
+    """The JSON document at path, or None when Apigee answers 404 (any other error is raised)."""
+    try:
+        return client.get(path, **kwargs)
+    except ApigeeApiError as exc:
+        if is_not_found(exc):
+            return None
+        raise
+
+
+def get_raw_or_none(client, path, **kwargs):
+    """The bytes at path, or None on 404."""
+    try:
+        return client.get_raw(path, **kwargs)
+    except ApigeeApiError as exc:
+        if is_not_found(exc):
+            return None
+        raise
+
+
+def alias_names(keystore_doc) -> list[str]:
+    names = []
+    for item in (keystore_doc or {}).get("aliases") or []:
+        name = item.get("aliasName") if isinstance(item, dict) else item
+        if name:
+            names.append(name)
+    return names
+
+
+# ------------------------------------------------------------------------------------------------------- link ids
+# targetserver:<env>/<name> and proxy:<env>/<api>/<rev>/<target>: built here, parsed here, nowhere else.
+
+def target_server_link_id(env, name) -> str:
+    return "targetserver:%s/%s" % (env, name)
+
+
+def proxy_link_id(env, api, revision, target) -> str:
+    return "proxy:%s/%s/%s/%s" % (env, api, revision, target)
+
+
+def parse_link_id(link_id) -> dict:
+    """{"kind", "env", and "name" (target server) or "api", "revision", "target" (proxy)}; MtlsError otherwise."""
+    kind, sep, rest = str(link_id or "").partition(":")
+    parts = rest.split("/")
+    if sep and kind == "targetserver" and len(parts) >= 2 and parts[0] and parts[1]:
+        return {"kind": kind, "env": parts[0], "name": "/".join(parts[1:])}
+    if sep and kind == "proxy" and len(parts) == 4 and all(parts):
+        return {"kind": kind, "env": parts[0], "api": parts[1], "revision": parts[2], "target": parts[3]}
+    raise MtlsError("link id %r is neither targetserver:<env>/<name> nor proxy:<env>/<api>/<rev>/<target>"
+                    % (link_id,))
+
+
+def env_of_link_id(link_id):
+    """The environment named in a link id, or None when it is not a link id."""
+    try:
+        return parse_link_id(link_id)["env"]
+    except MtlsError:
+        return None

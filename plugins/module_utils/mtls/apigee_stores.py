@@ -1,0 +1,258 @@
+"""Then act: keystores, aliases, references and truststore certificates in Apigee, through the one client.
+
+Each ``sync_*`` / ``ensure_*`` reads the current state, asks the pure planner (:mod:`alias_plan`) what to do, and does
+it unless ``check_mode``; results carry names, fingerprints and summaries, never key material.
+"""
+from __future__ import annotations
+
+from ansible.module_utils.mtls.alias_chain import DesiredChain, pem_bytes, same_chain, stored_chain
+from ansible.module_utils.mtls.alias_plan import ROTATION_SUFFIX, direct_keystore_users, plan_alias
+from ansible.module_utils.mtls.apigee.resources import (
+    alias_certificate_path,
+    alias_names,
+    alias_path,
+    aliases_path,
+    get_or_none,
+    keystore_path,
+    keystores_path,
+    reference_path,
+)
+from ansible.module_utils.mtls.backend_truststore import default_alias
+from ansible.module_utils.mtls.certcore import chain_summary, fingerprint_sha256, load_certificates, validity_status
+from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.links import discover_links
+
+
+def read_alias_chain(client, env: str, keystore: str, alias: str):
+    """(keystore exists, alias exists, stored chain leaf first)."""
+    doc = get_or_none(client, keystore_path(env, keystore))
+    if doc is None:
+        return False, False, []
+    if alias not in alias_names(doc):
+        return True, False, []
+    data = client.get_raw(alias_certificate_path(env, keystore, alias))
+    return True, True, stored_chain(data)
+
+
+def create_keystore(client, env: str, name: str) -> None:
+    client.post(keystores_path(env), json={"name": name})
+
+
+def upload_alias(client, env: str, keystore: str, alias: str, desired: DesiredChain) -> None:
+    """Create the alias from the key and the complete chain (format keycertfile, multipart)."""
+    client.post(aliases_path(env, keystore), params={"alias": alias, "format": "keycertfile"},
+                files={"keyFile": ("key.pem", desired.key_pem(), "application/x-pem-file"),
+                       "certFile": ("chain.pem", desired.chain_pem(), "application/x-pem-file")})
+
+
+def update_alias_certificate(client, env: str, keystore: str, alias: str, desired: DesiredChain) -> None:
+    client.put(alias_path(env, keystore, alias),
+               files={"certFile": ("chain.pem", desired.chain_pem(), "application/x-pem-file")})
+
+
+def keystore_references(client, env: str, keystore: str) -> list[str]:
+    """Every reference of the environment whose target is this keystore."""
+    names = client.get(reference_path(env)) or []
+    out = []
+    for name in names:
+        ref = get_or_none(client, reference_path(env, name))
+        if ref and ref.get("refers") == keystore and (ref.get("resourceType") or "KeyStore").lower() == "keystore":
+            out.append(name)
+    return sorted(out)
+
+
+def verify_stored(client, env: str, keystore: str, alias: str, desired: DesiredChain) -> None:
+    client.invalidate(keystore_path(env, keystore))
+    _, exists, stored = read_alias_chain(client, env, keystore, alias)
+    if not exists or not same_chain(desired.chain, stored):
+        raise MtlsError("after the upload, %s/%s does not hold the desired chain (stored: %s)"
+                        % (keystore, alias, ", ".join(s["subject"] for s in chain_summary(stored)) or "nothing"))
+
+
+def sync_alias(client, env: str, keystore: str | None, alias: str, desired: DesiredChain, strategy: str = "in_place",
+               reference: str | None = None, keep_previous: bool = False, check_mode: bool = False) -> dict:
+    """Make keystore/alias hold the desired chain (and key); with strategy rotate, through reference(s).
+
+    Returns a result without key material: changed, action, steps, warnings, keystore (the one in use afterwards),
+    chain (summary), stored_before (summary), diff."""
+    current = keystore
+    if reference:
+        ref = get_or_none(client, reference_path(env, reference))
+        if ref is None:
+            if strategy == "rotate" or not keystore:
+                raise MtlsError("reference %s does not exist in environment %s" % (reference, env))
+        else:
+            current = ref.get("refers") or keystore
+    if not current:
+        raise MtlsError("give keystore (or reference) for alias %s" % alias)
+    ks_exists, al_exists, stored = read_alias_chain(client, env, current, alias)
+    refs = []
+    if strategy == "rotate" and ks_exists and al_exists and not same_chain(desired.chain, stored):
+        refs = keystore_references(client, env, current)
+        if reference and reference not in refs:
+            refs.append(reference)
+    users = []
+    if refs and desired.key is not None and not keep_previous:
+        # before a rotation deletes the previous keystore: links that name it directly (not through a reference)
+        users = direct_keystore_users(discover_links(client, env, include_plain=True), current)
+    base = None
+    if strategy == "rotate" and keystore and keystore != current:
+        base = ROTATION_SUFFIX.sub("", keystore)
+    plan = plan_alias(desired, stored, current, alias, al_exists, ks_exists, strategy, refs, keep_previous, base,
+                      users)
+    result = {"changed": plan.changed, "action": plan.action, "steps": plan.steps,
+              "warnings": (list(desired.warnings) if plan.changed else []) + plan.warnings,
+              "keystore": plan.new_keystore or current, "previous_keystore": current if plan.new_keystore else None,
+              "alias": alias, "references": refs, "chain": desired.summary,
+              "stored_before": chain_summary(stored) if stored else [], "diff": plan.diff,
+              "previous_keystore_kept_because": list(plan.kept_because)}
+    if check_mode or not plan.changed:
+        return result
+    if plan.action == "update_cert":
+        update_alias_certificate(client, env, current, alias, desired)
+        verify_stored(client, env, current, alias, desired)
+    elif plan.action == "create":
+        if not ks_exists:
+            create_keystore(client, env, current)
+        upload_alias(client, env, current, alias, desired)
+        verify_stored(client, env, current, alias, desired)
+    elif plan.action == "replace":
+        client.delete(alias_path(env, current, alias))
+        upload_alias(client, env, current, alias, desired)
+        verify_stored(client, env, current, alias, desired)
+    elif plan.action == "rotate":
+        new = plan.new_keystore
+        new_exists, new_alias, new_stored = read_alias_chain(client, env, new, alias)
+        if not new_exists:  # an interrupted earlier rotation may have left it: reuse it
+            create_keystore(client, env, new)
+        if new_alias and not same_chain(desired.chain, new_stored):
+            client.delete(alias_path(env, new, alias))
+            new_alias = False
+        if not new_alias:
+            upload_alias(client, env, new, alias, desired)
+        verify_stored(client, env, new, alias, desired)
+        for name in refs:
+            client.put(reference_path(env, name), json={"name": name, "refers": new, "resourceType": "KeyStore"})
+        if not keep_previous and not plan.kept_because:
+            client.delete(keystore_path(env, current))
+    return result
+
+
+def ensure_keystore(client, env: str, name: str, state: str = "present", check_mode: bool = False) -> dict:
+    """A keystore/truststore present or absent."""
+    doc = get_or_none(client, keystore_path(env, name))
+    result = {"changed": False, "name": name, "aliases": alias_names(doc),
+              "diff": {"before": "keystore %s: %s\n" % (name, "present" if doc is not None else "absent"),
+                       "after": "keystore %s: %s\n" % (name, state)}}
+    if state == "present" and doc is None:
+        result["changed"] = True
+        if not check_mode:
+            create_keystore(client, env, name)
+    elif state == "absent" and doc is not None:
+        refs = keystore_references(client, env, name)
+        result["references"] = refs
+        if refs:
+            raise MtlsError("keystore %s is still named by reference(s) %s: repoint them before deleting it"
+                            % (name, ", ".join(refs)))
+        result["changed"] = True
+        if not check_mode:
+            client.delete(keystore_path(env, name))
+    return result
+
+
+def ensure_reference(client, env: str, name: str, refers: str | None, resource_type: str = "KeyStore",
+                     state: str = "present", check_mode: bool = False) -> dict:
+    """A reference present (naming the given keystore/truststore) or absent."""
+    doc = get_or_none(client, reference_path(env, name))
+    before = "%s -> %s (%s)\n" % (name, doc.get("refers"), doc.get("resourceType")) if doc else "(absent)\n"
+    result = {"changed": False, "name": name, "refers": (doc or {}).get("refers"),
+              "previous_refers": (doc or {}).get("refers")}
+    if state == "present":
+        if not refers:
+            raise MtlsError("reference %s: give refers (the keystore or truststore it names)" % name)
+        if check_mode is False and get_or_none(client, keystore_path(env, refers)) is None:
+            raise MtlsError("reference %s cannot name keystore %s: it does not exist in environment %s"
+                            % (name, refers, env))
+        body = {"name": name, "refers": refers, "resourceType": resource_type}
+        after = "%s -> %s (%s)\n" % (name, refers, resource_type)
+        if doc is None:
+            result["changed"] = True
+            if not check_mode:
+                client.post(reference_path(env), json=body)
+        elif doc.get("refers") != refers or (doc.get("resourceType") or resource_type) != resource_type:
+            result["changed"] = True
+            if not check_mode:
+                client.put(reference_path(env, name), json=body)
+        result["refers"] = refers
+    else:
+        after = "(absent)\n"
+        if doc is not None:
+            result["changed"] = True
+            result["refers"] = None
+            if not check_mode:
+                client.delete(reference_path(env, name))
+    result["diff"] = {"before": before, "after": after}
+    return result
+
+
+def truststore_entries(client, env: str, truststore: str):
+    """(exists, [(alias, certificate)]) of an Apigee truststore, read back through the alias export."""
+    doc = get_or_none(client, keystore_path(env, truststore))
+    if doc is None:
+        return False, []
+    out = []
+    for name in alias_names(doc):
+        data = client.get_raw(alias_certificate_path(env, truststore, name))
+        for cert in stored_chain(data):
+            out.append((name, cert))
+    return True, out
+
+
+def sync_truststore_cert(client, env: str, truststore: str, certificate, alias: str | None = None,
+                         state: str = "present", create: bool = True, check_mode: bool = False) -> dict:
+    """A CA certificate present in (or absent from) an Apigee truststore; compared by SHA-256."""
+    certs = load_certificates(certificate, "certificate")
+    if len(certs) != 1:
+        raise MtlsError("certificate must hold exactly one certificate (got %d); use one task per CA" % len(certs))
+    cert = certs[0]
+    fp = fingerprint_sha256(cert)
+    exists, entries = truststore_entries(client, env, truststore)
+    matching = sorted({name for name, c in entries if fingerprint_sha256(c) == fp})
+    summary = chain_summary([cert])[0]
+    if state == "present" and validity_status(cert) != "valid":
+        raise MtlsError("certificate %s is %s (not after %s); refusing to add it to truststore %s"
+                        % (summary["subject"], str(validity_status(cert)).replace("_", " "), summary["not_after"],
+                           truststore))
+    if not alias:
+        alias = default_alias(cert)
+
+    def listing(items):
+        return "".join("[%s] subject=%s | sha256=%s\n" % (n, chain_summary([c])[0]["subject"],
+                                                           fingerprint_sha256(c)) for n, c in items) or "(empty)\n"
+
+    result = {"changed": False, "truststore": truststore, "certificate": summary, "aliases": matching}
+    after = list(entries)
+    if state == "present" and not matching:
+        if not exists and not create:
+            raise MtlsError("truststore %s does not exist in environment %s (create: false)" % (truststore, env))
+        result["changed"] = True
+        taken = {n for n, _ in entries}
+        if alias in taken:
+            raise MtlsError("alias %s already exists in truststore %s with another certificate" % (alias, truststore))
+        after.append((alias, cert))
+        result["aliases"] = [alias]
+        if not check_mode:
+            if not exists:
+                create_keystore(client, env, truststore)
+            client.post(aliases_path(env, truststore), params={"alias": alias, "format": "keycertfile"},
+                        files={"certFile": ("ca.pem", pem_bytes(cert), "application/x-pem-file")})
+            client.invalidate(keystore_path(env, truststore))
+    elif state == "absent" and matching:
+        result["changed"] = True
+        after = [(n, c) for n, c in entries if n not in matching]
+        if not check_mode:
+            for name in matching:
+                client.delete(alias_path(env, truststore, name))
+    result["diff"] = {"before": listing(entries), "after": listing(after),
+                      "before_header": "truststore %s" % truststore, "after_header": "truststore %s" % truststore}
+    return result

@@ -1,0 +1,154 @@
+"""The remediation plan: a diagnosis report plus what the inventory declares -> what to change, per link (pure).
+
+Per link: ``fix`` (with what), ``none``, or ``manual`` (naming the exact missing input). Secrets stay as the inventory
+gave them (paths or vaulted values) and are never copied into the plan's text.
+"""
+from __future__ import annotations
+
+from ansible.module_utils.mtls.apigee.resources import env_of_link_id
+from ansible.module_utils.mtls.report import remediation_of, verdict_code
+
+FIX_ACTIONS = ("upload_chain", "trust_issuer")
+LOOPBACK = {"localhost", "127.0.0.1", "::1", "ip6-localhost"}
+
+
+def _same_host(a, b) -> bool:
+    a, b = str(a or "").lower().strip("[]"), str(b or "").lower().strip("[]")
+    return a == b or (a in LOOPBACK and b in LOOPBACK)
+
+
+def find_backend(backends: list, host, port):
+    """The inventory backend (group mtls_backends) serving host:port, or None."""
+    for b in backends:
+        if str(b.get("port")) == str(port) and _same_host(b.get("host"), host):
+            return b
+    return None
+
+
+def find_material(materials: list, env, keystore, alias, reference=None, link_id=None):
+    """Remediation material declared in inventory for this link: by link id, else env/keystore/alias, else
+    env/reference/alias."""
+    for m in materials:
+        if link_id and m.get("id") == link_id:
+            return m
+    for m in materials:
+        if m.get("alias") not in (None, alias) or m.get("env") not in (None, env):
+            continue
+        if keystore and m.get("keystore") == keystore:
+            return m
+        if reference and m.get("reference") == reference:
+            return m
+    return None
+
+
+def _m(material, name):
+    """A material field (the inventory vocabulary: cert_chain, private_key, pkcs12, ca_bundle, issuer_ca, ca_chain,
+    strategy); None when absent or empty."""
+    value = (material or {}).get(name)
+    return value if value not in (None, "", []) else None
+
+
+def plan_remediation(report: dict, materials: list, backends: list, strategy: str = "rotate",
+                     enable_client_auth: bool = False, backend_group: str = "mtls_backends") -> dict:
+    """Per link: fix (with what), none, or manual (with the exact missing input). Secrets stay paths/references.
+
+    enable_client_auth: turn ClientAuthEnabled on for client_auth_disabled links (a target server is updated, a proxy
+    gets a new revision deployed); off by default, then those links are manual."""
+    links = report.get("links") if isinstance(report, dict) else report
+    out = {"links": [], "keystore_items": [], "truststore_certs": {}, "client_auth_links": [], "counts": {}}
+    seen_items = {}
+    for link in links or []:
+        code = verdict_code(link)
+        rem = remediation_of(link)
+        action = rem.get("action") or ("none" if code == "ok" else "manual")
+        env = link.get("env") or env_of_link_id(link.get("id"))
+        keystore = rem.get("keystore") or link.get("keystore")
+        alias = rem.get("alias") or link.get("alias")
+        reference = rem.get("reference") or link.get("reference")
+        backend_of_plan = rem.get("backend") or {}
+        host = backend_of_plan.get("host") or link.get("host")
+        port = backend_of_plan.get("port") or link.get("port")
+        entry = {"id": link.get("id"), "verdict": code, "action": action, "status": "none", "detail": "",
+                 "missing": None, "keystore": keystore, "alias": alias, "backend": None}
+        material = find_material(materials, env, keystore, alias, reference, link.get("id"))
+        if action == "none":
+            entry["detail"] = "nothing to do"
+        elif action == "upload_chain":
+            chain = _m(material, "cert_chain")
+            key = _m(material, "private_key") or _m(material, "pkcs12")
+            if not key and not rem.get("key_required", True) and rem.get("certificates") and not chain:
+                # the verdict carries the complete chain and the alias keeps its key: certificate-only update
+                chain = "".join(c.get("pem") or "" for c in rem["certificates"]) or None
+                key = "(kept in Apigee)" if chain else None
+            if not keystore and not reference:
+                entry.update(status="manual", missing="the keystore of the link is unknown")
+            elif not alias:
+                entry.update(status="manual", missing="the key alias of the link is unknown")
+            elif not chain or not key:
+                entry.update(status="manual", missing="cert_chain and private_key for keystore %s alias %s in "
+                             "mtls_keystore_material (inventory)" % (keystore or reference, alias))
+            else:
+                k = (env, reference or keystore, alias)
+                if k not in seen_items:
+                    item = {"env": env, "keystore": keystore, "alias": alias, "cert_chain": chain,
+                            "ca_bundle": _m(material, "ca_bundle") or _m(material, "ca_chain"), "link_ids": []}
+                    if _m(material, "pkcs12"):
+                        item["pkcs12"] = _m(material, "pkcs12")
+                        item.pop("cert_chain")
+                    elif key != "(kept in Apigee)":
+                        item["private_key"] = key
+                    if reference:
+                        item["reference"] = reference
+                    item["strategy"] = _m(material, "strategy") or (strategy if reference else "in_place")
+                    seen_items[k] = item
+                    out["keystore_items"].append(item)
+                seen_items[k]["link_ids"].append(link.get("id"))
+                entry.update(status="fix", detail="upload the complete chain to %s/%s" % (keystore, alias))
+        elif action == "trust_issuer":
+            backend = find_backend(backends, host, port)
+            if backend is None:
+                entry.update(status="manual", missing="no backend in group %s serves %s:%s (declare "
+                             "backend_host/backend_port and its truststore)" % (backend_group, host, port))
+            elif not backend.get("truststore_path"):
+                entry.update(status="manual", backend=backend.get("name"),
+                             missing="backend_truststore_path of %s" % backend.get("name"))
+            else:
+                fmt = backend.get("truststore_format") or "pem_bundle"
+                issuer = _m(material, "issuer_ca") or rem.get("pem")
+                chain = _m(material, "ca_chain") or (
+                    "".join(c.get("pem") or "" for c in rem.get("ca_chain") or []) or None)
+                # OpenSSL-based servers (PEM bundles) need the path up to a self-signed root; JSSE the issuer only.
+                certs = [chain] if (fmt == "pem_bundle" and chain) else ([issuer] if issuer else [])
+                if not certs:
+                    subject = rem.get("subject") or "the leaf's issuer"
+                    entry.update(status="manual", backend=backend.get("name"),
+                                 missing="issuer_ca (certificate of %s) for keystore %s alias %s in "
+                                 "mtls_keystore_material (inventory)" % (subject, keystore, alias))
+                else:
+                    bucket = out["truststore_certs"].setdefault(backend["name"], [])
+                    for c in certs:
+                        if c not in bucket:
+                            bucket.append(c)
+                    entry.update(status="fix", backend=backend["name"],
+                                 detail="trust the issuing CA on backend %s (%s)" % (backend["name"], fmt))
+        elif action == "enable_client_auth" and enable_client_auth:
+            out["client_auth_links"].append(link.get("id"))
+            entry.update(status="fix", detail="turn on ClientAuthEnabled in the SSLInfo of %s" % link.get("id"))
+        else:
+            missing = rem.get("missing")
+            entry.update(status="manual", missing=missing if isinstance(missing, str) and missing
+                         else _manual_hint(action, code, link))
+        out["links"].append(entry)
+    for e in out["links"]:
+        out["counts"][e["status"]] = out["counts"].get(e["status"], 0) + 1
+    return out
+
+
+def _manual_hint(action, code, link):
+    where = link.get("id") or "the link"
+    if action == "enable_client_auth" or code == "client_auth_disabled":
+        return ("<ClientAuthEnabled>true</ClientAuthEnabled> in the SSLInfo of %s (set it, or let remediate.yml do it "
+                "with apigee_mtls_remediate_enable_client_auth: true)" % where)
+    if action == "renew_certificate":
+        return "a renewed client certificate (the stored one is expired or not yet valid) for %s" % where
+    return "a decision by an operator (verdict %s)" % code

@@ -12,7 +12,11 @@ description:
   - "Formats: C(pem_bundle) (nginx C(ssl_client_certificate), Apache C(SSLCACertificateFile), HAProxy C(ca-file),
     Envoy C(trusted_ca)), C(pkcs12) (Java PKCS#12 truststore) and C(jks) (Java JKS truststore, changed with keytool)."
   - Idempotent by SHA-256 fingerprint. The new file is written to a temporary file in the same folder, validated with
-    O(validate) when given, and only then atomically replaces the live file, keeping its owner and mode.
+    O(validate) when given, and only then atomically replaces the live file, keeping its owner, group and mode. A
+    O(path) that is a symlink is written through (the real file changes, the link stays).
+  - Before the live file is replaced, a marker C(.<name>.reload-pending) is written beside it. RV(reload_pending) stays
+    true until the caller removes it after reloading the backend, so a run interrupted between the write and the
+    reload still reloads on the next run (role C(backend_truststore) does this).
 version_added: "1.0.0"
 author: apigee-mtls-doctor maintainers
 options:
@@ -29,8 +33,8 @@ options:
     description:
       - The CA certificate(s) (PEM content with one or more certificates, or a path to a PEM or DER file on the host
         that runs the module).
+      - Required unless O(restore_from) is given.
     type: str
-    required: true
   state:
     description: Whether the certificate(s) must be in the truststore or not.
     type: str
@@ -65,6 +69,11 @@ options:
     description: The keytool program (jks).
     type: path
     default: keytool
+  restore_from:
+    description:
+      - Put this backup (a RV(backup_file) of an earlier call) back in place of O(path) instead of changing
+        certificates; atomic, through a symlink, keeping the owner, group and mode the live file has.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -100,6 +109,18 @@ path:
   description: The truststore file.
   returned: always
   type: str
+real_path:
+  description: The file that was written when O(path) is a symlink.
+  returned: when O(path) is a symlink
+  type: str
+reload_pending:
+  description: The file changed (in this run or an earlier one) and the backend has not been reloaded since.
+  returned: unless O(restore_from) is given
+  type: bool
+reload_marker:
+  description: The marker file behind RV(reload_pending); remove it once the backend is reloaded.
+  returned: unless O(restore_from) is given
+  type: str
 added:
   description: Certificates added (subject, issuer, serial, not_before, not_after, sha256, ...).
   returned: always
@@ -120,7 +141,7 @@ backup_file:
   type: str
 """
 
-from ansible.module_utils.mtls.backend_truststore import apply_truststore_cert, read_password
+from ansible.module_utils.mtls.backend_truststore import apply_truststore_cert, read_password, restore_backup
 from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.material import read_material
 from ansible.module_utils.mtls.module_ansible import MtlsModule
@@ -141,7 +162,7 @@ def main():
     module = MtlsModule({
         "path": {"type": "path", "required": True},
         "format": {"type": "str", "default": "pem_bundle", "choices": ["pem_bundle", "pkcs12", "jks"]},
-        "certificate": {"type": "str", "required": True},
+        "certificate": {"type": "str"},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         "alias": {"type": "str"},
         "password": {"type": "str", "no_log": True},
@@ -151,9 +172,14 @@ def main():
         "create": {"type": "bool", "default": True},
         "mode": {"type": "raw"},
         "keytool": {"type": "path", "default": "keytool"},
-    })
+        "restore_from": {"type": "path"},
+    }, required_one_of=[["certificate", "restore_from"]], mutually_exclusive=[["certificate", "restore_from"]])
 
     def work(p):
+        if p["restore_from"]:
+            if module.check_mode:
+                return {"changed": True, "path": p["path"], "restored_from": p["restore_from"]}
+            return restore_backup(p["path"], p["restore_from"])
         password = read_password(p["password"], p["password_file"])
         if password:
             module.no_log_values.add(password)

@@ -18,7 +18,8 @@ def mtls_verify_calls(urls, report, renamed=None, remediation=None, base_url="")
     through the renames of this run (`renamed`, old id -> new id) and of the remediation report (`remediation`, the
     remediation.json document or its rows)."""
     rows = remediation.get("links") if isinstance(remediation, dict) else remediation
-    return verification_calls(urls or [], report or {}, renamed or {}, rows or [], base_url or "")
+    earlier = remediation.get("renames") if isinstance(remediation, dict) else None
+    return verification_calls(urls or [], report or {}, renamed or {}, rows or [], base_url or "", earlier or {})
 
 
 class FilterModule:

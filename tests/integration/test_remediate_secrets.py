@@ -12,7 +12,7 @@ import sys
 import pytest
 import requests
 
-from tests.helpers.lab import running_lab
+from tests.helpers.lab import run_labctl, running_lab
 
 pytestmark = pytest.mark.integration
 
@@ -119,3 +119,28 @@ def test_check_mode_writes_nothing_and_no_secret_leaks(slab, tmp_path):
         assert not PEM_KEY.search(text), "private key PEM in %s" % where
         for secret in secrets:
             assert secret not in text, "a secret appears in %s" % where
+
+
+def test_key_material_given_as_content_never_appears(slab, tmp_path):
+    """What a vault variable gives: the private key as PEM content, not a path. The plan is computed, shown and applied
+    (check mode) at -vvv, and no key body reaches the output."""
+    import json
+
+    run_labctl(os.path.dirname(slab["password_file"]), "reset", check=True)  # broken again, whatever ran before
+    items = []
+    for link in slab["links"]:
+        if not link.get("material"):
+            continue
+        item = dict(link["material"], **{k: v for k, v in link.items() if k != "material"})
+        with open(link["material"]["private_key"], encoding="utf-8") as fh:
+            item["private_key"] = fh.read()
+        items.append(item)
+    assert items and all("PRIVATE KEY" in i["private_key"] for i in items)
+    extra = tmp_path / "material.json"
+    extra.write_text(json.dumps({"mtls_keystore_material": items}))
+    rc, out = run(slab, "remediate.yml", tmp_path / "reports", "--check", "--diff", "-e", "@%s" % extra)
+    assert rc == 0, out[-4000:]
+    assert "upload_chain, fix" in out and "Upload the complete chain to each keystore alias" in out
+    assert not PEM_KEY.search(out), "private key PEM in the output"
+    for secret in secrets_of(slab):
+        assert secret not in out

@@ -1,4 +1,4 @@
-"""Alias chain, alias plans, client auth XML, the remediation plan and verification calls (pure logic)."""
+"""The chain an alias should hold, alias plans, and the client auth XML edit (pure logic)."""
 import datetime as dt
 
 import pytest
@@ -7,8 +7,6 @@ from ansible.module_utils.mtls.alias_plan import direct_keystore_users, plan_ali
 from ansible.module_utils.mtls.client_auth import set_client_auth_in_xml
 from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.links import Link, SslInfo
-from ansible.module_utils.mtls.remediation import plan_remediation
-from ansible.module_utils.mtls.verification import follow_renames, rename_chain, rename_map, verification_calls
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -218,81 +216,6 @@ def test_same_chain_is_order_sensitive(pki):
     assert stored_chain("") == [] and stored_chain(None) == []
 
 
-# ------------------------------------------------------------------------------------------- remediation plan
-
-BACKENDS = [{"name": "nginx-b", "host": "localhost", "port": 18444, "truststore_path": "/x/ca.pem",
-             "truststore_format": "pem_bundle"},
-            {"name": "jsse-b", "host": "localhost", "port": 18442, "truststore_path": "/x/t.p12",
-             "truststore_format": "pkcs12"}]
-
-
-def _link(link_id, verdict, **rem):
-    return {"id": link_id, "verdict": verdict, "remediation": rem}
-
-
-def test_plan_upload_chain_uses_inventory_material_and_dedups():
-    report = {"links": [
-        _link("targetserver:test/ts-a", "no_client_certificate", action="upload_chain", keystore="ks-a",
-              alias="mp-client-a", reference="ks-a-ref", key_required=True),
-        _link("proxy:test/p/1/default", "chain_incomplete", action="upload_chain", keystore="ks-a",
-              alias="mp-client-a", reference="ks-a-ref", key_required=False),
-        _link("targetserver:test/ok", "ok", action="none"),
-    ]}
-    material = [{"keystore": "ks-a", "alias": "mp-client-a", "cert_chain": "/pki/a-chain.pem",
-                 "private_key": "/pki/a.key"}]
-    plan = plan_remediation(report, material, BACKENDS)
-    assert [e["status"] for e in plan["links"]] == ["fix", "fix", "none"]
-    assert len(plan["keystore_items"]) == 1
-    item = plan["keystore_items"][0]
-    assert item == {"env": "test", "keystore": "ks-a", "alias": "mp-client-a", "cert_chain": "/pki/a-chain.pem",
-                    "ca_bundle": None, "private_key": "/pki/a.key", "reference": "ks-a-ref", "strategy": "rotate",
-                    "link_ids": ["targetserver:test/ts-a", "proxy:test/p/1/default"]}
-    assert plan["counts"] == {"fix": 2, "none": 1}
-
-
-def test_plan_upload_chain_without_material_names_the_missing_input():
-    report = [_link("targetserver:test/ts-x", "no_client_certificate", action="upload_chain", keystore="ks-x",
-                    alias="client", key_required=True)]
-    plan = plan_remediation(report, [], BACKENDS)
-    entry = plan["links"][0]
-    assert entry["status"] == "manual" and "cert_chain and private_key for keystore ks-x alias client" in \
-        entry["missing"]
-    assert plan["keystore_items"] == []
-
-
-def test_plan_chain_incomplete_without_key_updates_certificates_only():
-    report = [_link("targetserver:test/ts-y", "chain_incomplete", action="upload_chain", keystore="ks-y",
-                    alias="client", key_required=False,
-                    certificates=[{"pem": "-----BEGIN CERTIFICATE-----\nA\n"}, {"pem": "B"}])]
-    plan = plan_remediation(report, [], BACKENDS, strategy="in_place")
-    item = plan["keystore_items"][0]
-    assert "private_key" not in item and item["cert_chain"].endswith("B") and item["strategy"] == "in_place"
-
-
-def test_plan_trust_issuer_maps_backend_and_picks_chain_for_openssl():
-    common = {"action": "trust_issuer", "subject": "CN=Intermediate C", "pem": "INT-C",
-              "ca_chain": [{"pem": "INT-C"}, {"pem": "ROOT-C"}]}
-    report = [_link("proxy:test/a/1/default", "ca_mismatch", backend={"host": "127.0.0.1", "port": 18444}, **common),
-              _link("proxy:test/b/1/default", "ca_mismatch", backend={"host": "localhost", "port": 18442}, **common),
-              _link("proxy:test/c/1/default", "ca_mismatch", backend={"host": "db.example", "port": 443}, **common)]
-    plan = plan_remediation(report, [], BACKENDS)
-    assert plan["truststore_certs"] == {"nginx-b": ["INT-CROOT-C"], "jsse-b": ["INT-C"]}
-    assert [e["status"] for e in plan["links"]] == ["fix", "fix", "manual"]
-    assert "db.example:443" in plan["links"][2]["missing"] and "mtls_backends" in plan["links"][2]["missing"]
-
-
-def test_plan_other_actions_are_manual_with_a_hint():
-    report = [_link("targetserver:test/t", "client_auth_disabled", action="enable_client_auth", text="turn it on")]
-    entry = plan_remediation(report, [], BACKENDS)["links"][0]
-    assert entry["status"] == "manual" and "ClientAuthEnabled" in entry["missing"]
-
-
-def test_plan_enable_client_auth_when_allowed():
-    report = [_link("targetserver:test/t", "client_auth_disabled", action="enable_client_auth")]
-    plan = plan_remediation(report, [], BACKENDS, enable_client_auth=True)
-    assert plan["client_auth_links"] == ["targetserver:test/t"] and plan["links"][0]["status"] == "fix"
-
-
 def test_client_auth_xml_edit_keeps_the_rest():
     xml = "<TargetEndpoint>\n <HTTPTargetConnection>\n  <SSLInfo>\n   <Enabled>true</Enabled>\n" \
           "   <ClientAuthEnabled>false</ClientAuthEnabled>\n  </SSLInfo>\n </HTTPTargetConnection>\n</TargetEndpoint>\n"
@@ -303,40 +226,3 @@ def test_client_auth_xml_edit_keeps_the_rest():
     assert changed and "<ClientAuthEnabled>true</ClientAuthEnabled>" in added
     with pytest.raises(MtlsError, match="no <SSLInfo>"):
         set_client_auth_in_xml("<TargetEndpoint/>")
-
-
-# ------------------------------------------------------------------------------------------- verification calls
-
-OLD, NEW, NEWER = "proxy:test/api/1/default", "proxy:test/api/2/default", "proxy:test/api/3/default"
-
-
-def test_verification_follows_the_renames_of_the_fixes():
-    urls = [{"id": OLD, "basepath": "/api"}, {"id": "targetserver:test/ts", "url": "http://mp/ts"},
-            {"id": "targetserver:test/broken", "basepath": "/broken"}]
-    report = {"links": [{"id": NEW, "verdict": "ok"}, {"id": "targetserver:test/ts", "verdict": "ok"},
-                        {"id": "targetserver:test/broken", "verdict": "ca_mismatch"}]}
-    got = verification_calls(urls, report, renamed={OLD: NEW}, base_url="http://mp")
-    assert got["calls"] == [{"id": OLD, "now": NEW, "verdict": "ok", "url": "http://mp/api"},
-                            {"id": "targetserver:test/ts", "now": "targetserver:test/ts", "verdict": "ok",
-                             "url": "http://mp/ts"}]
-    assert [e["id"] for e in got["not_ok"]] == ["targetserver:test/broken"] and got["unknown"] == []
-    # without the mapping the proxy link is in the diagnosis under neither id: reported, not skipped silently
-    bare = verification_calls(urls, report, base_url="http://mp")
-    assert [e["id"] for e in bare["unknown"]] == [OLD] and OLD not in [e["id"] for e in bare["calls"]]
-
-
-def test_renames_from_the_remediation_report_chain_with_this_run():
-    rows = [{"id": OLD, "now": NEW}, {"id": "targetserver:test/ts", "now": "targetserver:test/ts"}]
-    mapping = rename_map({NEW: NEWER, "x": ""}, rows)
-    assert mapping == {OLD: NEW, NEW: NEWER}
-    assert rename_chain(OLD, mapping) == [OLD, NEW, NEWER]
-    assert follow_renames(OLD, mapping) == NEWER
-    report = {"links": [{"id": NEWER, "verdict": "ok"}]}
-    assert verification_calls([{"id": OLD, "url": "u"}], report, {NEW: NEWER}, rows)["calls"][0]["now"] == NEWER
-    # a stale rename (the diagnosis has the old id again, e.g. after a lab reset) does not hide the link
-    again = {"links": [{"id": OLD, "verdict": "client_auth_disabled"}]}
-    assert verification_calls([{"id": OLD, "url": "u"}], again, {}, rows)["not_ok"][0]["now"] == OLD
-    # a cycle stops
-    assert rename_chain("a", {"a": "b", "b": "a"}) == ["a", "b"]
-    with pytest.raises(MtlsError, match="neither url nor basepath"):
-        verification_calls([{"id": OLD}], report)

@@ -69,8 +69,9 @@ def test_pem_bundle_add_keeps_existing_bytes_mode_and_is_idempotent(tmp_path, ca
     again = ts.apply_truststore_cert(str(path), "pem_bundle", pem(cas["c"]))
     assert again["changed"] is False
     assert path.read_bytes() == data
-    # no temporary file left behind
-    assert sorted(os.listdir(tmp_path)) == ["client-ca.pem"]
+    # no temporary file left behind; the reload marker stays until the backend is reloaded (role backend_truststore)
+    assert sorted(os.listdir(tmp_path)) == [".client-ca.pem.reload-pending", "client-ca.pem"]
+    assert res["reload_pending"] is again["reload_pending"] is True
 
 
 def test_pem_bundle_check_mode_writes_nothing(tmp_path, cas):
@@ -213,7 +214,7 @@ def test_jks_through_keytool(tmp_path, cas):
     out = subprocess.run(["keytool", "-list", "-storetype", "JKS", "-keystore", str(path), "-storepass:env", "P"],
                          env={**os.environ, "P": PASSWORD}, capture_output=True, text=True, check=True)
     assert out.stdout.count("trustedCertEntry") == 1
-    assert os.listdir(tmp_path) == ["trust.jks"]
+    assert sorted(os.listdir(tmp_path)) == [".trust.jks.reload-pending", "trust.jks"]
 
 
 @pytest.mark.skipif(not HAS_KEYTOOL, reason="keytool not installed")

@@ -294,29 +294,54 @@ def make_backup(path: str) -> str:
     return dest
 
 
-def restore_backup(path: str, backup: str) -> None:
-    """Put a backup back in place atomically (owner and mode of the backup)."""
+def reload_marker(path: str) -> str:
+    """The file that says "this truststore changed and the backend has not been reloaded since" (beside the real file).
+
+    Written before the new truststore replaces the live one and removed by the role once the reload succeeded, so a
+    run killed between the write and the reload still reloads on the next run."""
+    real = os.path.realpath(path)
+    return os.path.join(os.path.dirname(real), ".%s.reload-pending" % os.path.basename(real))
+
+
+def mark_reload_pending(path: str) -> str:
+    marker = reload_marker(path)
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("truststore %s changed at %s; reload the backend\n" % (path, time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                                            time.gmtime())))
+    return marker
+
+
+def restore_backup(path: str, backup: str) -> dict:
+    """Put a backup back in place atomically, through a symlink, keeping the owner, group and mode the live file has
+    (the backup's when there is no live file)."""
     if not backup or not os.path.exists(backup):
         raise MtlsError("backup %s does not exist; cannot restore %s" % (backup, path))
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
+    real = os.path.realpath(path)
+    directory = os.path.dirname(real)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(real))
     os.close(fd)
     try:
-        shutil.copy2(backup, tmp)
-        _copy_owner_mode(os.stat(backup), tmp)
-        os.replace(tmp, path)
+        shutil.copyfile(backup, tmp)
+        _copy_owner_mode(os.stat(real) if os.path.exists(real) else os.stat(backup), tmp)
+        os.replace(tmp, real)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    return {"changed": True, "path": path, "restored_from": backup}
 
 
 def apply_truststore_cert(path: str, fmt: str, certificate, state: str = "present", password: str | None = None,
                           alias: str | None = None, validate: str | None = None, backup: bool = False,
                           check_mode: bool = False, create: bool = True, mode: int | None = None,
                           keytool: str = "keytool", source: str = "certificate") -> dict:
-    """Make the certificate(s) present in / absent from the truststore file. Returns a result dict (no secrets)."""
+    """Make the certificate(s) present in / absent from the truststore file. Returns a result dict (no secrets).
+
+    A path that is a symlink is written through (the real file is changed, the link stays). ``reload_pending`` says
+    that the file changed (now or in an earlier run) and the backend has not been reloaded since."""
     check_format(fmt)
     wanted = load_wanted(certificate, source, state)
+    given, path = path, os.path.realpath(path)
     exists = os.path.exists(path)
     if not exists and state == "present" and not create:
         raise MtlsError("truststore %s does not exist (create: false)" % path)
@@ -325,14 +350,18 @@ def apply_truststore_cert(path: str, fmt: str, certificate, state: str = "presen
     entries = read_truststore(path, fmt, password, keytool)
     plan = plan_truststore(entries, wanted, state)
     after = after_entries(plan, alias)
+    marker = reload_marker(path)
     result = {
-        "changed": plan.changed, "path": path, "format": fmt,
+        "changed": plan.changed, "path": given, "format": fmt, "reload_marker": marker,
+        "reload_pending": os.path.exists(marker) or (plan.changed and check_mode),
         "added": chain_summary(plan.add) if plan.add else [],
         "removed": chain_summary([e.cert for e in plan.remove]) if plan.remove else [],
         "certificates": len(after),
         "diff": {"before": describe(entries), "after": describe(after),
-                 "before_header": "%s (%s)" % (path, fmt), "after_header": "%s (%s)" % (path, fmt)},
+                 "before_header": "%s (%s)" % (given, fmt), "after_header": "%s (%s)" % (given, fmt)},
     }
+    if given != path:
+        result["real_path"] = path
     if not plan.changed or check_mode:
         return result
 
@@ -365,7 +394,9 @@ def apply_truststore_cert(path: str, fmt: str, certificate, state: str = "presen
             run_validate(validate, tmp)
         if backup and exists:
             result["backup_file"] = make_backup(path)
+        mark_reload_pending(path)
         os.replace(tmp, path)
+        result["reload_pending"] = True
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

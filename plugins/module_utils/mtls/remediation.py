@@ -10,6 +10,8 @@ from ansible.module_utils.mtls.report import remediation_of, verdict_code
 
 FIX_ACTIONS = ("upload_chain", "trust_issuer")
 LOOPBACK = {"localhost", "127.0.0.1", "::1", "ip6-localhost"}
+KEPT_IN_APIGEE = object()  # a certificate-only update: the alias keeps the key it has
+SECRET_FIELDS = ("private_key", "private_key_password", "pkcs12", "pkcs12_password")
 
 
 def _same_host(a, b) -> bool:
@@ -79,24 +81,25 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
             if not key and not rem.get("key_required", True) and rem.get("certificates") and not chain:
                 # the verdict carries the complete chain and the alias keeps its key: certificate-only update
                 chain = "".join(c.get("pem") or "" for c in rem["certificates"]) or None
-                key = "(kept in Apigee)" if chain else None
+                key = KEPT_IN_APIGEE if chain else None
             if not keystore and not reference:
                 entry.update(status="manual", missing="the keystore of the link is unknown")
             elif not alias:
                 entry.update(status="manual", missing="the key alias of the link is unknown")
-            elif not chain or not key:
-                entry.update(status="manual", missing="cert_chain and private_key for keystore %s alias %s in "
-                             "mtls_keystore_material (inventory)" % (keystore or reference, alias))
+            elif not (chain or _m(material, "pkcs12")) or not key:
+                entry.update(status="manual", missing="cert_chain and private_key for keystore %s alias %s (or one "
+                             "pkcs12) in mtls_keystore_material (inventory)" % (keystore or reference, alias))
             else:
                 k = (env, reference or keystore, alias)
                 if k not in seen_items:
+                    # certificates only (public); the key is named by its material entry, never copied here
                     item = {"env": env, "keystore": keystore, "alias": alias, "cert_chain": chain,
-                            "ca_bundle": _m(material, "ca_bundle") or _m(material, "ca_chain"), "link_ids": []}
-                    if _m(material, "pkcs12"):
-                        item["pkcs12"] = _m(material, "pkcs12")
+                            "ca_bundle": _m(material, "ca_bundle") or _m(material, "ca_chain"), "link_ids": [],
+                            "material_index": materials.index(material) if material is not None else None,
+                            "key": "kept" if key == KEPT_IN_APIGEE else "pkcs12" if _m(material, "pkcs12")
+                            else "private_key"}
+                    if item["key"] == "pkcs12":
                         item.pop("cert_chain")
-                    elif key != "(kept in Apigee)":
-                        item["private_key"] = key
                     if reference:
                         item["reference"] = reference
                     item["strategy"] = _m(material, "strategy") or (strategy if reference else "in_place")
@@ -142,6 +145,52 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
     for e in out["links"]:
         out["counts"][e["status"]] = out["counts"].get(e["status"], 0) + 1
     return out
+
+
+def with_material(items, materials):
+    """The plan's keystore items with the secret fields of their material entry (private key, PKCS#12, passwords).
+
+    The plan itself never holds them (it is a fact Ansible prints at -v); this is applied only where the items are
+    handed to the module, whose options for them are no_log."""
+    out = []
+    for item in items or []:
+        full = dict(item)
+        index = item.get("material_index")
+        if item.get("key") in ("private_key", "pkcs12") and index is not None:
+            material = materials[index]
+            for name in SECRET_FIELDS:
+                if _m(material, name) is not None:
+                    full[name] = material[name]
+        out.append(full)
+    return out
+
+
+def before_after_rows(plan, before, after, renamed=None):
+    """One row per link: id, verdict before, action, status, verdict after, missing input, and the id it has now.
+    `renamed` maps a link id to its id after the fix (a proxy fixed by a new revision)."""
+    b = {row.get("id"): verdict_code(row) for row in (before or {}).get("links") or []}
+    a = {row.get("id"): verdict_code(row) for row in (after or {}).get("links") or []}
+    renamed = {k: v for k, v in (renamed or {}).items() if k != v}
+    for old, new in renamed.items():
+        if new in a:
+            a[old] = a.pop(new)
+    rows = []
+    ids = list(b) + [i for i in a if i not in b]
+    by_id = {e["id"]: e for e in (plan or {}).get("links", [])}
+    for link_id in ids:
+        e = by_id.get(link_id, {})
+        rows.append({"id": link_id, "before": b.get(link_id, "-"), "action": e.get("action", "-"),
+                     "status": e.get("status", "-"), "after": a.get(link_id, "-"), "missing": e.get("missing"),
+                     "now": renamed.get(link_id, link_id)})
+    return rows
+
+
+def row_text(row):
+    """One line of the console summary for a before/after row."""
+    text = "%s: %s -> %s (%s, %s)" % (row["id"], row["before"], row["after"], row["action"], row["status"])
+    if row.get("missing"):
+        text += "; missing: %s" % row["missing"]
+    return text
 
 
 def _manual_hint(action, code, link):

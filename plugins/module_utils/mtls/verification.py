@@ -9,10 +9,14 @@ from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.report import verdict_code
 
 
-def rename_map(renamed=None, rows=None) -> dict:
-    """old id -> new id from the remediation report rows (`id` -> `now`, an earlier run) and this run's renames
-    (which win). Entries that rename nothing are dropped."""
+def rename_map(renamed=None, rows=None, earlier=None) -> dict:
+    """old id -> new id from every run so far: the renames an earlier remediation report kept (`earlier`, its
+    ``renames``), its rows (`id` -> `now`), and this run's renames (which win). Entries that rename nothing are
+    dropped, so a run with nothing to rename keeps what earlier runs renamed."""
     out = {}
+    for old, new in (earlier or {}).items():
+        if old and new and new != old:
+            out[str(old)] = str(new)
     for row in rows or []:
         if isinstance(row, dict) and row.get("id") and row.get("now") and row["now"] != row["id"]:
             out[str(row["id"])] = str(row["now"])
@@ -48,16 +52,16 @@ def report_verdicts(report) -> dict:
     return {link.get("id"): verdict_code(link) for link in links or [] if isinstance(link, dict)}
 
 
-def verification_calls(urls, report, renamed=None, rows=None, base_url: str = "") -> dict:
+def verification_calls(urls, report, renamed=None, rows=None, base_url: str = "", earlier=None) -> dict:
     """Split the configured verification calls ({id, url} or {id, basepath}) by the diagnosis after the fixes.
 
     Each call's id is followed through the remediation's renames to the link's id now. Returns {"calls": those whose
     link is ok now (to be called), "not_ok": those whose link is not ok (a call would fail for a known reason),
-    "unknown": those whose link is in the report under neither its id nor its new id}; every entry has id, now,
-    verdict and url."""
-    mapping = rename_map(renamed, rows)
+    "unknown": those whose link is in the report under neither its id nor its new id, "renames": every rename known
+    so far (to be kept in this run's remediation report)}; every entry has id, now, verdict and url."""
+    mapping = rename_map(renamed, rows, earlier)
     verdicts = report_verdicts(report)
-    out = {"calls": [], "not_ok": [], "unknown": []}
+    out = {"calls": [], "not_ok": [], "unknown": [], "renames": mapping}
     for item in urls or []:
         if not isinstance(item, dict) or not item.get("id"):
             raise MtlsError("a verification call needs an id (the link id) and a url or basepath: got %r" % (item,))

@@ -1,0 +1,109 @@
+"""The remediation plan: a diagnosis report plus inventory material and backends -> per link fix / none / manual."""
+import json
+
+from ansible.module_utils.mtls.remediation import before_after_rows, plan_remediation, row_text, with_material
+
+KEY_CONTENT = "-----BEGIN PRIVATE KEY-----\nnot-a-real-key-only-a-marker\n-----END PRIVATE KEY-----\n"
+
+BACKENDS = [{"name": "nginx-b", "host": "localhost", "port": 18444, "truststore_path": "/x/ca.pem",
+             "truststore_format": "pem_bundle"},
+            {"name": "jsse-b", "host": "localhost", "port": 18442, "truststore_path": "/x/t.p12",
+             "truststore_format": "pkcs12"}]
+
+
+def _link(link_id, verdict, **rem):
+    return {"id": link_id, "verdict": verdict, "remediation": rem}
+
+
+def test_plan_upload_chain_uses_inventory_material_and_dedups():
+    report = {"links": [
+        _link("targetserver:test/ts-a", "no_client_certificate", action="upload_chain", keystore="ks-a",
+              alias="mp-client-a", reference="ks-a-ref", key_required=True),
+        _link("proxy:test/p/1/default", "chain_incomplete", action="upload_chain", keystore="ks-a",
+              alias="mp-client-a", reference="ks-a-ref", key_required=False),
+        _link("targetserver:test/ok", "ok", action="none"),
+    ]}
+    material = [{"keystore": "ks-a", "alias": "mp-client-a", "cert_chain": "/pki/a-chain.pem",
+                 "private_key": "/pki/a.key"}]
+    plan = plan_remediation(report, material, BACKENDS)
+    assert [e["status"] for e in plan["links"]] == ["fix", "fix", "none"]
+    assert len(plan["keystore_items"]) == 1
+    item = plan["keystore_items"][0]
+    assert item == {"env": "test", "keystore": "ks-a", "alias": "mp-client-a", "cert_chain": "/pki/a-chain.pem",
+                    "ca_bundle": None, "key": "private_key", "material_index": 0, "reference": "ks-a-ref",
+                    "strategy": "rotate", "link_ids": ["targetserver:test/ts-a", "proxy:test/p/1/default"]}
+    assert with_material(plan["keystore_items"], material)[0]["private_key"] == "/pki/a.key"
+    assert plan["counts"] == {"fix": 2, "none": 1}
+
+
+def test_plan_upload_chain_without_material_names_the_missing_input():
+    report = [_link("targetserver:test/ts-x", "no_client_certificate", action="upload_chain", keystore="ks-x",
+                    alias="client", key_required=True)]
+    plan = plan_remediation(report, [], BACKENDS)
+    entry = plan["links"][0]
+    assert entry["status"] == "manual" and "cert_chain and private_key for keystore ks-x alias client" in \
+        entry["missing"]
+    assert plan["keystore_items"] == []
+
+
+def test_plan_chain_incomplete_without_key_updates_certificates_only():
+    report = [_link("targetserver:test/ts-y", "chain_incomplete", action="upload_chain", keystore="ks-y",
+                    alias="client", key_required=False,
+                    certificates=[{"pem": "-----BEGIN CERTIFICATE-----\nA\n"}, {"pem": "B"}])]
+    plan = plan_remediation(report, [], BACKENDS, strategy="in_place")
+    item = plan["keystore_items"][0]
+    assert "private_key" not in item and item["cert_chain"].endswith("B") and item["strategy"] == "in_place"
+
+
+def test_plan_trust_issuer_maps_backend_and_picks_chain_for_openssl():
+    common = {"action": "trust_issuer", "subject": "CN=Intermediate C", "pem": "INT-C",
+              "ca_chain": [{"pem": "INT-C"}, {"pem": "ROOT-C"}]}
+    report = [_link("proxy:test/a/1/default", "ca_mismatch", backend={"host": "127.0.0.1", "port": 18444}, **common),
+              _link("proxy:test/b/1/default", "ca_mismatch", backend={"host": "localhost", "port": 18442}, **common),
+              _link("proxy:test/c/1/default", "ca_mismatch", backend={"host": "db.example", "port": 443}, **common)]
+    plan = plan_remediation(report, [], BACKENDS)
+    assert plan["truststore_certs"] == {"nginx-b": ["INT-CROOT-C"], "jsse-b": ["INT-C"]}
+    assert [e["status"] for e in plan["links"]] == ["fix", "fix", "manual"]
+    assert "db.example:443" in plan["links"][2]["missing"] and "mtls_backends" in plan["links"][2]["missing"]
+
+
+def test_plan_other_actions_are_manual_with_a_hint():
+    report = [_link("targetserver:test/t", "client_auth_disabled", action="enable_client_auth", text="turn it on")]
+    entry = plan_remediation(report, [], BACKENDS)["links"][0]
+    assert entry["status"] == "manual" and "ClientAuthEnabled" in entry["missing"]
+
+
+def test_plan_enable_client_auth_when_allowed():
+    report = [_link("targetserver:test/t", "client_auth_disabled", action="enable_client_auth")]
+    plan = plan_remediation(report, [], BACKENDS, enable_client_auth=True)
+    assert plan["client_auth_links"] == ["targetserver:test/t"] and plan["links"][0]["status"] == "fix"
+
+
+def test_the_plan_never_holds_a_secret_given_as_content():
+    """A vaulted private key, a PKCS#12 and their passwords reach the plan as content; the plan (a fact Ansible prints
+    at -v) names the material entry instead, and with_material() joins the secrets only for the module call."""
+    report = {"links": [
+        _link("targetserver:test/a", "no_client_certificate", action="upload_chain", keystore="ks-a", alias="a"),
+        _link("targetserver:test/b", "no_client_certificate", action="upload_chain", keystore="ks-b", alias="b")]}
+    material = [{"keystore": "ks-a", "alias": "a", "cert_chain": "CHAIN-A", "private_key": KEY_CONTENT,
+                 "private_key_password": "key-Passw0rd"},
+                {"keystore": "ks-b", "alias": "b", "pkcs12": "UEtDUzEyLWNvbnRlbnQ=", "pkcs12_password": "p12-Passw0rd"}]
+    plan = plan_remediation(report, material, BACKENDS)
+    text = json.dumps(plan)
+    for secret in (KEY_CONTENT, "key-Passw0rd", "UEtDUzEyLWNvbnRlbnQ=", "p12-Passw0rd", "PRIVATE KEY"):
+        assert secret not in text
+    assert [e["status"] for e in plan["links"]] == ["fix", "fix"]
+    full = with_material(plan["keystore_items"], material)
+    assert full[0]["private_key"] == KEY_CONTENT and full[0]["private_key_password"] == "key-Passw0rd"
+    assert full[1]["pkcs12"] == "UEtDUzEyLWNvbnRlbnQ=" and full[1]["pkcs12_password"] == "p12-Passw0rd"
+    assert "cert_chain" not in full[1]
+
+
+def test_before_after_rows_follow_a_rename():
+    plan = {"links": [{"id": "proxy:test/p/1/default", "action": "enable_client_auth", "status": "fix"}]}
+    before = {"links": [{"id": "proxy:test/p/1/default", "verdict": "client_auth_disabled"}]}
+    after = {"links": [{"id": "proxy:test/p/2/default", "verdict": "ok"}]}
+    rows = before_after_rows(plan, before, after, {"proxy:test/p/1/default": "proxy:test/p/2/default"})
+    assert rows == [{"id": "proxy:test/p/1/default", "before": "client_auth_disabled", "action": "enable_client_auth",
+                     "status": "fix", "after": "ok", "missing": None, "now": "proxy:test/p/2/default"}]
+    assert row_text(rows[0]) == "proxy:test/p/1/default: client_auth_disabled -> ok (enable_client_auth, fix)"

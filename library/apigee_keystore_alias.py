@@ -188,9 +188,9 @@ def main():
         return desired_chain(
             cert_chain=read_material(p["cert_chain"], "cert_chain"),
             ca_bundle=read_material(p["ca_bundle"], "ca_bundle"),
-            private_key=read_material(p["private_key"], "private_key"),
+            private_key=read_material(p["private_key"], "private_key", secret=True),
             private_key_password=p["private_key_password"],
-            pkcs12=read_material(p["pkcs12"], "pkcs12"), pkcs12_password=p["pkcs12_password"],
+            pkcs12=read_material(p["pkcs12"], "pkcs12", secret=True), pkcs12_password=p["pkcs12_password"],
             include_root=p["include_root"])
 
     def work(client, p, desired):

@@ -144,7 +144,7 @@ def run_probe(p):
     data = read_material(p["client_chain"], "client_chain")
     if data is not None:
         chain = certcore.load_certificates(data, "client_chain")
-    data = read_material(p["client_key"], "client_key")
+    data = read_material(p["client_key"], "client_key", secret=True)
     if data is not None:
         key = certcore.load_private_key(data, p["client_key_password"], "client_key")
         del data

@@ -214,3 +214,15 @@ def test_apigee_keystore_alias_rotate_keeps_a_keystore_named_directly(lab, tmp_p
         assert api(lab, "targetservers/it-ts-byname").json()["sSLInfo"]["keyStore"] == "it-byname-ks"
     finally:  # the diagnosis of the shared lab follows target servers: leave none behind
         requests.delete(url + "/it-ts-byname", auth=auth, timeout=10)
+
+
+@pytest.mark.parametrize("name", ["..", "."])
+def test_a_dot_name_never_reaches_the_api(lab, tmp_path, name):
+    """apigee_keystore name=.. state=absent once sent DELETE .../environments/prod/ (only the emulator's 405 stopped
+    it); name=. crashed. The name is refused before any request."""
+    for state in ("absent", "present"):
+        rc, out = run_play(lab, tmp_path, """
+        - apigee_keystore: {env: prod, name: "%s", state: %s}
+        """ % (name, state), check=False)
+        assert rc != 0 and "is not a valid Apigee name" in out and '"api_requests": 0,' in out, out
+    assert api(lab, "keystores").status_code == 200

@@ -16,7 +16,7 @@ PASSWORD = "S3cret-Pa55!"
 class FakeEdge:
     """Records requests; `routes` maps (method, path) -> list of (status, headers, body) answered in turn."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.routes = {}
         self.seen = []
         self.tokens = {"access-1"}
@@ -42,6 +42,9 @@ class FakeEdge:
                     status, headers, payload = answers[0]
                 if callable(payload):
                     status, headers, payload = payload(self, body)
+                if payload == "DROP":  # the connection was accepted, then closed without an answer
+                    self.close_connection = True
+                    return
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 for k, v in headers.items():
@@ -54,7 +57,9 @@ class FakeEdge:
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        if tls is not None:  # an ssl.SSLContext of the server
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls is not None else "http", self.server.server_address[1])
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
@@ -369,3 +374,82 @@ def test_get_raw_cache_is_opt_in(edge):
     c.invalidate("/apis/p")
     c.get_raw("/apis/p/revisions/1", cache=True)
     assert c.request_count == 4
+
+
+def test_any_error_body_becomes_a_clear_message(edge):
+    """Apigee X / Google answers {"error": {"code", "message", "status"}}; once crashed the client ('dict' has no
+    attribute 'lower'). Every shape, even a list or HTML, ends as an ApigeeApiError in plain words."""
+    edge.route("GET", "/v1/organizations/acme/environments/test/keystores/ks",
+               (404, {}, {"error": {"code": 404, "message": "keystore ks not found", "status": "NOT_FOUND"}}))
+    edge.route("GET", "/v1/organizations/acme/environments/test/references/r",
+               (400, {}, ["odd", {"shape": 1}]))
+    edge.route("GET", "/v1/organizations/acme/environments/test/targetservers/t",
+               (502, {"Content-Type": "text/html"}, b"<html>bad gateway</html>"))
+    c = client(edge, retries=0)
+    with pytest.raises(ApigeeApiError) as err:
+        c.get("/environments/test/keystores/ks")
+    assert err.value.status == 404 and "keystore ks not found" in str(err.value) and "NOT_FOUND" in str(err.value)
+    with pytest.raises(ApigeeApiError) as err:
+        c.get("/environments/test/references/r")
+    assert err.value.status == 400 and "odd" in str(err.value)
+    with pytest.raises(ApigeeApiError) as err:
+        c.get("/environments/test/targetservers/t")
+    assert err.value.status == 502
+
+
+def test_a_long_retry_after_fails_at_once(edge):
+    waits = []
+    edge.route("GET", "/v1/organizations/acme/environments", (429, {"Retry-After": "3600"}, {"message": "quota"}))
+    c = client(edge, sleep=waits.append)
+    with pytest.raises(ApigeeApiError) as err:
+        c.get("/environments")
+    assert waits == [] and c.request_count == 1
+    assert "3600 s" in str(err.value) and "Retry-After" in str(err.value)
+
+
+def test_retry_waits_are_capped_in_total(edge):
+    waits = []
+    edge.route("GET", "/v1/organizations/acme/environments", (503, {"Retry-After": "50"}, {"message": "busy"}))
+    c = client(edge, sleep=waits.append, retries=10)
+    with pytest.raises(ApigeeApiError):
+        c.get("/environments")
+    assert sum(waits) <= 120 and waits == [50.0, 50.0]
+
+
+def test_a_dropped_connection_on_a_get_is_retried_but_not_on_a_post(edge):
+    edge.route("GET", "/v1/organizations/acme/environments", (200, {}, "DROP"), (200, {}, ["test"]))
+    c = client(edge)
+    assert c.get("/environments") == ["test"] and c.retry_count == 1
+    edge.route("POST", "/v1/organizations/acme/environments/test/keystores", (200, {}, "DROP"), (200, {}, {}))
+    with pytest.raises(MtlsError, match="cannot reach"):
+        c.post("/environments/test/keystores", json={"name": "ks"})
+    assert [r["method"] for r in edge.seen].count("POST") == 1
+
+
+@pytest.fixture
+def tls_edge(tmp_path):
+    import ssl
+
+    from tests.helpers.pki import make_ca, make_leaf
+
+    ca = make_ca("CN=Mgmt Test CA")
+    leaf = make_leaf("CN=127.0.0.1", ca, san=["ip:127.0.0.1"], eku=("serverAuth",))
+    (tmp_path / "server.pem").write_bytes(leaf.cert_pem() + leaf.key_pem())
+    (tmp_path / "ca.pem").write_bytes(ca.cert_pem())
+    (tmp_path / "other-ca.pem").write_bytes(make_ca("CN=Some Corporate CA").cert_pem())
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(tmp_path / "server.pem"))
+    fake = FakeEdge(tls=ctx)
+    fake.route("GET", "/v1/organizations/acme/environments", (200, {}, ["test"]))
+    yield fake, tmp_path
+    fake.close()
+
+
+def test_explicit_tls_options_win_over_requests_ca_bundle(tls_edge, monkeypatch):
+    """REQUESTS_CA_BUNDLE (common on corporate hosts) silently replaced ca_path and validate_certs: false."""
+    fake, d = tls_edge
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(d / "other-ca.pem"))
+    assert client(fake, validate_certs=False).get("/environments") == ["test"]
+    assert client(fake, ca_path=str(d / "ca.pem")).get("/environments") == ["test"]
+    with pytest.raises(MtlsError, match="TLS error"):  # validation on, no ca_path: the environment's bundle applies
+        client(fake).get("/environments")

@@ -377,3 +377,18 @@ def test_chain_summary_is_secret_free(pki):
     assert summary[0]["sha256"] == certcore.fingerprint_sha256(pki["leaf"].cert)
     text = repr(summary)
     assert "PRIVATE" not in text and "BEGIN" not in text
+
+
+def test_a_secret_option_says_what_its_value_looked_like(tmp_path):
+    """Ansible masks a no_log value wherever it appears: "private_key: ******** is neither PEM ..." said nothing.
+    For a secret the error describes the value instead of echoing it; other options still name the path."""
+    from ansible.module_utils.mtls.material import read_material
+
+    missing = str(tmp_path / "no-such.key")
+    with pytest.raises(MtlsError) as err:
+        read_material(missing, "private_key", secret=True)
+    assert "private_key: the value looks like a path, but no readable file is there" in str(err.value)
+    assert missing not in str(err.value)
+    with pytest.raises(MtlsError, match="cert_chain: %s is neither PEM content nor a readable file" % missing):
+        read_material(missing, "cert_chain")
+    assert read_material("-----BEGIN X-----\n", "private_key", secret=True) == b"-----BEGIN X-----\n"

@@ -1,22 +1,10 @@
 """Link discovery on constructed Edge JSON and revision bundles (a recording client, no network)."""
-import io
-import zipfile
-
 import pytest
-from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
+from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.links import discover_links, parse_target_endpoints, read_keystore
 
+from tests.helpers.fake_apigee import FakeClient, bundle
 from tests.helpers.pki import make_ca, make_leaf
-
-
-def bundle(targets):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("apiproxy/proxy.xml", "<APIProxy name='x'/>")
-        for name, xml in targets.items():
-            zf.writestr("apiproxy/targets/%s.xml" % name, xml)
-    return buf.getvalue()
-
 
 URL_TARGET = """<TargetEndpoint name="default"><HTTPTargetConnection>
   <SSLInfo><Enabled>true</Enabled><ClientAuthEnabled>true</ClientAuthEnabled><KeyStore>ref://ks-ref</KeyStore>
@@ -26,26 +14,6 @@ LB_TARGET = """<TargetEndpoint name="lb"><HTTPTargetConnection><LoadBalancer><Se
   </LoadBalancer></HTTPTargetConnection></TargetEndpoint>"""
 PLAIN_TARGET = """<TargetEndpoint name="plain"><HTTPTargetConnection><URL>http://plain.example/</URL>
   </HTTPTargetConnection></TargetEndpoint>"""
-
-
-class FakeClient:
-    org = "acme"
-    mgmt_url = "http://edge"
-
-    def __init__(self, data, raw):
-        self.data, self.raw, self.seen = data, raw, []
-
-    def get(self, path, params=None, cache=True):
-        self.seen.append(path)
-        if path not in self.data:
-            raise ApigeeApiError("not found: %s" % path, status=404)
-        return self.data[path]
-
-    def get_raw(self, path, params=None, headers=None, cache=False):
-        self.seen.append(path)
-        if path not in self.raw:
-            raise ApigeeApiError("not found: %s" % path, status=404)
-        return self.raw[path]
 
 
 @pytest.fixture
@@ -116,3 +84,37 @@ def test_read_keystore():
     assert [c.subject.rfc4514_string() for c in ks["aliases"]["client"]["chain"]] == ["CN=L,O=T", "CN=R,O=T"]
     assert ks["aliases"]["ca"]["has_key"] is False
     assert read_keystore(FakeClient({}, {}), "e", "ks", certcore.load_certificates)["exists"] is False
+
+
+@pytest.mark.parametrize("path, answer, words", [
+    ("/environments/test/targetservers", {"targetServer": ["ts1"]}, "GET /environments/test/targetservers with a "
+                                                                     "malformed listing: expected a list of names"),
+    ("/environments/test/targetservers/ts1", ["ts1"], "GET /environments/test/targetservers/ts1 with a malformed "
+                                                      "document: expected a JSON object"),
+    ("/environments/test/deployments", {"aPIProxy": "orders"}, "GET /environments/test/deployments with a malformed "
+                                                               "document: aPIProxy is not a list"),
+])
+def test_an_answer_of_the_wrong_shape_names_the_call(edge, path, answer, words):
+    """Once: 'not found: GET .../targetservers/None' for a listing that was not a list."""
+    edge.data[path] = answer
+    with pytest.raises(MtlsError) as err:
+        discover_links(edge, "test")
+    assert words in str(err.value)
+
+
+def test_a_keystore_document_of_the_wrong_shape_names_the_call():
+    from ansible.module_utils.mtls import certcore
+
+    client = FakeClient({"/environments/test/keystores/ks": ["not", "an", "object"]}, {})
+    with pytest.raises(MtlsError, match="GET /environments/test/keystores/ks with a malformed document"):
+        read_keystore(client, "test", "ks", certcore.load_certificates)
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a\nb", None])
+def test_names_that_would_address_another_resource_are_refused(name):
+    from ansible.module_utils.mtls.apigee import resources
+
+    with pytest.raises(MtlsError, match="is not a valid Apigee name"):
+        resources.keystore_path("test", name)
+    assert resources.keystore_path("test", "a/b c") == "/environments/test/keystores/a%2Fb%20c"
+    assert resources.keystore_path("test", "...") == "/environments/test/keystores/..."

@@ -11,8 +11,8 @@ from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.mp_log import attach_mp_log_evidence, mp_log_groups_for_link, scan, summarize_mp_log
 from ansible.module_utils.mtls.report import render_markdown, write_reports
 
+from tests.helpers.fake_apigee import FakeClient, bundle
 from tests.helpers.pki import make_ca, make_leaf
-from tests.unit.test_links import FakeClient, bundle
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -208,3 +208,25 @@ def test_diagnosis_carries_a_scanned_system_log_without_changing_verdicts(tmp_pa
     assert ("- MP system.log: 2 handshake failures, Received fatal alert: bad_certificate, message IDs `mid-2`, "
             "`mid-1` (first 2024-05-01 10:00:01,000, last 2024-05-01 10:00:02,000)") in md
     assert "MP system.log" not in render_markdown(plain)
+
+
+def test_one_invalid_host_name_gets_its_own_verdict_and_the_rest_is_diagnosed():
+    """A target server whose host has a 64-character DNS label once stopped the whole diagnosis ("encoding with 'idna'
+    codec failed") without naming it. It is backend_unreachable with the reason; the other links are diagnosed."""
+    bad = "a" * 64 + ".example.com"
+    data = {
+        "": {"name": "acme"},
+        "/environments/test": {"name": "test"},
+        "/environments/test/targetservers": ["bad", "refused"],
+        "/environments/test/targetservers/bad": {"name": "bad", "host": bad, "port": 443, "isEnabled": True,
+                                                 "sSLInfo": {"enabled": "true"}},
+        "/environments/test/targetservers/refused": {"name": "refused", "host": "127.0.0.1", "port": 1,
+                                                     "isEnabled": True, "sSLInfo": {"enabled": "true"}},
+        "/environments/test/deployments": {"aPIProxy": []},
+        "/environments/test/keystores": [],
+    }
+    report = run_diagnosis(FakeClient(data, {}), ["test"], probe_timeout=2)
+    rows = {r["id"]: r for r in report["links"]}
+    assert rows["targetserver:test/bad"]["verdict"] == "backend_unreachable"
+    assert "not a valid host name" in json.dumps(rows["targetserver:test/bad"]["evidence"])
+    assert rows["targetserver:test/refused"]["verdict"] == "backend_unreachable"

@@ -29,7 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 FORMATS = ("pem_bundle", "pkcs12", "jks")
-PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n.*?-----END CERTIFICATE-----\r?\n?", re.S)
+# A block starts at the beginning of a line, as OpenSSL (nginx, Apache, HAProxy) reads it; a commented block is text.
+PEM_BLOCK = re.compile(rb"^-----BEGIN CERTIFICATE-----\r?\n.*?-----END CERTIFICATE-----\r?\n?", re.S | re.M)
 KEYTOOL_PASSWORD_ENV = "MTLS_TRUSTSTORE_PASSWORD"
 
 

@@ -46,7 +46,11 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------------------------------------------- loading
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----(.*?)-----END ([A-Z0-9 #]+)-----", re.DOTALL)
+# A PEM block starts with a line that begins with "-----BEGIN " (as OpenSSL's PEM reader requires): a commented-out
+# block ("# -----BEGIN CERTIFICATE-----") is text between blocks, skipped, as OpenSSL skips it.
+_PEM_BLOCK = re.compile(rb"^-----BEGIN ([A-Z0-9 #]+)-----(.*?)-----END ([A-Z0-9 #]+)-----",
+                        re.DOTALL | re.MULTILINE)
+_PEM_BEGIN = re.compile(rb"^-----BEGIN", re.MULTILINE)
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 
 
@@ -78,7 +82,7 @@ def load_certificates(data, source: str = "<input>") -> list[x509.Certificate]:
         raise MtlsError("no certificate data in %s (empty input)" % source, source=source)
     if b"-----BEGIN" in raw:
         certs, number = [], 0
-        begins = raw.count(b"-----BEGIN")
+        begins = len(_PEM_BEGIN.findall(raw))
         blocks = list(_PEM_BLOCK.finditer(raw))
         if len(blocks) != begins:
             raise MtlsError("unterminated PEM block in %s (a -----BEGIN line has no matching -----END line)"

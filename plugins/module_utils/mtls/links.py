@@ -226,11 +226,11 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
     """
     check_env(client, env)
     links = {}
-    ts_names = client.get(res.target_server_path(env)) or []
+    ts_names = res.names(client.get(res.target_server_path(env)), res.target_server_path(env))
     for name in ts_names:
         if target_servers and not proxies and name not in target_servers:
             continue
-        data = client.get(res.target_server_path(env, name)) or {}
+        data = res.document(client.get(res.target_server_path(env, name)), res.target_server_path(env, name))
         ssl = SslInfo.from_edge_json(data.get("sSLInfo"))
         port = data.get("port")
         link = Link(id=target_server_link_id(env, name), env=env, source="targetserver", name=name,
@@ -239,8 +239,12 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
         links[link.id] = link
 
     used_servers = set()
-    deployments = client.get(res.deployments_path(env)) or {}
-    for proxy in deployments.get("aPIProxy") or []:
+    deployments = res.document(client.get(res.deployments_path(env)), res.deployments_path(env))
+    proxies_deployed = deployments.get("aPIProxy") or []
+    if not isinstance(proxies_deployed, list) or not all(isinstance(p, dict) for p in proxies_deployed):
+        raise MtlsError("the Apigee management API answered GET %s with a malformed document: aPIProxy is not a list "
+                        "of proxies" % res.deployments_path(env))
+    for proxy in proxies_deployed:
         api = proxy.get("name")
         if proxies and api not in proxies:
             continue
@@ -320,6 +324,7 @@ def read_keystore(client, env, name, load_certificates):
     data = res.get_or_none(client, res.keystore_path(env, name))
     if data is None:
         return out
+    data = res.document(data, res.keystore_path(env, name))
     out["exists"] = True
     out["certs"] = list(data.get("certs") or [])
     for entry in data.get("aliases") or []:
@@ -340,4 +345,4 @@ def read_keystore(client, env, name, load_certificates):
 
 
 def list_keystores(client, env):
-    return list(client.get(res.keystores_path(env)) or [])
+    return res.names(client.get(res.keystores_path(env)), res.keystores_path(env))

@@ -107,8 +107,12 @@ def handshake(host, port, server_name=None, timeout=10.0, tls_versions=None, cha
            "http_status": None, "client_certificate_presented": bool(chain)}
     deadline = _Deadline(timeout)
     try:
+        sni = server_name.encode("idna") if server_name else None
         sock = socket.create_connection((host, port), timeout=timeout)
-    except OSError as exc:
+    except UnicodeError as exc:  # e.g. a DNS label longer than 63 characters
+        out["error"] = "%s is not a valid host name: %s" % (host if not server_name else server_name, exc)
+        return out
+    except (OSError, ValueError, TypeError) as exc:
         out["error"] = "cannot connect to %s:%s: %s" % (host, port, getattr(exc, "strerror", None) or exc)
         return out
     out["reachable"] = True
@@ -118,8 +122,8 @@ def handshake(host, port, server_name=None, timeout=10.0, tls_versions=None, cha
         ctx.set_info_callback(lambda c, where, ret: states.append(c.get_state_string()))
         sock.setblocking(False)
         conn = SSL.Connection(ctx, sock)
-        if server_name:
-            conn.set_tlsext_host_name(server_name.encode("idna"))
+        if sni:
+            conn.set_tlsext_host_name(sni)
         conn.set_connect_state()
         failure = None
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import email.utils
+import json
 import json as _json
 import random
 import threading
@@ -49,7 +50,8 @@ PUBLIC_CLOUD_LOGIN_URL = "https://login.apigee.com"
 EDGE_CLIENT_AUTH = "Basic ZWRnZWNsaTplZGdlY2xpc2VjcmV0"
 SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_RETRY_AFTER = 60.0
+MAX_RETRY_AFTER = 60.0  # the longest single wait
+MAX_TOTAL_WAIT = 120.0  # the longest a request waits in all for retries; a Retry-After beyond it fails at once
 USER_AGENT = "apigee-mtls-doctor"
 
 
@@ -74,17 +76,30 @@ def apigee_argument_spec():
     }
 
 
+def _text(value):
+    """A short plain string of a field of an error body (None for nothing)."""
+    if value in (None, "", [], {}):
+        return None
+    if not isinstance(value, str):
+        value = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)
+    return value[:500]
+
+
 def _apigee_error_fields(body):
-    """(code, message) from an Apigee error body: {"code": ..., "message": ...} or {"fault": {...}}."""
+    """(code, message) from any error body: Edge {"code", "message"}, a runtime {"fault": {...}}, Google/Apigee X
+    {"error": {"code", "message", "status"}}, OAuth {"error", "error_description"}, or anything else (never raises)."""
     if not isinstance(body, dict):
-        return None, None
-    if "fault" in body and isinstance(body["fault"], dict):
-        fault = body["fault"]
-        detail = fault.get("detail") or {}
-        return (detail.get("errorcode") if isinstance(detail, dict) else None), fault.get("faultstring")
-    code = body.get("code") or body.get("error")
+        return None, _text(body) if isinstance(body, list) else None
+    fault = body.get("fault")
+    if isinstance(fault, dict):
+        detail = fault.get("detail")
+        return (_text(detail.get("errorcode")) if isinstance(detail, dict) else None), _text(fault.get("faultstring"))
+    error = body.get("error")
+    if isinstance(error, dict):  # Google APIs (Apigee X / hybrid)
+        return _text(error.get("status") or error.get("code")), _text(error.get("message"))
+    code = body.get("code") or error
     message = body.get("message") or body.get("error_description")
-    return code, message
+    return _text(code), _text(message)
 
 
 def _parse_retry_after(value, now=None):
@@ -142,10 +157,11 @@ class ApigeeClient:
         self.auth_type = self._choose_auth(auth_type, username, password, token, mfa_token)
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
-        if validate_certs and ca_path:
-            self.session.verify = ca_path
-        else:
-            self.session.verify = bool(validate_certs)
+        # Passed with every request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify,
+        # but not a request's explicit False or CA path. With validation on and no ca_path, the environment's bundle
+        # (a corporate CA) still applies.
+        self._verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        self.session.verify = self._verify
         self._lock = threading.Lock()
         self._cache = {}
         self._inflight = {}
@@ -233,7 +249,7 @@ class ApigeeClient:
         }
         self._count()
         try:
-            resp = self.session.post(url, data=form, headers=headers, timeout=self.timeout)
+            resp = self.session.post(url, data=form, headers=headers, timeout=self.timeout, verify=self._verify)
         except requests.exceptions.RequestException as exc:
             raise MtlsError("cannot reach the Apigee login service at %s: %s" % (url, _plain_conn_error(exc)),
                             url=url) from None
@@ -288,6 +304,7 @@ class ApigeeClient:
         url = self.url(path)
         may_retry = (method in SAFE_METHODS) if retry is None else bool(retry)
         attempt = 0
+        waited = 0.0
         refreshed = False
         while True:
             hdrs = {"Accept": accept}
@@ -300,8 +317,18 @@ class ApigeeClient:
             self._count()
             try:
                 resp = self.session.request(method, url, params=params, json=json, data=data, files=files,
-                                            headers=hdrs, auth=auth, timeout=self.timeout)
+                                            headers=hdrs, auth=auth, timeout=self.timeout, verify=self._verify)
             except requests.exceptions.RequestException as exc:
+                if may_retry and attempt < self.retries and _dropped(exc):
+                    # the server closed a connection it had accepted: a safe request is sent again
+                    wait = self.backoff * (2 ** attempt)
+                    if waited + wait <= MAX_TOTAL_WAIT:
+                        attempt += 1
+                        waited += wait
+                        with self._lock:
+                            self.retry_count += 1
+                        self._sleep(wait)
+                        continue
                 raise MtlsError("cannot reach the Apigee management API at %s (%s %s): %s"
                                 % (self.mgmt_url, method, url, _plain_conn_error(exc)),
                                 url=url, method=method) from None
@@ -310,10 +337,12 @@ class ApigeeClient:
                 if self._oauth_refresh():
                     continue
             if resp.status_code in RETRY_STATUSES and may_retry and attempt < self.retries:
-                wait = _parse_retry_after(resp.headers.get("Retry-After"))
-                if wait is None:
-                    wait = self.backoff * (2 ** attempt) * (1 + random.random() * 0.25)
-                wait = min(wait, MAX_RETRY_AFTER)
+                asked = _parse_retry_after(resp.headers.get("Retry-After"))
+                wait = asked if asked is not None else self.backoff * (2 ** attempt) * (1 + random.random() * 0.25)
+                if asked is not None and (asked > MAX_RETRY_AFTER or waited + asked > MAX_TOTAL_WAIT):
+                    raise self._error(method, url, path, resp, retry_after=asked)
+                wait = min(wait, MAX_RETRY_AFTER, max(0.0, MAX_TOTAL_WAIT - waited))
+                waited += wait
                 attempt += 1
                 with self._lock:
                     self.retry_count += 1
@@ -323,7 +352,7 @@ class ApigeeClient:
                 raise self._error(method, url, path, resp)
             return resp
 
-    def _error(self, method, url, path, resp):
+    def _error(self, method, url, path, resp, retry_after=None):
         body = _safe_json(resp)
         code, message = _apigee_error_fields(body)
         status = resp.status_code
@@ -340,6 +369,10 @@ class ApigeeClient:
                     "this resource in org %s" % (self.username or "the token", method, url, said, self.org))
         elif status == 404:
             text = "not found: %s %s (HTTP 404%s)%s" % (method, url, said, self._not_found_hint(path, code))
+        elif retry_after is not None:
+            text = ("%s by Apigee on %s %s (HTTP %s%s): it asks to wait %d s (Retry-After), longer than this run "
+                    "waits (%d s at most); try again later" % ("rate limited" if status == 429 else "refused for now",
+                                                             method, url, status, said, retry_after, MAX_TOTAL_WAIT))
         elif status == 429:
             text = "rate limited by Apigee on %s %s (HTTP 429%s) after %d retries" % (method, url, said, self.retries)
         elif status >= 500:
@@ -487,6 +520,17 @@ def _safe_json(resp):
             return _json.loads(text)
         except ValueError:
             return None
+
+
+def _dropped(exc) -> bool:
+    """True when an established connection was closed or reset (worth sending a safe request again); False for a host
+    that cannot be reached at all, a TLS failure or a timeout (retrying those only delays a clear error)."""
+    if not isinstance(exc, requests.exceptions.ConnectionError) or isinstance(
+            exc, requests.exceptions.SSLError | requests.exceptions.Timeout):
+        return False
+    text = str(exc)
+    return any(word in text for word in ("Connection aborted", "RemoteDisconnected", "Connection reset",
+                                          "ConnectionResetError", "BrokenPipe", "IncompleteRead"))
 
 
 def _plain_conn_error(exc):

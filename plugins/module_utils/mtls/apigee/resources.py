@@ -11,8 +11,40 @@ from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 
 
 def q(value) -> str:
-    """One path segment: every character that is not unreserved is percent-encoded ('/' included)."""
-    return quote(str(value), safe="")
+    """One path segment: every character that is not unreserved is percent-encoded ('/' included).
+
+    Refuses what would address another resource or no resource at all: an empty name, "." and ".." (HTTP clients
+    and servers remove dot segments: DELETE .../keystores/.. would reach the environment), and control characters."""
+    text = "" if value is None else str(value)
+    if text in ("", ".", "..") or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise MtlsError("%r is not a valid Apigee name: names are non-empty, are not '.' or '..' and hold no control "
+                        "character" % (text,))
+    return quote(text, safe="")
+
+
+def names(doc, path: str) -> list[str]:
+    """A listing (GET of a collection: a JSON list of names), checked; MtlsError naming the call otherwise."""
+    if doc is None:
+        return []
+    if not isinstance(doc, list) or not all(isinstance(n, str) and n for n in doc):
+        raise MtlsError("the Apigee management API answered GET %s with a malformed listing: expected a list of names, "
+                        "got %s" % (path, _shape(doc)))
+    return list(doc)
+
+
+def document(doc, path: str) -> dict:
+    """One resource (a JSON object), checked; MtlsError naming the call otherwise."""
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise MtlsError("the Apigee management API answered GET %s with a malformed document: expected a JSON object, "
+                        "got %s" % (path, _shape(doc)))
+    return doc
+
+
+def _shape(doc) -> str:
+    text = repr(doc)
+    return "%s %s" % (type(doc).__name__, text if len(text) <= 80 else text[:77] + "...")
 
 
 def environment_path(env: str) -> str:

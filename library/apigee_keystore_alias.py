@@ -71,6 +71,13 @@ options:
     description: With O(strategy=rotate), keep the previous keystore instead of deleting it.
     type: bool
     default: false
+  validate_only:
+    description:
+      - Only read and check the material (chain, key, PKCS#12, passwords, validity, key/certificate match) and make
+        no request to Apigee. Role C(apigee_keystore_chain) runs every item this way before the first change, so
+        one bad item stops the run before anything changes.
+    type: bool
+    default: false
   include_root:
     description: Store the self-signed root at the end of the chain when it is known.
     type: bool
@@ -138,6 +145,31 @@ previous_keystore_kept_because:
   type: list
   elements: str
   sample: ["targetserver:prod/legacy-backend"]
+leftovers_deleted:
+  description:
+    - Keystores of the same rotation family (the keystore's name, or it with C(-r<8 hex>)) that an earlier,
+      interrupted rotation left and that nothing names any more; deleted (in check mode, would be) unless
+      O(keep_previous).
+  returned: when O(strategy=rotate) with a O(reference)
+  type: list
+  elements: str
+leftovers_kept:
+  description: Such keystores kept because a reference or a link still names them (with a warning).
+  returned: when O(strategy=rotate) with a O(reference)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The keystore.
+      type: str
+    references:
+      description: References that name it.
+      type: list
+      elements: str
+    direct_users:
+      description: Ids of links whose SSLInfo names it directly.
+      type: list
+      elements: str
 references:
   description: References repointed by a rotation.
   returned: always
@@ -161,8 +193,9 @@ api_requests:
 
 from ansible.module_utils.mtls.alias_chain import desired_chain
 from ansible.module_utils.mtls.apigee_stores import sync_alias
+from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.material import read_material
-from ansible.module_utils.mtls.module_ansible import ApigeeModule
+from ansible.module_utils.mtls.module_ansible import ApigeeModule, MtlsModule
 
 
 def main():
@@ -180,6 +213,7 @@ def main():
         "strategy": {"type": "str", "default": "in_place", "choices": ["in_place", "rotate"]},
         "keep_previous": {"type": "bool", "default": False},
         "include_root": {"type": "bool", "default": True},
+        "validate_only": {"type": "bool", "default": False},
     }, mutually_exclusive=[("private_key", "pkcs12")],
         required_one_of=[("cert_chain", "pkcs12"), ("keystore", "reference")])
 
@@ -197,6 +231,17 @@ def main():
         return sync_alias(client, p["env"], p["keystore"], p["alias"], desired, strategy=p["strategy"],
                           reference=p["reference"], keep_previous=p["keep_previous"], check_mode=module.check_mode)
 
+    if module.params["validate_only"]:
+        def check(p):
+            where = "keystore %s alias %s" % (p["keystore"] or "ref://%s" % p["reference"], p["alias"])
+            try:
+                desired = prepare(p)
+            except MtlsError as exc:
+                raise MtlsError("%s: %s" % (where, exc)) from None
+            return {"changed": False, "action": "none", "valid": True, "chain": desired.summary,
+                    "warnings": list(desired.warnings)}
+
+        MtlsModule.run(module, check)  # local checks only: no client, no request
     module.run(work, prepare=prepare)
 
 

@@ -143,3 +143,77 @@ def test_failed_backend_validation_restores_the_backup(hlab, tmp_path):
     assert "live configuration rejected" in out and "restored" in out
     assert hashlib.sha256(live.read_bytes()).hexdigest() == before
     assert oct(os.stat(live).st_mode & 0o777) == "0o640"
+
+
+def _fresh(lab):
+    from tests.helpers.lab import run_labctl
+
+    run_labctl(os.path.dirname(lab["password_file"]), "reset", check=True)
+
+
+def _exists(lab, keystore):
+    try:
+        client(lab).get("/environments/test/keystores/%s" % keystore, cache=False)
+        return True
+    except ApigeeApiError as exc:
+        assert exc.status == 404
+        return False
+
+
+def test_a_rotation_whose_upload_keeps_failing_leaves_no_empty_keystore(hlab):
+    """A 503 on the alias POST once left an empty half-created keystore. Now the upload is retried (a create is safe
+    to repeat), and when it keeps failing the keystore this run created is deleted again; traffic never moved."""
+    _fresh(hlab)
+    link = next(x for x in hlab["links"] if x["backend"].startswith("jsse"))
+    old = client(hlab).get("/environments/test/references/%s" % link["reference"])["refers"]
+    desired = material(hlab, link, full=False)
+    faults(hlab, {"method": "POST", "path_regex": "/aliases", "status": 503, "count": 50})
+    try:
+        with pytest.raises(ApigeeApiError) as err:
+            sync_alias(client(hlab, retries=2), "test", None, link["alias"], desired, strategy="rotate",
+                       reference=link["reference"])
+    finally:
+        faults(hlab)
+    assert err.value.status == 503 and "created by this run was deleted again" in str(err.value)
+    listing = client(hlab).get("/environments/test/keystores", cache=False)
+    assert [k for k in listing if k.startswith(old + "-r")] == []
+    assert client(hlab).get("/environments/test/references/%s" % link["reference"])["refers"] == old
+    assert call(hlab, link).status_code == 200
+    # one 503 only: retried, and the rotation completes
+    faults(hlab, {"method": "POST", "path_regex": "/aliases", "status": 503, "count": 1})
+    try:
+        done = sync_alias(client(hlab), "test", None, link["alias"], desired, strategy="rotate",
+                          reference=link["reference"])
+    finally:
+        faults(hlab)
+    assert done["action"] == "rotate" and not _exists(hlab, old)
+
+
+def test_a_rerun_deletes_the_previous_keystore_an_interrupted_rotation_left(hlab):
+    """The rotation's final DELETE failed: the reference was already on the new keystore, so the rerun planned
+    `none` and never deleted the old one. Now the rerun finishes it (unless keep_previous) and says so."""
+    _fresh(hlab)
+    link = next(x for x in hlab["links"] if x["backend"].startswith("nginx"))
+    old = client(hlab).get("/environments/test/references/%s" % link["reference"])["refers"]
+    desired = material(hlab, link, full=False)
+    faults(hlab, {"method": "DELETE", "path_regex": "/keystores/", "status": 500, "count": 50})
+    try:
+        with pytest.raises(ApigeeApiError):
+            sync_alias(client(hlab, retries=1), "test", None, link["alias"], desired, strategy="rotate",
+                       reference=link["reference"])
+    finally:
+        faults(hlab)
+    assert _exists(hlab, old)
+    kept = sync_alias(client(hlab), "test", None, link["alias"], desired, strategy="rotate",
+                      reference=link["reference"], keep_previous=True)
+    assert kept["changed"] is False and _exists(hlab, old)
+    check = sync_alias(client(hlab), "test", None, link["alias"], desired, strategy="rotate",
+                       reference=link["reference"], check_mode=True)
+    assert check["changed"] is True and check["leftovers_deleted"] == [old] and _exists(hlab, old)
+    again = sync_alias(client(hlab), "test", None, link["alias"], desired, strategy="rotate",
+                       reference=link["reference"])
+    assert again["action"] == "none" and again["changed"] is True and again["leftovers_deleted"] == [old]
+    assert not _exists(hlab, old) and call(hlab, link).status_code == 200
+    third = sync_alias(client(hlab), "test", None, link["alias"], desired, strategy="rotate",
+                       reference=link["reference"])
+    assert third["changed"] is False and third["leftovers_deleted"] == []

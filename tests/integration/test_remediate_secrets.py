@@ -140,7 +140,7 @@ def test_key_material_given_as_content_never_appears(slab, tmp_path):
     extra.write_text(json.dumps({"mtls_keystore_material": items}))
     rc, out = run(slab, "remediate.yml", tmp_path / "reports", "--check", "--diff", "-e", "@%s" % extra)
     assert rc == 0, out[-4000:]
-    assert "upload_chain, fix" in out and "Upload the complete chain to each keystore alias" in out
+    assert "upload_chain, fix" in out and "Keystore aliases - upload the complete chain" in out
     assert not PEM_KEY.search(out), "private key PEM in the output"
     for secret in secrets_of(slab):
         assert secret not in out

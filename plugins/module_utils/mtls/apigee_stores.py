@@ -15,11 +15,12 @@ from ansible.module_utils.mtls.apigee.resources import (
     get_or_none,
     keystore_path,
     keystores_path,
+    names,
     reference_path,
 )
 from ansible.module_utils.mtls.backend_truststore import default_alias
 from ansible.module_utils.mtls.certcore import chain_summary, fingerprint_sha256, load_certificates, validity_status
-from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 from ansible.module_utils.mtls.links import discover_links
 
 
@@ -34,15 +35,69 @@ def read_alias_chain(client, env: str, keystore: str, alias: str):
     return True, True, stored_chain(data)
 
 
+def _created_anyway(exc, client, path) -> bool:
+    """After a failed create: True when the resource exists all the same (a 409 for a retried POST whose first answer
+    was lost, or no answer at all while the server did create it)."""
+    if isinstance(exc, ApigeeApiError) and exc.status not in (409,):
+        return False
+    client.invalidate(path)
+    try:
+        return get_or_none(client, path) is not None
+    except MtlsError:
+        return False
+
+
 def create_keystore(client, env: str, name: str) -> None:
-    client.post(keystores_path(env), json={"name": name})
+    """Create-if-absent, so safe to retry: a 409 (or a lost answer) for a keystore that then exists is success."""
+    try:
+        client.post(keystores_path(env), json={"name": name}, idempotent=True)
+    except MtlsError as exc:
+        if not _created_anyway(exc, client, keystore_path(env, name)):
+            raise
 
 
 def upload_alias(client, env: str, keystore: str, alias: str, desired: DesiredChain) -> None:
-    """Create the alias from the key and the complete chain (format keycertfile, multipart)."""
-    client.post(aliases_path(env, keystore), params={"alias": alias, "format": "keycertfile"},
-                files={"keyFile": ("key.pem", desired.key_pem(), "application/x-pem-file"),
-                       "certFile": ("chain.pem", desired.chain_pem(), "application/x-pem-file")})
+    """Create the alias from the key and the complete chain (format keycertfile, multipart). Retried like a
+    create-if-absent: the chain stored afterwards is always compared by the caller (verify_stored)."""
+    try:
+        client.post(aliases_path(env, keystore), params={"alias": alias, "format": "keycertfile"},
+                    files={"keyFile": ("key.pem", desired.key_pem(), "application/x-pem-file"),
+                           "certFile": ("chain.pem", desired.chain_pem(), "application/x-pem-file")},
+                    idempotent=True)
+    except MtlsError as exc:
+        if not _created_anyway(exc, client, alias_path(env, keystore, alias)):
+            raise
+
+
+def _fill_new_keystore(client, env, keystore, alias, desired, fill):
+    """Create `keystore`, then fill it (upload and verify); when the filling fails, the keystore this call created is
+    deleted again so that no empty, half-made keystore is left behind, and the error says so."""
+    create_keystore(client, env, keystore)
+    try:
+        fill()
+    except MtlsError as exc:
+        try:
+            client.delete(keystore_path(env, keystore))
+            note = "the keystore %s created by this run was deleted again" % keystore
+        except MtlsError as cleanup:
+            note = "the keystore %s created by this run is left empty (delete it: %s)" % (keystore, cleanup)
+        raise type(exc)("%s; %s" % (exc, note), **exc.details) from None
+
+
+def rotation_leftovers(client, env: str, current: str, base: str, links=None) -> list[dict]:
+    """Keystores of the same rotation family as `current` (``base`` or ``base-r<8 hex>``) other than `current`, each
+    with why it must be kept: {"name", "references", "direct_users"}. An interrupted rotation leaves its previous
+    keystore here (its final DELETE failed or never ran)."""
+    listing = keystores_path(env)
+    found = [n for n in names(client.get(listing), listing)
+             if n != current and ROTATION_SUFFIX.sub("", n) == base]
+    out = []
+    for name in sorted(found):
+        refs = keystore_references(client, env, name)
+        if links is None:
+            links = discover_links(client, env, include_plain=True)
+        out.append({"name": name, "references": refs, "direct_users": direct_keystore_users(links, name)})
+    return out
 
 
 def update_alias_certificate(client, env: str, keystore: str, alias: str, desired: DesiredChain) -> None:
@@ -52,9 +107,9 @@ def update_alias_certificate(client, env: str, keystore: str, alias: str, desire
 
 def keystore_references(client, env: str, keystore: str) -> list[str]:
     """Every reference of the environment whose target is this keystore."""
-    names = client.get(reference_path(env)) or []
+    listing = reference_path(env)
     out = []
-    for name in names:
+    for name in names(client.get(listing), listing):
         ref = get_or_none(client, reference_path(env, name))
         if ref and ref.get("refers") == keystore and (ref.get("resourceType") or "KeyStore").lower() == "keystore":
             out.append(name)
@@ -106,16 +161,37 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
               "alias": alias, "references": refs, "chain": desired.summary,
               "stored_before": chain_summary(stored) if stored else [], "diff": plan.diff,
               "previous_keystore_kept_because": list(plan.kept_because)}
-    if check_mode or not plan.changed:
+    if strategy == "rotate" and reference and not keep_previous and plan.action in ("none", "rotate"):
+        # finish what an interrupted rotation started: its previous keystore, if nothing uses it any more
+        family = ROTATION_SUFFIX.sub("", keystore or current)
+        after = plan.new_keystore or current
+        leftovers = [x for x in rotation_leftovers(client, env, after, family)
+                     if x["name"] != current or plan.action == "none"]
+        result["leftovers_deleted"] = [x["name"] for x in leftovers if not x["references"] and not x["direct_users"]]
+        result["leftovers_kept"] = [x for x in leftovers if x["references"] or x["direct_users"]]
+        for x in result["leftovers_kept"]:
+            result["warnings"].append("keystore %s (an earlier rotation of %s) is kept: %s" % (
+                x["name"], family, "; ".join(["named by reference(s) %s" % ", ".join(x["references"])] * bool(
+                    x["references"]) + ["named directly by %s" % ", ".join(x["direct_users"])] * bool(
+                    x["direct_users"]))))
+        if result["leftovers_deleted"]:
+            result["changed"] = True
+            result["steps"] = list(result["steps"]) + ["delete keystore %s (left by an earlier rotation)" % n
+                                                       for n in result["leftovers_deleted"]]
+    if check_mode or not result["changed"]:
         return result
     if plan.action == "update_cert":
         update_alias_certificate(client, env, current, alias, desired)
         verify_stored(client, env, current, alias, desired)
     elif plan.action == "create":
-        if not ks_exists:
-            create_keystore(client, env, current)
-        upload_alias(client, env, current, alias, desired)
-        verify_stored(client, env, current, alias, desired)
+        def fill():
+            upload_alias(client, env, current, alias, desired)
+            verify_stored(client, env, current, alias, desired)
+
+        if ks_exists:
+            fill()
+        else:
+            _fill_new_keystore(client, env, current, alias, desired, fill)
     elif plan.action == "replace":
         client.delete(alias_path(env, current, alias))
         upload_alias(client, env, current, alias, desired)
@@ -123,18 +199,25 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
     elif plan.action == "rotate":
         new = plan.new_keystore
         new_exists, new_alias, new_stored = read_alias_chain(client, env, new, alias)
-        if not new_exists:  # an interrupted earlier rotation may have left it: reuse it
-            create_keystore(client, env, new)
         if new_alias and not same_chain(desired.chain, new_stored):
             client.delete(alias_path(env, new, alias))
             new_alias = False
-        if not new_alias:
-            upload_alias(client, env, new, alias, desired)
-        verify_stored(client, env, new, alias, desired)
+
+        def fill():
+            if not new_alias:
+                upload_alias(client, env, new, alias, desired)
+            verify_stored(client, env, new, alias, desired)
+
+        if new_exists:  # an interrupted earlier rotation may have left it: reuse it
+            fill()
+        else:
+            _fill_new_keystore(client, env, new, alias, desired, fill)
         for name in refs:
             client.put(reference_path(env, name), json={"name": name, "refers": new, "resourceType": "KeyStore"})
         if not keep_previous and not plan.kept_because:
             client.delete(keystore_path(env, current))
+    for name in result.get("leftovers_deleted") or []:
+        client.delete(keystore_path(env, name))
     return result
 
 

@@ -82,6 +82,14 @@ options:
     description: At most this many message IDs (the most recent first) in each link's C(evidence.mp_log).
     type: int
     default: 5
+  key_manager:
+    description:
+      - The key manager of the Message Processors' JSSE client. Edge MPs use C(SunX509) unless configured otherwise;
+        C(PKIX) also refuses a chain in which a certificate (an attached root included) is signed with an algorithm
+        the backend does not list (verdict C(signature_algorithm_rejected)).
+    type: str
+    choices: [SunX509, PKIX]
+    default: SunX509
   report_dir:
     description: When set, write C(mtls-report.json) and C(mtls-report.md) there (files change only when content does).
     type: path
@@ -169,6 +177,7 @@ def main():
         "backend_kinds": {"type": "dict", "default": {}},
         "mp_log_groups": {"type": "list", "elements": "dict", "default": []},
         "mp_log_max_ids": {"type": "int", "default": 5},
+        "key_manager": {"type": "str", "default": "SunX509", "choices": ["SunX509", "PKIX"]},
         "report_dir": {"type": "path"},
     })
 
@@ -178,7 +187,7 @@ def main():
                                use_sni=p["sni"], probe_timeout=p["probe_timeout"],
                                tls_versions=p["tls_versions"] or None, max_workers=p["max_workers"],
                                backend_kinds=p["backend_kinds"], mp_log_groups=p["mp_log_groups"],
-                               mp_log_max_ids=p["mp_log_max_ids"])
+                               mp_log_max_ids=p["mp_log_max_ids"], key_manager=p["key_manager"])
         result = {"changed": False}
         if p["report_dir"]:
             paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode)

@@ -168,6 +168,10 @@ def _validity(not_before, not_after, days):
 def _sign_hash(key, hash_alg):
     if hash_alg is not None:
         return hash_alg
+    from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
+
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+        return None  # EdDSA signs without a separate hash
     return hashes.SHA256()
 
 

@@ -59,6 +59,10 @@ def _build(deployed=False, **kw):
             out[(host, port, sni)] = {
                 "host": host, "port": port, "reachable": True, "error": None, "client_auth_requested": True,
                 "acceptable_ca_names": [ca.cert.subject],
+                "certificate_request": {"tls_version": "TLSv1.3", "certificate_types": [],
+                                        "signature_algorithms": ["ecdsa_secp256r1_sha256", "rsa_pss_rsae_sha256"],
+                                        "signature_algorithms_cert": None,
+                                        "certificate_authorities": [certcore.dn_rfc4514(ca.cert.subject)]},
                 "acceptable_client_cas": [certcore.dn_rfc4514(ca.cert.subject)],
                 "acceptable_client_cas_openssl": [certcore.dn_openssl(ca.cert.subject)],
                 "handshake_without_certificate": {"ok": False, "completed": True, "alert": "bad_certificate",
@@ -230,3 +234,15 @@ def test_one_invalid_host_name_gets_its_own_verdict_and_the_rest_is_diagnosed():
     assert rows["targetserver:test/bad"]["verdict"] == "backend_unreachable"
     assert "not a valid host name" in json.dumps(rows["targetserver:test/bad"]["evidence"])
     assert rows["targetserver:test/refused"]["verdict"] == "backend_unreachable"
+
+
+def test_the_verdict_list_is_one_list():
+    """VERDICTS (the rules), the schema's enum and the explanations of the Markdown report name the same verdicts;
+    PRECEDENCE orders every one of them."""
+    from ansible.module_utils.mtls.report import EXPLAIN
+    from ansible.module_utils.mtls.verdicts import PRECEDENCE, VERDICTS
+
+    with open(os.path.join(ROOT, "docs", "mtls-report.schema.json"), encoding="utf-8") as fh:
+        schema = json.load(fh)
+    assert set(schema["$defs"]["verdict"]["enum"]) == set(VERDICTS) == set(EXPLAIN) == set(PRECEDENCE)
+    assert len(PRECEDENCE) == len(set(PRECEDENCE))

@@ -53,10 +53,18 @@ def keystore(*aliases, exists=True):
     return out
 
 
-def probe(acceptable=(), requested=True, reachable=True, alert="bad_certificate"):
+# what OpenSSL 3 sends by default in a TLS 1.3 CertificateRequest (as the probe reports it)
+DEFAULT_REQUEST = {"tls_version": "TLSv1.3", "certificate_types": [], "signature_algorithms_cert": None,
+                   "signature_algorithms": ["ecdsa_secp256r1_sha256", "ecdsa_secp384r1_sha384", "ed25519",
+                                            "rsa_pss_pss_sha256", "rsa_pss_rsae_sha256", "rsa_pkcs1_sha256"]}
+
+
+def probe(acceptable=(), requested=True, reachable=True, alert="bad_certificate", request=DEFAULT_REQUEST):
     names = [a.cert.subject for a in acceptable]
     return {"host": "127.0.0.1", "port": 18441, "reachable": reachable, "error": None if reachable else "refused",
             "client_auth_requested": requested, "acceptable_ca_names": names,
+            "certificate_request": dict(request, certificate_authorities=[certcore.dn_rfc4514(n) for n in names])
+            if request is not None else None,
             "acceptable_client_cas": [certcore.dn_rfc4514(n) for n in names],
             "acceptable_client_cas_openssl": [certcore.dn_openssl(n) for n in names],
             "handshake_without_certificate": {"ok": False, "alert": alert, "alert_text": "alert " + alert}}
@@ -208,3 +216,35 @@ def test_summary_counts():
     s = summarize([{"verdict": "ok"}, {"verdict": "ca_mismatch"}, {"verdict": "ca_mismatch"}])
     assert s["total"] == 3 and s["ok"] == 1 and s["broken"] == 2
     assert s["by_verdict"]["ca_mismatch"] == 2 and s["by_verdict"]["tls_disabled"] == 0
+
+
+
+def test_a_key_type_the_certificate_request_does_not_allow_is_never_ok(pki):
+    """An EC client certificate against a backend whose CertificateRequest allows only RSA signatures: JSSE asks its
+    key manager for RSA keys only and sends an empty Certificate message (tests/interop/test_jsse_key_types.py)."""
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"], pki["root_a"]], True))
+    rsa_only = {"tls_version": "TLSv1.2", "certificate_types": ["rsa_sign"], "signature_algorithms_cert": None,
+                "signature_algorithms": ["rsa_pkcs1_sha256", "rsa_pss_rsae_sha256"]}
+    for km in ("SunX509", "PKIX"):
+        out = diagnose(link(), ks, probe([pki["root_a"]], request=rsa_only), at=NOW, key_manager=km)
+        assert out["verdict"] == "key_type_not_accepted", out
+        assert out["remediation"]["key_type"] == "EC" and out["remediation"]["accepted_key_types"] == ["RSA"]
+
+
+def test_pkix_refuses_a_chain_signed_with_an_algorithm_the_backend_does_not_list(pki):
+    """PKIX checks every certificate of the chain against the signature algorithms the backend lists; SunX509 does
+    not. The EC chain is signed with SHA256withECDSA; a backend that lists only ecdsa_secp384r1_sha384 (and so
+    SHA384withECDSA) makes PKIX skip it, while SunX509 sends it and fails later on CertificateVerify (P-256 key)."""
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"], pki["root_a"]], True))
+    p384_only = {"tls_version": "TLSv1.3", "certificate_types": [], "signature_algorithms_cert": None,
+                 "signature_algorithms": ["ecdsa_secp384r1_sha384"]}
+    out = diagnose(link(), ks, probe([pki["root_a"]], request=p384_only), at=NOW, key_manager="PKIX")
+    assert out["verdict"] == "signature_algorithm_rejected" and "SHA256withECDSA" in out["remediation"]["text"]
+    out = diagnose(link(), ks, probe([pki["root_a"]], request=p384_only), at=NOW, key_manager="SunX509")
+    assert out["verdict"] == "no_certificate_verify_scheme" and "secp256r1" in out["remediation"]["text"]
+
+
+def test_a_certificate_request_that_could_not_be_read_is_never_ok(pki):
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"], pki["root_a"]], True))
+    out = diagnose(link(), ks, probe([pki["root_a"]], request=None), at=NOW)
+    assert out["verdict"] == "certificate_request_unreadable"

@@ -440,8 +440,27 @@ def _pkix_check(cert: x509.Certificate, at) -> str:
     return "ok"
 
 
+def pkix_constraint_failure(chain, cert_signatures) -> str | None:
+    """Why X509KeyManagerImpl's algorithm constraints refuse the chain (every certificate, root included, signed with
+    an algorithm the server accepts; keys not below jdk.certpath.disabledAlgorithms' sizes), or None."""
+    for cert in chain:
+        alg = sig_alg_name(cert)
+        if cert_signatures is not None and alg not in cert_signatures:
+            return ("%s is signed with %s, which the server does not accept for certificates (it accepts %s): the PKIX "
+                    "key manager skips the chain" % (dn_rfc4514(cert.subject), alg, ", ".join(cert_signatures) or
+                                                      "none"))
+        pub = cert.public_key()
+        size = getattr(pub, "key_size", None)
+        limit = {"RSA": 1024, "RSASSA-PSS": 1024, "DSA": 1024, "EC": 224}.get(java_key_algorithm(cert))
+        if limit and size is not None and size < limit:
+            return ("%s has a %d-bit %s key, below jdk.certpath.disabledAlgorithms (%s keySize < %d): the PKIX key "
+                    "manager skips the chain" % (dn_rfc4514(cert.subject), size, java_key_algorithm(cert),
+                                                 java_key_algorithm(cert), limit))
+    return None
+
+
 def jsse_select(chain, acceptable_cas, key_manager: str = "SunX509", key_types: list[str] | None = None,
-                at: _dt.datetime | None = None) -> Selection:
+                at: _dt.datetime | None = None, cert_signatures: list[str] | None = None) -> Selection:
     """Predict whether the Message Processor (a JSSE client) sends this stored chain to a server asking for one.
 
     chain: the keystore alias' chain as stored (leaf first). acceptable_cas: the DNs in the server's
@@ -462,7 +481,9 @@ def jsse_select(chain, acceptable_cas, key_manager: str = "SunX509", key_types: 
       (EKU must contain clientAuth or anyExtendedKeyUsage if present; key usage digitalSignature for RSA/EC;
       then checkValidity) gives OK / EXTENSION_MISMATCH / EXPIRED. A non-OK chain is still chosen when it is the
       only candidate (allResults sorted, first one returned): it is sent, ranked lower.
-    Equality is `X500Principal.equals` (dn_equal). Algorithm constraints are not modelled.
+    Equality is `X500Principal.equals` (dn_equal). PKIX also applies algorithm constraints to every certificate of
+    the chain (cert_signatures: the Java signature algorithms the server accepts, see
+    certificate_request.jsse_permitted_cert_signatures; None = not known, only the key-size limits apply).
     """
     chain = list(chain or [])
     km = key_manager.replace("-", "").upper()
@@ -476,6 +497,10 @@ def jsse_select(chain, acceptable_cas, key_manager: str = "SunX509", key_types: 
         if not any(_key_type_matches(kt, chain) for kt in key_types):
             return Selection(False, reason="the certificate's %s key does not fit the key types the server asked for "
                                            "(%s)" % (have, ", ".join(key_types) or "none"))
+    if pkix:
+        refused = pkix_constraint_failure(chain, cert_signatures)
+        if refused:
+            return Selection(False, reason=refused)
     rank = _pkix_check(chain[0], at) if pkix else None
     cas = [to_name(a) for a in (acceptable_cas or [])]
     if not cas:

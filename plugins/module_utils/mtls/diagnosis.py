@@ -36,7 +36,8 @@ def _read_keystores(client, wanted, max_workers):
 
 def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=None, scan_env_keystores=True,
                   use_sni=True, probe_timeout=10.0, tls_versions=None, max_workers=16, at=None, probe_fn=None,
-                  backend_kinds=None, mp_log_groups=None, mp_log_max_ids=MP_LOG_MAX_IDS, resolve_fn=None):
+                  backend_kinds=None, mp_log_groups=None, mp_log_max_ids=MP_LOG_MAX_IDS, resolve_fn=None,
+                  key_manager="SunX509"):
     """Diagnose every southbound TLS link of envs. Returns the report dict (schema docs/mtls-report.schema.json).
 
     mp_log_groups: the groups of an MP system.log scan (``mtls_logscan.scan``); matching groups are attached to each
@@ -82,7 +83,7 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
         pr = probes.get(key)
         ks = keystores.get((link.env, link.keystore.name)) if link.keystore.name else None
         kind = (backend_kinds or {}).get("%s:%s" % (link.host, link.port))
-        result = diagnose(link, ks, pr, bag, at=at, backend_kind=kind)
+        result = diagnose(link, ks, pr, bag, at=at, backend_kind=kind, key_manager=key_manager)
         rows.append(_link_row(link, ks, pr, result, at))
 
     if mp_log_groups:
@@ -120,6 +121,7 @@ def _link_row(link, ks, pr, result, at):
         "acceptable_cas": list(pp.get("acceptable_client_cas") or []),
         "acceptable_cas_openssl": list(pp.get("acceptable_client_cas_openssl") or []),
         "client_auth_requested": pp.get("client_auth_requested"),
+        "certificate_request": pp.get("certificate_request"),
         "handshake": handshake,
         "verdict": result["verdict"], "evidence": jsonable(result["evidence"]),
         "remediation": jsonable(result["remediation"]), "notes": list(link.notes),

@@ -28,6 +28,17 @@ except ImportError:  # pragma: no cover
     SSL = None
     HAS_PYOPENSSL = False
 
+try:  # OpenSSL's message callback, through the binding pyOpenSSL itself loads: handshake messages in clear
+    from OpenSSL._util import ffi as _ffi
+    from OpenSSL._util import lib as _lib
+    HAS_MSG_CALLBACK = hasattr(_lib, "SSL_CTX_set_msg_callback")
+except ImportError:  # pragma: no cover
+    _ffi = _lib = None
+    HAS_MSG_CALLBACK = False
+MSG_CALLBACK = "void(int, int, int, const void *, size_t, SSL *, void *)"
+CONTENT_HANDSHAKE = 22
+RECORD_VERSIONS = {0x0304: "TLSv1.3", 0x0303: "TLSv1.2", 0x0302: "TLSv1.1", 0x0301: "TLSv1"}
+
 CERT_REQUEST_STATES = ("read server certificate request", "TRCR")
 POST_HANDSHAKE_WAIT = 0.5
 PROTOCOLS = {"TLSv1.2": "TLS1_2_VERSION", "TLSv1.3": "TLS1_3_VERSION", "TLSv1.1": "TLS1_1_VERSION",
@@ -79,6 +90,39 @@ def _retry(conn, sock, fn, deadline):
                 raise TimeoutError("timed out writing to the server") from None
 
 
+def _record_certificate_request(ctx, seen):
+    """Keep every CertificateRequest the server sends (bytes and TLS version) in `seen`; returns the callback, which
+    the caller keeps alive for as long as the context is used. None when this pyOpenSSL has no message callback."""
+    if not HAS_MSG_CALLBACK:
+        return None
+
+    def on_message(write_p, version, content_type, buf, length, ssl, arg):
+        if write_p or content_type != CONTENT_HANDSHAKE or length < 4:
+            return
+        data = bytes(_ffi.buffer(buf, length))
+        if data[0] == 13:  # CertificateRequest
+            seen.append((RECORD_VERSIONS.get(version, "0x%04x" % version), data))
+
+    callback = _ffi.callback(MSG_CALLBACK)(on_message)
+    _lib.SSL_CTX_set_msg_callback(ctx._context, callback)
+    return callback
+
+
+def _certificate_request(seen):
+    """The parsed CertificateRequest (DNs as x509.Name, internal) or None, and why it could not be read."""
+    from ansible.module_utils.mtls import certcore, certificate_request
+
+    if not seen:
+        return None, None
+    version, data = seen[-1]
+    try:
+        parsed = certificate_request.parse(data, version)
+    except MtlsError as exc:
+        return None, "the CertificateRequest could not be read: %s" % exc
+    parsed["certificate_authorities"] = [certcore.name_from_der(der) for der in parsed["certificate_authorities"]]
+    return parsed, None
+
+
 def _context(tls_versions, chain=None, key=None):
     ctx = SSL.Context(SSL.TLS_METHOD)
     ctx.set_verify(SSL.VERIFY_NONE, lambda *a: True)
@@ -104,7 +148,8 @@ def handshake(host, port, server_name=None, timeout=10.0, tls_versions=None, cha
     """One real TLS connection. Returns a dict (never raises for network/TLS failures)."""
     out = {"reachable": False, "error": None, "protocol": None, "cipher": None, "client_auth_requested": False,
            "acceptable_ca_names": [], "server_chain": [], "completed": False, "alert": None, "alert_text": None,
-           "http_status": None, "client_certificate_presented": bool(chain)}
+           "http_status": None, "client_certificate_presented": bool(chain), "certificate_request": None,
+           "certificate_request_error": None}
     deadline = _Deadline(timeout)
     try:
         sni = server_name.encode("idna") if server_name else None
@@ -120,6 +165,8 @@ def handshake(host, port, server_name=None, timeout=10.0, tls_versions=None, cha
     try:
         ctx = _context(tls_versions, chain, key)
         ctx.set_info_callback(lambda c, where, ret: states.append(c.get_state_string()))
+        requests_seen = []
+        keep_alive = _record_certificate_request(ctx, requests_seen)  # noqa: F841  (the callback must outlive ctx use)
         sock.setblocking(False)
         conn = SSL.Connection(ctx, sock)
         if sni:
@@ -167,6 +214,11 @@ def handshake(host, port, server_name=None, timeout=10.0, tls_versions=None, cha
             conn.shutdown()
         except (SSL.Error, OSError):
             pass
+        out["certificate_request"], out["certificate_request_error"] = _certificate_request(requests_seen)
+        if out["client_auth_requested"] and out["certificate_request"] is None and not out["certificate_request_error"]:
+            out["certificate_request_error"] = ("the server asked for a client certificate but its CertificateRequest "
+                                                "was not captured" if HAS_MSG_CALLBACK else
+                                                "this pyOpenSSL has no message callback to read the CertificateRequest")
     finally:
         sock.close()
     return out
@@ -239,6 +291,8 @@ def probe(host, port, server_name=None, timeout=10.0, tls_versions=None, client_
         "acceptable_ca_names": list(first["acceptable_ca_names"]),  # internal (x509.Name), stripped for output
         "server_chain": certcore.chain_summary(first["server_chain"], at) if first["server_chain"] else [],
         "handshake_without_certificate": _outcome(first),
+        "certificate_request": _public_request(first["certificate_request"]),
+        "certificate_request_error": first["certificate_request_error"],
     }
     if not first["reachable"]:
         result["error"] = first["error"]
@@ -259,6 +313,14 @@ def probe(host, port, server_name=None, timeout=10.0, tls_versions=None, client_
     elif attempt_handshake:
         result["handshake"] = dict(result["handshake_without_certificate"])
     return result
+
+
+def _public_request(req):
+    """The CertificateRequest as the report shows it (CA names as RFC 4514 and OpenSSL one-line strings)."""
+    if req is None:
+        return None
+    rfc, ossl = _dn_forms(req["certificate_authorities"])
+    return dict(req, certificate_authorities=rfc, certificate_authorities_openssl=ossl)
 
 
 def _dn_text(name):

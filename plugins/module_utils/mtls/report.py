@@ -67,6 +67,18 @@ EXPLAIN = {
     "ca_mismatch": "The CA that issued the leaf is not one of the CAs the backend accepts, so the MP (Java) sends no "
                    "certificate (runbook cause 2, CA mismatch). Put the issuing CA into the backend truststore.",
     "rejected_by_backend": "The MP sends a certificate but the backend still refuses it.",
+    "key_type_not_accepted": "The backend's CertificateRequest allows only signature algorithms (and, in TLS 1.2, "
+                             "certificate types) for other key types than the client certificate's, so JSSE asks its "
+                             "key manager for those key types only and sends an empty Certificate message, whatever "
+                             "CAs the backend names.",
+    "signature_algorithm_rejected": "The MP's PKIX key manager skips a chain in which a certificate (an attached root "
+                                    "included) is signed with an algorithm the backend does not list, or has a key "
+                                    "below the JDK's limits: it sends an empty Certificate message.",
+    "no_certificate_verify_scheme": "The MP sends its chain, then aborts the handshake itself: no signature "
+                                    "algorithm the backend allows fits its key (ECDSA schemes are bound to a curve).",
+    "certificate_request_unreadable": "The backend asks for a client certificate, but its CertificateRequest could "
+                                      "not be read: which key types and signature algorithms it allows is not known, "
+                                      "so the link is not known to work.",
 }
 
 
@@ -109,6 +121,13 @@ def render_markdown(report):
             openssl_forms = row["acceptable_cas_openssl"] or row["acceptable_cas"]
             for rfc, ossl in zip(row["acceptable_cas"], openssl_forms, strict=False):
                 lines.append("  - `%s`  (OpenSSL: `%s`)" % (rfc, ossl))
+        req = row.get("certificate_request")
+        if req:
+            lines.append("- Certificate Request (%s): certificate types %s; signature algorithms %s%s" % (
+                req.get("tls_version"), ", ".join(req.get("certificate_types") or []) or "-",
+                ", ".join(req.get("signature_algorithms") or []) or "-",
+                "; signature_algorithms_cert %s" % ", ".join(req["signature_algorithms_cert"])
+                if req.get("signature_algorithms_cert") else ""))
         if row["chain_summary"]:
             lines.append("- Stored chain in `%s` / `%s`:" % (row["keystore"], row["alias"]))
             for c in row["chain_summary"]:

@@ -27,16 +27,25 @@ Links with client auth off and a backend that does not ask for a certificate are
 from __future__ import annotations
 
 from ansible.module_utils.mtls import certcore
+from ansible.module_utils.mtls.certificate_request import (
+    JSSE_EC_CURVES,
+    certificate_verify_scheme,
+    jsse_key_types,
+    jsse_permitted_cert_signatures,
+)
 
 VERDICTS = (
     "ok", "backend_no_client_auth", "backend_unreachable", "tls_disabled", "client_auth_disabled",
     "reference_missing", "keystore_missing", "alias_missing", "no_client_certificate", "chain_incomplete",
     "ca_mismatch", "certificate_expired", "certificate_not_yet_valid", "rejected_by_backend",
+    "key_type_not_accepted", "signature_algorithm_rejected", "no_certificate_verify_scheme",
+    "certificate_request_unreadable",
 )
 PRECEDENCE = (
     "tls_disabled", "reference_missing", "keystore_missing", "alias_missing", "no_client_certificate",
     "client_auth_disabled", "backend_unreachable", "backend_no_client_auth", "certificate_expired",
-    "certificate_not_yet_valid", "chain_incomplete", "ca_mismatch", "rejected_by_backend", "ok",
+    "certificate_not_yet_valid", "key_type_not_accepted", "signature_algorithm_rejected", "chain_incomplete",
+    "ca_mismatch", "no_certificate_verify_scheme", "rejected_by_backend", "certificate_request_unreadable", "ok",
 )
 ACTIONS = ("none", "upload_chain", "trust_issuer", "enable_client_auth", "renew_certificate", "manual")
 
@@ -229,9 +238,51 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
                                                            lv["alias"], leaf.not_valid_before_utc.isoformat()),
             **renew))
 
+    # 8b. what the server's CertificateRequest allows: the key types JSSE asks its key manager for, and (PKIX) the
+    # signature algorithms every certificate of the chain must be signed with
+    req = probe.get("certificate_request")
+    key_types = signatures = None
+    key = certcore.java_key_algorithm(leaf)
+    curve = getattr(getattr(leaf.public_key(), "curve", None), "name", None)
+    if req is None:
+        ev["certificate_request"] = {"read": False, "error": probe.get("certificate_request_error")}
+    else:
+        key_types, signatures = jsse_key_types(req), jsse_permitted_cert_signatures(req)
+        ev["certificate_request"] = dict(req, read=True, jsse_key_types=key_types,
+                                         pkix_certificate_signatures=signatures)
+        if key not in key_types or (key == "EC" and curve not in JSSE_EC_CURVES):
+            why = ("the backend's CertificateRequest (%s) lets JSSE offer only %s keys" % (
+                req.get("tls_version"), ", ".join(key_types) or "no") if key not in key_types else
+                "its %s key is on curve %s, which a JSSE client does not offer" % (key, curve))
+            return _result("key_type_not_accepted", ev, plan(
+                "manual", "The MP's client certificate %s has a %s key, but %s: JSSE sends an empty Certificate "
+                "message whatever CAs the backend names (signature algorithms offered: %s). Issue a client "
+                "certificate with a %s key (or let the backend accept %s signatures) and upload it to %s/%s." % (
+                    certcore.dn_rfc4514(leaf.subject), key, why, ", ".join(req.get("signature_algorithms") or [])
+                    or "none", " or ".join(key_types) or "supported", key, lv["keystore"], lv["alias"]),
+                key_type=key, accepted_key_types=key_types, **renew))
+        if key_manager.replace("-", "").upper() != "SUNX509":
+            refused = certcore.pkix_constraint_failure(chain, signatures)
+            if refused:
+                without_root = chain[:-1] if len(chain) > 1 and certcore.is_self_signed(chain[-1]) else None
+                if without_root and not certcore.pkix_constraint_failure(without_root, signatures):
+                    return _result("signature_algorithm_rejected", ev, plan(
+                        "upload_chain", "%s. The attached root %s is what the backend's signature algorithms refuse: "
+                        "upload the chain without it to %s/%s." % (refused[0].upper() + refused[1:],
+                                                                  certcore.dn_rfc4514(chain[-1].subject),
+                                                                  lv["keystore"], lv["alias"]),
+                        certificates=[cert_ref(c, at) for c in without_root], missing=[], key_required=False,
+                        **upload_target_of(lv)))
+                return _result("signature_algorithm_rejected", ev, plan(
+                    "manual", "%s, so the MP (PKIX key manager) sends an empty Certificate message. Issue the client "
+                    "certificate (and its CA chain) signed with one of %s, or let the backend accept the chain's "
+                    "signature algorithm." % (refused[0].upper() + refused[1:], ", ".join(signatures) or "none"),
+                    **renew))
+
     # 9. what JSSE does with the stored chain
     acceptable = list(probe.get("acceptable_ca_names") or [])
-    sel = certcore.jsse_select(chain, acceptable, key_manager=key_manager, at=at)
+    sel = certcore.jsse_select(chain, acceptable, key_manager=key_manager, at=at, key_types=key_types,
+                               cert_signatures=signatures)
     ev["jsse_selection"] = _selection_evidence(sel)
     bag = list(chain) + [c for c in ca_bag if c is not None]
     built = certcore.build_chain(leaf, bag)
@@ -243,7 +294,8 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
     if not _get(sel, "sent") or gap is not None:
         completed = path if len(path) > 1 else None
         if completed is not None:
-            sel2 = certcore.jsse_select(completed, acceptable, key_manager=key_manager, at=at)
+            sel2 = certcore.jsse_select(completed, acceptable, key_manager=key_manager, at=at, key_types=key_types,
+                                        cert_signatures=signatures)
             ev["jsse_selection_with_completed_chain"] = _selection_evidence(sel2)
             differs = [certcore.fingerprint_sha256(c) for c in completed] != \
                 [certcore.fingerprint_sha256(c) for c in chain]
@@ -297,8 +349,25 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
             "renew_certificate", "The MP sends %s, but its extended key usage does not allow client authentication, "
             "so the backend refuses it. Issue a certificate with the clientAuth EKU." % certcore.dn_rfc4514(
                 leaf.subject), **renew))
+    if req is not None and certificate_verify_scheme(req, key, curve) is None:
+        return _result("no_certificate_verify_scheme", ev, plan(
+            "manual", "The MP sends its chain, then aborts the handshake itself: no signature algorithm the backend "
+            "allows (%s) can sign the CertificateVerify with its %s key%s (JSSE: \"No supported CertificateVerify "
+            "signature algorithm\"). Issue a client certificate with a key the backend's algorithms fit, or let "
+            "the backend accept them." % (", ".join(req.get("signature_algorithms") or []) or "none", key,
+                                          " on " + curve if curve else ""), **renew))
+    if req is None:
+        return _result("certificate_request_unreadable", ev, plan(
+            "manual", "The backend asks for a client certificate and names an acceptable CA of the stored chain, "
+            "but its CertificateRequest could not be read (%s), so the key types and signature algorithms it allows "
+            "are not checked: this link is not known to work. Take a packet capture of the handshake and read the "
+            "CertificateRequest." % (probe.get("certificate_request_error") or "not captured")))
     return _result("ok", ev, plan("none", "The MP sends its chain: the backend accepts a CA in it (%s)."
                                   % ev["jsse_selection"]["matched_issuer"]))
+
+
+def upload_target_of(lv):
+    return {"keystore": lv["keystore"], "alias": lv["alias"], "reference": lv["keystore_reference"]}
 
 
 def _dn_or_none(name):

@@ -2,6 +2,7 @@
  * JSSE client-certificate selection matrix: one JVM runs every case.
  *
  * Usage: java tests/interop/jsse/JsseMatrix.java <cases.json> [results.jsonl]
+ * (a case may name its own server "port"; the default is the file's "port")
  *
  * For each case and each listed key manager ("SunX509", "PKIX") this program loads the case's PKCS#12 keystore,
  * builds an SSLContext with that KeyManagerFactory algorithm, and performs a real TLS handshake (protocol pinned to
@@ -352,11 +353,12 @@ public class JsseMatrix {
                 loaded.put(ksName, ks);
             }
             String protocol = (String) c.get("protocol");
+            int casePort = c.containsKey("port") ? ((Long) c.get("port")).intValue() : port;  // a server per case
             Map<String, Object> snis = obj(c.get("sni"));
             for (Map.Entry<String, Object> e : snis.entrySet()) {
                 String kmAlg = e.getKey();
                 String sni = (String) e.getValue();
-                out.println(runOne(id, kmAlg, sni, ks, password, protocol, host, port, timeoutMs));
+                out.println(runOne(id, kmAlg, sni, ks, password, protocol, host, casePort, timeoutMs));
                 runs++;
             }
         }

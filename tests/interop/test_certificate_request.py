@@ -1,0 +1,97 @@
+"""The probe reads the server's whole CertificateRequest (certificate types, signature algorithms, CA names), TLS 1.2
+and TLS 1.3, against real `openssl s_server` backends configured with chosen client signature algorithms; the same
+facts are read back from `openssl s_client`'s own report of the request ("Requested Signature Algorithms",
+"Client Certificate Types", "Acceptable client certificate CA names")."""
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+from ansible.module_utils.mtls.certificate_request import parse
+from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.probe import probe
+
+from tests.helpers.lab import free_block
+from tests.helpers.pki import make_ca, make_leaf
+
+pytestmark = [pytest.mark.interop, pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is not installed")]
+
+# OpenSSL's -client_sigalgs names -> the TLS SignatureScheme names the probe reports
+CASES = [
+    ("TLSv1.2", "ECDSA+SHA256:RSA-PSS+SHA256", ["ecdsa_secp256r1_sha256", "rsa_pss_rsae_sha256"]),
+    ("TLSv1.2", "RSA+SHA384:RSA+SHA256", ["rsa_pkcs1_sha384", "rsa_pkcs1_sha256"]),
+    ("TLSv1.3", "ed25519:ECDSA+SHA384", ["ed25519", "ecdsa_secp384r1_sha384"]),
+    ("TLSv1.3", "rsa_pss_pss_sha256:rsa_pss_rsae_sha512", ["rsa_pss_pss_sha256", "rsa_pss_rsae_sha512"]),
+]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("certreq")
+    ca = make_ca("CN=CertReq Client CA,O=Lab")
+    server = make_leaf("CN=localhost", issuer=ca, eku=("serverAuth",), san=["localhost"])
+    (d / "server.pem").write_bytes(server.cert_pem())
+    (d / "server.key").write_bytes(server.key_pem())
+    (d / "ca.pem").write_bytes(ca.cert_pem())
+    return d
+
+
+def serve(files, version, sigalgs):
+    port = free_block(1)
+    flag = {"TLSv1.2": "-tls1_2", "TLSv1.3": "-tls1_3"}[version]
+    proc = subprocess.Popen(["openssl", "s_server", "-accept", str(port), "-cert", str(files / "server.pem"),
+                             "-key", str(files / "server.key"), "-Verify", "1", "-CAfile", str(files / "ca.pem"),
+                             flag, "-client_sigalgs", sigalgs, "-quiet"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            import socket
+
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, port
+
+
+def s_client_view(port, version):
+    flag = {"TLSv1.2": "-tls1_2", "TLSv1.3": "-tls1_3"}[version]
+    out = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, flag, "-servername", "localhost"],
+                         input=b"", capture_output=True, timeout=20).stdout.decode("utf-8", "replace")
+    sigalgs = re.search(r"^Requested Signature Algorithms: (.*)$", out, re.M)
+    types = re.search(r"^Client Certificate Types: (.*)$", out, re.M)
+    return {"sigalgs": sigalgs.group(1).split(":") if sigalgs else None,
+            "types": [t.strip() for t in types.group(1).split(",")] if types else None,
+            "has_ca_list": "Acceptable client certificate CA names" in out}
+
+
+@pytest.mark.parametrize("version, sigalgs, expected", CASES)
+def test_probe_reads_the_whole_certificate_request(files, version, sigalgs, expected):
+    proc, port = serve(files, version, sigalgs)
+    try:
+        got = probe("127.0.0.1", port, server_name="localhost", tls_versions=[version], attempt_handshake=False,
+                    timeout=5)
+        view = s_client_view(port, version)
+    finally:
+        proc.kill()
+        proc.wait()
+    req = got["certificate_request"]
+    assert got["client_auth_requested"] and got["certificate_request_error"] is None
+    assert req["tls_version"] == version and req["signature_algorithms"] == expected
+    assert req["certificate_authorities"] == got["acceptable_client_cas"] == ["CN=CertReq Client CA,O=Lab"]
+    assert view["has_ca_list"]
+    # OpenSSL's client names the same algorithms, in the same order (its own spelling)
+    assert view["sigalgs"] is not None and len(view["sigalgs"]) == len(expected)
+    if version == "TLSv1.2":
+        openssl_names = {"rsa_sign": "RSA sign", "dss_sign": "DSA sign", "ecdsa_sign": "ECDSA sign"}
+        assert req["certificate_types"] and [openssl_names[t] for t in req["certificate_types"]] == view["types"]
+    else:
+        assert req["certificate_types"] == []
+
+
+def test_a_truncated_request_is_an_error_not_a_guess():
+    with pytest.raises(MtlsError, match="truncated CertificateRequest"):
+        parse(bytes([13, 0, 0, 9, 1, 64, 0, 4, 4, 3]), "TLSv1.2")
+    with pytest.raises(MtlsError, match="not a CertificateRequest"):
+        parse(bytes([11, 0, 0, 0]), "TLSv1.2")

@@ -39,6 +39,21 @@ def free_block(count: int = 1) -> int:
     raise RuntimeError("no block of free ports on 127.0.0.1")
 
 
+def wait_for_port(port: int, host: str = "127.0.0.1", seconds: float = 5.0) -> None:
+    """Until something accepts TCP connections on host:port (a server started as a child process)."""
+    import time
+
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=0.2).close()
+            return
+        except OSError:
+            if time.monotonic() > end:
+                raise RuntimeError("nothing listens on %s:%d after %.0f s" % (host, port, seconds)) from None
+            time.sleep(0.05)
+
+
 def run_labctl(state: str, *args: str, check: bool = False, timeout: float = 180) -> subprocess.CompletedProcess:
     res = subprocess.run([sys.executable, LABCTL, "--state", state, *args], capture_output=True, text=True,
                          timeout=timeout, check=False)

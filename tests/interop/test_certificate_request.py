@@ -5,14 +5,13 @@ facts are read back from `openssl s_client`'s own report of the request ("Reques
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
 from ansible.module_utils.mtls.certificate_request import parse
 from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.probe import probe
 
-from tests.helpers.lab import free_block
+from tests.helpers.lab import free_block, wait_for_port
 from tests.helpers.pki import make_ca, make_leaf
 
 pytestmark = [pytest.mark.interop, pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is not installed")]
@@ -44,14 +43,7 @@ def serve(files, version, sigalgs):
                              "-key", str(files / "server.key"), "-Verify", "1", "-CAfile", str(files / "ca.pem"),
                              flag, "-client_sigalgs", sigalgs, "-quiet"],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            import socket
-
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_for_port(port)
     return proc, port
 
 

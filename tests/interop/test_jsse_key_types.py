@@ -8,9 +8,7 @@ PKCS#12 keystore with one key entry (RSA 2048, EC P-256, EC P-384, Ed25519, DSA 
 import json
 import secrets
 import shutil
-import socket
 import subprocess
-import time
 
 import pytest
 from ansible.module_utils.mtls import certcore
@@ -23,7 +21,7 @@ from ansible.module_utils.mtls.probe import probe
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from tests.helpers.lab import free_block
+from tests.helpers.lab import free_block, wait_for_port
 from tests.helpers.pki import make_ca, make_key, make_leaf
 from tests.interop.jsse import jsse_matrix
 
@@ -83,18 +81,13 @@ def world(tmp_path_factory):
         ports.append(port)
     try:
         for port in ports:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            wait_for_port(port)
         requests_read = [probe("127.0.0.1", port, server_name="localhost", tls_versions=[v], attempt_handshake=False,
                                timeout=5)["certificate_request"] for (v, _), port in zip(SERVERS, ports, strict=True)]
         cases = [{"id": "%d:%s" % (i, name), "keystore": name, "protocol": v, "port": port,
                   "sni": {"SunX509": "localhost", "PKIX": "localhost"}}
                  for i, ((v, _), port) in enumerate(zip(SERVERS, ports, strict=True)) for name in CLIENTS]
-        (d / "cases.json").write_text(json.dumps({"host": "127.0.0.1", "port": ports[0], "timeout_ms": 800,
+        (d / "cases.json").write_text(json.dumps({"host": "127.0.0.1", "port": ports[0], "timeout_ms": 500,
                                                   "keystores": keystores, "cases": cases}))
         run = subprocess.run([jsse_matrix.java_executable(), "-XX:+UseSerialGC", jsse_matrix.JAVA_SOURCE,
                               str(d / "cases.json"), str(d / "results.jsonl")], capture_output=True, text=True,

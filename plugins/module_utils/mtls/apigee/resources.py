@@ -102,24 +102,23 @@ def is_not_found(exc) -> bool:
     return getattr(exc, "status", None) == 404
 
 
-def get_or_none(client, path, **kwargs):
-    """The JSON document at path, or None when Apigee answers 404 (any other error is raised)."""
+def _or_none(read, path, **kwargs):
     try:
-        return client.get(path, **kwargs)
+        return read(path, **kwargs)
     except ApigeeApiError as exc:
         if is_not_found(exc):
             return None
         raise
+
+
+def get_or_none(client, path, **kwargs):
+    """The JSON document at path, or None when Apigee answers 404 (any other error is raised)."""
+    return _or_none(client.get, path, **kwargs)
 
 
 def get_raw_or_none(client, path, **kwargs):
     """The bytes at path, or None on 404."""
-    try:
-        return client.get_raw(path, **kwargs)
-    except ApigeeApiError as exc:
-        if is_not_found(exc):
-            return None
-        raise
+    return _or_none(client.get_raw, path, **kwargs)
 
 
 def alias_names(keystore_doc) -> list[str]:

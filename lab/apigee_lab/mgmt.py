@@ -507,7 +507,8 @@ def create_app(state_dir: str, org: str = DEFAULT_ORG, envs=DEFAULT_ENVS, users:
             raise ApiError(409, "keymanagement.service.KeystoreAlreadyExists",
                            "Keystore %s already exists in environment %s" % (name, env))
         store.create_keystore(org, env, name)
-        return jsonify(store.get_keystore(org, env, name)), 201
+        # 200, as keystores-and-trustores.yaml (createKeystoreTruststore) documents; not 201
+        return jsonify(store.get_keystore(org, env, name)), 200
 
     @route("/{env}/keystores/<keystore>", ["GET", "DELETE"])
     def keystore(org, env, keystore):
@@ -1053,6 +1054,12 @@ def create_app(state_dir: str, org: str = DEFAULT_ORG, envs=DEFAULT_ENVS, users:
                 raise _bad("Revision %d of application %s is not deployed in environment %s" % (number, api, env),
                            "distribution.RevisionNotDeployed")
             return jsonify(_deployment_env_json(org, env, api, number, mine[0]["basepaths"], "deployed"))
+        # deployments.yaml marks the Content-type header required; Edge's deploy takes a form body
+        # (APIGEE-FACTS: application/x-www-form-urlencoded, as apigeetool and the deploy maven plugin send it)
+        if not (request.content_type or "").startswith("application/x-www-form-urlencoded"):
+            raise ApiError(415, "messaging.config.beans.UnsupportedMediaType",
+                           "Deploy needs Content-Type: application/x-www-form-urlencoded (got %s)"
+                           % (request.content_type or "none"))
         basepaths = rec["meta"].get("basepaths") or ["/"]
         if mine:
             return jsonify(_deployment_env_json(org, env, api, number, basepaths, "deployed"))

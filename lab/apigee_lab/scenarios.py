@@ -196,7 +196,7 @@ def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports:
                           files={"file": (f"{link['api']}.zip", proxy_bundle(link, port), "application/zip")}).json()
         rev = str(imported.get("revision", "1"))
         m.call("POST", f"/environments/{env}/apis/{link['api']}/revisions/{rev}/deployments",
-               params={"override": "true"})
+               params={"override": "true"}, data={"override": "true"})
         link_id = (f"targetserver:{env}/{link['targetserver']}" if link["declared_in"] == "targetserver"
                    else f"proxy:{env}/{link['api']}/{rev}/default")
         out.append({

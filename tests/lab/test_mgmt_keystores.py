@@ -71,7 +71,7 @@ def test_keycertfile_alias_with_full_chain(app, client):
     material = store_of(app).get_alias_material("lab", "test", "ks1", "a1")
     assert "PRIVATE KEY" in material["key_pem"]
     assert x509.load_pem_x509_certificates(material["chain_pem"].encode())[0] == p["leaf"].cert
-    assert client.post(KS, json={"name": "ks2"}, headers=BASIC).status_code == 201
+    assert client.post(KS, json={"name": "ks2"}, headers=BASIC).status_code == 200  # keystores-and-trustores.yaml
     assert upload_keycert(client, "ks1", "a1", full_chain_pem(), p["leaf"].key_pem()).status_code == 409
 
 

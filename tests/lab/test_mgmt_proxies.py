@@ -9,6 +9,9 @@ from apigee_lab.bundles import BundleError, parse_bundle
 
 from tests.contract.mgmt_support import BASIC, bundle_zip, import_bundle, make_app, store_of
 
+# Edge's deploy takes a form body (deployments.yaml: Content-type required; APIGEE-FACTS: x-www-form-urlencoded)
+FORM = {"delay": "0"}
+
 TS_TARGET = ("ts", '<LoadBalancer><Server name="ts-a"/><Server name="ts-b"/></LoadBalancer><Path>/x</Path>')
 URL_TARGET = ("direct", "<SSLInfo><Enabled>true</Enabled><ClientAuthEnabled>true</ClientAuthEnabled>"
                         "<KeyStore>ref://ksref</KeyStore><KeyAlias>a1</KeyAlias><TrustStore>ts1</TrustStore>"
@@ -94,18 +97,18 @@ def test_deploy_undeploy_and_deployment_views(app, client):
     import_bundle(client, "p1", bundle_zip("p1", "/p1"))
     import_bundle(client, "p1", bundle_zip("p1", "/p1"))
     import_bundle(client, "p2", bundle_zip("p2", "/p1"))
-    dep = client.post("/v1/o/lab/e/test/apis/p1/revisions/1/deployments", headers=BASIC)
+    dep = client.post("/v1/o/lab/e/test/apis/p1/revisions/1/deployments", headers=BASIC, data=FORM)
     assert dep.status_code == 200
     assert dep.get_json() == {"aPIProxy": "p1", "configuration": {"basePath": "/p1", "steps": []},
                               "environment": "test", "name": "1", "organization": "lab", "revision": "1",
                               "server": [], "state": "deployed"}
     # same revision again: idempotent; another revision without override: refused; with override: replaces
-    assert client.post("/v1/o/lab/e/test/apis/p1/revisions/1/deployments", headers=BASIC).status_code == 200
-    assert client.post("/v1/o/lab/e/test/apis/p1/revisions/2/deployments", headers=BASIC).status_code == 400
+    assert client.post("/v1/o/lab/e/test/apis/p1/revisions/1/deployments", headers=BASIC, data=FORM).status_code == 200
+    assert client.post("/v1/o/lab/e/test/apis/p1/revisions/2/deployments", headers=BASIC, data=FORM).status_code == 400
     assert client.post("/v1/o/lab/e/test/apis/p1/revisions/2/deployments?override=true",
-                       headers=BASIC).status_code == 200
+                       headers=BASIC, data=FORM).status_code == 200
     # another proxy on the same base path is refused
-    clash = client.post("/v1/o/lab/e/test/apis/p2/revisions/1/deployments", headers=BASIC)
+    clash = client.post("/v1/o/lab/e/test/apis/p2/revisions/1/deployments", headers=BASIC, data=FORM)
     assert clash.status_code == 409
     env_view = client.get("/v1/organizations/lab/environments/test/deployments", headers=BASIC).get_json()
     assert env_view == {"aPIProxy": [{"name": "p1", "revision": [
@@ -120,9 +123,9 @@ def test_deploy_undeploy_and_deployment_views(app, client):
     assert client.get("/v1/o/lab/deployments", headers=BASIC).get_json()["environment"][1]["name"] == "test"
     # deployed revisions cannot be deleted
     assert client.delete("/v1/o/lab/apis/p1/revisions/2", headers=BASIC).status_code == 400
-    und = client.delete("/v1/o/lab/e/test/apis/p1/revisions/2/deployments", headers=BASIC)
+    und = client.delete("/v1/o/lab/e/test/apis/p1/revisions/2/deployments", headers=BASIC, data=FORM)
     assert und.status_code == 200 and und.get_json()["state"] == "undeployed"
-    again = client.delete("/v1/o/lab/e/test/apis/p1/revisions/2/deployments", headers=BASIC)
+    again = client.delete("/v1/o/lab/e/test/apis/p1/revisions/2/deployments", headers=BASIC, data=FORM)
     assert again.status_code == 400 and again.get_json()["code"] == "distribution.RevisionNotDeployed"
     assert client.get("/v1/o/lab/e/test/deployments", headers=BASIC).get_json()["aPIProxy"] == []
     assert client.delete("/v1/o/lab/apis/p1/revisions/2", headers=BASIC).status_code == 200
@@ -133,7 +136,20 @@ def test_deploy_undeploy_and_deployment_views(app, client):
 
 def test_forced_undeploy(client):
     import_bundle(client, "p1", bundle_zip("p1", "/p1"))
-    client.post("/v1/o/lab/e/test/apis/p1/revisions/1/deployments", headers=BASIC)
+    client.post("/v1/o/lab/e/test/apis/p1/revisions/1/deployments", headers=BASIC, data=FORM)
     resp = client.post("/v1/o/lab/apis/p1/revisions/1/deployments?action=undeploy&env=test&force=true",
                        content_type="application/x-www-form-urlencoded", headers=BASIC)
     assert resp.status_code == 200 and resp.get_json()["state"] == "undeployed"
+
+
+
+def test_a_deploy_without_a_form_body_is_refused_as_edge_refuses_it(client):
+    """deployments.yaml marks the Content-type header required and Edge's clients send a form body; a lab that
+    deployed without one let the tool pass its tests while real Edge refused its deploys."""
+    import_bundle(client, "p1", bundle_zip("p1", "/p1"))
+    bare = client.post("/v1/o/lab/e/test/apis/p1/revisions/1/deployments?override=true", headers=BASIC)
+    assert bare.status_code == 415 and "x-www-form-urlencoded" in bare.get_json()["message"]
+    as_json = client.post("/v1/o/lab/e/test/apis/p1/revisions/1/deployments", headers=BASIC, json={"override": True})
+    assert as_json.status_code == 415
+    ok = client.post("/v1/o/lab/e/test/apis/p1/revisions/1/deployments", headers=BASIC, data={"override": "true"})
+    assert ok.status_code == 200

@@ -81,7 +81,8 @@ def enable_client_auth(client, link_id: str, check_mode: bool = False) -> dict:
         new_rev = str((made or {}).get("revision") or "")
         if not new_rev:
             raise MtlsError("the import of %s answered without a revision number" % api)
-        client.post(res.deployment_path(env, api, new_rev), params={"override": "true"})
+        # Edge's deploy takes a form body (Content-Type application/x-www-form-urlencoded, deployments.yaml)
+        client.post(res.deployment_path(env, api, new_rev), params={"override": "true"}, data={"override": "true"})
         result["new_id"] = res.proxy_link_id(env, api, new_rev, target)
         return result
     raise MtlsError("link id %s: unknown kind %r" % (link_id, where["kind"]))

@@ -218,3 +218,16 @@ def test_up_after_down_restarts_the_same_lab_with_its_state(up):
     assert labctl(up["state"], "up").returncode == 0
     assert requests.get(lab["mp_url"] + healthy["basepath"], timeout=30).status_code == 400
     assert requests.get(lab["mp_url"] + link(up, "healthy-jsse")["basepath"], timeout=30).status_code == 200
+
+
+def test_labctl_typed_directly_runs_under_the_project_venv():
+    """`lab/labctl ...` as a user types it, with a Python that cannot import the lab's packages (-S: no site
+    packages): it runs again under .venv/bin/python instead of failing on an import."""
+    import shutil
+    import subprocess
+
+    python = shutil.which("python3")
+    res = subprocess.run([python, "-S", os.path.join(ROOT, "lab", "labctl"), "--help"], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "status" in res.stdout and "ImportError" not in res.stderr

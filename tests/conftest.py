@@ -2,8 +2,6 @@
 import os
 import sys
 
-import pytest
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 for extra in (ROOT, os.path.join(ROOT, "lab")):
     if extra not in sys.path:
@@ -11,20 +9,15 @@ for extra in (ROOT, os.path.join(ROOT, "lab")):
 
 import plugins.filter._path  # noqa: E402,F401  (the one place that extends ansible.module_utils.__path__)
 
-# The longest tests first, so that two workers end together (xdist hands out groups in collection order).
-SLOW_FIRST = ("tests/integration/test_remediate_molecule.py::test_molecule_scenario[all]",
-              "tests/integration/test_remediate_molecule.py", "tests/integration/test_remediate_secrets.py",
-              "tests/integration/test_secrets.py")
+# The longest files first, so that the two workers end together: `make test` runs `-n 2 --dist loadfile` (each file
+# on one worker, sharing the lab its module brings up), and xdist hands out files in collection order.
+# (`--dist loadgroup` is not used: with this pytest, the group xdist appends to a node id is lost, and the tests of one
+# file then spread over both workers.)
+SLOW_FIRST = ("tests/integration/test_remediate_molecule_scenarios.py", "tests/integration/test_remediate_molecule.py",
+              "tests/integration/test_remediate_secrets.py", "tests/integration/test_secrets.py")
 
 
 def pytest_collection_modifyitems(config, items):
-    """`make test` runs `-n 2 --dist loadgroup`: the tests of one file stay on one worker (they share a lab brought up
-    per module), except the molecule scenarios, each independent and long, which are groups of their own."""
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        group = item.nodeid if path.endswith("test_remediate_molecule.py") else path
-        item.add_marker(pytest.mark.xdist_group(group))
-
     def rank(item):
         for i, prefix in enumerate(SLOW_FIRST):
             if item.nodeid.startswith(prefix):

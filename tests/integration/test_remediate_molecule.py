@@ -1,19 +1,8 @@
-"""Molecule scenarios (molecule/<name>/): lab up with the scenario -> remediate.yml -> idempotence -> verify through
-the lab's Message Processor -> lab down. Each runs as `molecule test -s <name>` with the project's virtualenv, in its
-own lab state folder and on free ports, so it never touches a lab a developer is running."""
-import os
-import shutil
-import subprocess
-import sys
-
+"""Molecule scenario `all` (every lab scenario at once): remediate.yml five times in a row, changed=0 after the first,
+then the calls through the lab's Message Processor. The single scenarios: test_remediate_molecule_scenarios.py."""
 import pytest
 
-from tests.helpers.lab import free_block
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
-SCENARIOS = sorted(d for d in os.listdir(os.path.join(ROOT, "molecule"))
-                   if os.path.exists(os.path.join(ROOT, "molecule", d, "molecule.yml")))
+from tests.helpers.molecule import SCENARIOS, run_scenario
 
 pytestmark = [pytest.mark.molecule, pytest.mark.integration]
 
@@ -22,26 +11,7 @@ def test_every_scenario_is_declared():
     assert "all" in SCENARIOS and len(SCENARIOS) >= 2
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_molecule_scenario(scenario, tmp_path):
-    molecule = shutil.which("molecule", path=BIN) or os.path.join(BIN, "molecule")
-    base = free_block(6)
-    env = dict(os.environ)
-    env.update({
-        "PATH": BIN + os.pathsep + env.get("PATH", ""),
-        "MTLS_LAB_STATE": str(tmp_path / "lab"),
-        "MTLS_LAB_MGMT_PORT": str(base), "MTLS_LAB_MP_PORT": str(base + 1),
-        "MTLS_LAB_BACKEND_PORT_BASE": str(base + 2),
-        "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
-        "MOLECULE_EPHEMERAL_DIRECTORY": str(tmp_path / "molecule"),
-        "ANSIBLE_NOCOLOR": "1", "NO_COLOR": "1", "PY_COLORS": "0", "ANSIBLE_FORCE_COLOR": "0",
-    })
-    res = subprocess.run([molecule, "test", "-s", scenario], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=600, check=False)
-    out = res.stdout + res.stderr
-    assert res.returncode == 0, out[-6000:]
-    for step in ("prepare", "converge", "idempotence", "verify"):
-        assert "%s: Executed: Successful" % step in out or "➜ %s: Executed: Successful" % step in out, step
-    assert "failed=1" not in out
-    if scenario == "all":  # five consecutive runs of remediate.yml, changed=0 after the first
-        assert out.count("idempotence: Executed: Successful") == 4, out[-6000:]
+def test_molecule_scenario_all(tmp_path):
+    out = run_scenario("all", tmp_path)
+    # five consecutive runs of remediate.yml: converge, then four idempotence passes
+    assert out.count("idempotence: Executed: Successful") == 4, out[-6000:]

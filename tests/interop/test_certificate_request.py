@@ -87,3 +87,20 @@ def test_a_truncated_request_is_an_error_not_a_guess():
         parse(bytes([13, 0, 0, 9, 1, 64, 0, 4, 4, 3]), "TLSv1.2")
     with pytest.raises(MtlsError, match="not a CertificateRequest"):
         parse(bytes([11, 0, 0, 0]), "TLSv1.2")
+
+
+def test_without_the_message_callback_the_request_is_unread_and_says_why(files, monkeypatch):
+    """A pyOpenSSL without the message callback (or with other internals): the probe still probes, and says the
+    CertificateRequest was not read, which the verdicts turn into certificate_request_unreadable, never ok."""
+    from ansible.module_utils.mtls import probe as probe_module
+
+    monkeypatch.setattr(probe_module, "HAS_MSG_CALLBACK", False)
+    proc, port = serve(files, "TLSv1.2", "RSA+SHA256")
+    try:
+        got = probe("127.0.0.1", port, server_name="localhost", tls_versions=["TLSv1.2"], attempt_handshake=False,
+                    timeout=5)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert got["client_auth_requested"] and got["certificate_request"] is None
+    assert "no message callback" in got["certificate_request_error"]

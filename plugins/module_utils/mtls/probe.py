@@ -103,8 +103,11 @@ def _record_certificate_request(ctx, seen):
         if data[0] == 13:  # CertificateRequest
             seen.append((RECORD_VERSIONS.get(version, "0x%04x" % version), data))
 
-    callback = _ffi.callback(MSG_CALLBACK)(on_message)
-    _lib.SSL_CTX_set_msg_callback(ctx._context, callback)
+    try:
+        callback = _ffi.callback(MSG_CALLBACK)(on_message)
+        _lib.SSL_CTX_set_msg_callback(ctx._context, callback)  # pyOpenSSL's SSL_CTX pointer
+    except (AttributeError, TypeError):  # a pyOpenSSL whose internals differ: the request is then "not captured"
+        return None
     return callback
 
 

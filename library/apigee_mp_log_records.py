@@ -57,16 +57,12 @@ files:
 """
 
 from ansible.module_utils.mtls.module_ansible import MtlsModule
-from ansible.module_utils.mtls.mp_log import log_records
+from ansible.module_utils.mtls.mp_log import log_files_argument_spec, log_records
 
 
 def main():
-    module = MtlsModule({
-        "paths": {"type": "list", "elements": "path",
-                  "default": ["/opt/apigee/var/log/edge-message-processor/system.log"]},
-        "message_ids": {"type": "list", "elements": "str", "required": True},
-        "include_rotated": {"type": "bool", "default": True},
-    })
+    module = MtlsModule(dict(log_files_argument_spec(), message_ids={"type": "list", "elements": "str",
+                                                                     "required": True}))
 
     def work(p):
         records, files = log_records(p["paths"], p["message_ids"], p["include_rotated"])

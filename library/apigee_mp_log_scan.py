@@ -72,19 +72,16 @@ files:
 """
 
 from ansible.module_utils.mtls.module_ansible import MtlsModule
-from ansible.module_utils.mtls.mp_log import scan
+from ansible.module_utils.mtls.mp_log import log_files_argument_spec, scan
 
 
 def main():
-    module = MtlsModule({
-        "paths": {"type": "list", "elements": "path",
-                  "default": ["/opt/apigee/var/log/edge-message-processor/system.log"]},
-        "include_rotated": {"type": "bool", "default": True},
+    module = MtlsModule(dict(log_files_argument_spec(), **{
         "org": {"type": "str"},
         "env": {"type": "str"},
         "api": {"type": "str"},
         "since": {"type": "str"},
-    })
+    }))
     module.run(lambda p: scan(p["paths"], include_rotated=p["include_rotated"], org=p["org"], env=p["env"],
                               api=p["api"], since=p["since"]))
 

@@ -23,6 +23,13 @@ MESSAGE = re.compile(r"handshake\s+failed,\s+message:\s*(.+?)\s*$", re.S)
 ALERT = re.compile(r"Received fatal alert:\s*([A-Za-z_]+)")
 MAX_IDS = 20
 MP_LOG_MAX_IDS = 5  # message IDs kept per link in the report's evidence
+SYSTEM_LOG = "/opt/apigee/var/log/edge-message-processor/system.log"  # a Private Cloud MP's log
+
+
+def log_files_argument_spec() -> dict:
+    """The options of every module that reads MP logs: which files, and whether their rotations too."""
+    return {"paths": {"type": "list", "elements": "path", "default": [SYSTEM_LOG]},
+            "include_rotated": {"type": "bool", "default": True}}
 
 
 def _open(path):

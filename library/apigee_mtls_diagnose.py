@@ -52,7 +52,11 @@ options:
     type: float
     default: 10
   tls_versions:
-    description: TLS versions the probe may use (the MP's SSLInfo protocols); all supported when empty.
+    description:
+      - TLS versions to probe for every link, overriding each link's SSLInfo C(Protocols). When empty (the default),
+        each link is probed once per version its C(Protocols) allow (the MP Java's client defaults when it has none,
+        see O(mp_java)) and judged on the version the MP negotiates, the highest the backend answers. The other
+        versions' outcomes are in the link's C(tls_versions.per_version).
     type: list
     elements: str
     choices: [TLSv1.2, TLSv1.3]
@@ -90,6 +94,15 @@ options:
     type: str
     choices: [SunX509, PKIX]
     default: SunX509
+  mp_java:
+    description:
+      - The Java release of the Message Processors, which sets what their JSSE client supports
+        (docs/diagnose.md, "The MP's Java"). C(8) (8u261 and later) enables only TLS 1.2 on clients by default and,
+        like C(11), knows no EdDSA signature schemes. C(17-sha1-off) is 17 with SHA-1 handshake signatures disabled,
+        as later updates ship it.
+    type: str
+    choices: ["8", "11", "17", "17-sha1-off"]
+    default: "17"
   report_dir:
     description: When set, write C(mtls-report.json) and C(mtls-report.md) there (files change only when content does).
     type: path
@@ -178,6 +191,7 @@ def main():
         "mp_log_groups": {"type": "list", "elements": "dict", "default": []},
         "mp_log_max_ids": {"type": "int", "default": 5},
         "key_manager": {"type": "str", "default": "SunX509", "choices": ["SunX509", "PKIX"]},
+        "mp_java": {"type": "str", "default": "17", "choices": ["8", "11", "17", "17-sha1-off"]},
         "report_dir": {"type": "path"},
     })
 
@@ -187,7 +201,7 @@ def main():
                                use_sni=p["sni"], probe_timeout=p["probe_timeout"],
                                tls_versions=p["tls_versions"] or None, max_workers=p["max_workers"],
                                backend_kinds=p["backend_kinds"], mp_log_groups=p["mp_log_groups"],
-                               mp_log_max_ids=p["mp_log_max_ids"], key_manager=p["key_manager"])
+                               mp_log_max_ids=p["mp_log_max_ids"], key_manager=p["key_manager"], java=p["mp_java"])
         result = {"changed": False}
         if p["report_dir"]:
             paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode)

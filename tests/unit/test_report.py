@@ -54,9 +54,9 @@ def _build(deployed=False, **kw):
 
     def probes(targets, **kw):
         out = {}
-        for host, port, sni in targets:
+        for host, port, sni, version in targets:
             ca = root_a if port == 1 else root_b
-            out[(host, port, sni)] = {
+            out[(host, port, sni, version)] = {
                 "host": host, "port": port, "reachable": True, "error": None, "client_auth_requested": True,
                 "acceptable_ca_names": [ca.cert.subject],
                 "certificate_request": {"tls_version": "TLSv1.3", "certificate_types": [],
@@ -91,7 +91,7 @@ def test_report_validates_against_the_schema(world):
     assert verdicts == {"targetserver:test/good": "ok", "targetserver:test/mismatch": "ca_mismatch",
                         "targetserver:test/noref": "reference_missing"}
     assert report["summary"]["broken"] == 2 and report["summary"]["by_verdict"]["ca_mismatch"] == 1
-    assert report["stats"]["probes"] == 2
+    assert report["stats"]["probes"] == 4  # two backends, each probed in TLS 1.3 and 1.2 (Java 17 enables both)
 
 
 def test_schema_rejects_a_bad_verdict(world):

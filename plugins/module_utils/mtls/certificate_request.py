@@ -7,6 +7,7 @@ handshake messages are encrypted on the wire but handed to the callback in clear
 """
 from __future__ import annotations
 
+from ansible.module_utils.mtls import jsse_profile
 from ansible.module_utils.mtls.errors import MtlsError
 
 HANDSHAKE_CERTIFICATE_REQUEST = 13
@@ -105,25 +106,28 @@ def parse(message: bytes, tls_version: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------- what JSSE does with the request
-# OpenJDK 17 (sun/security/ssl): the signature schemes JSSE knows, the key algorithm each one signs with, whether it
-# may be used in TLS 1.3 at all (SignatureScheme.supportedProtocols) and for a TLS 1.3 CertificateVerify
-# (handshakeSupportedProtocols: never rsa_pkcs1_*, DSA, SHA-1 or SHA-224), and the curve an ECDSA scheme is bound to.
-_J = {  # name: (key algorithm, usable in TLS 1.3, usable for a TLS 1.3 CertificateVerify, EC curve)
-    "ed25519": ("EdDSA", True, True, None), "ed448": ("EdDSA", True, True, None),
-    "ecdsa_secp256r1_sha256": ("EC", True, True, "secp256r1"),
-    "ecdsa_secp384r1_sha384": ("EC", True, True, "secp384r1"),
-    "ecdsa_secp521r1_sha512": ("EC", True, True, "secp521r1"),
-    "ecdsa_sha224": ("EC", False, False, None), "ecdsa_sha1": ("EC", False, False, None),
-    "rsa_pss_rsae_sha256": ("RSA", True, True, None), "rsa_pss_rsae_sha384": ("RSA", True, True, None),
-    "rsa_pss_rsae_sha512": ("RSA", True, True, None),
-    "rsa_pss_pss_sha256": ("RSASSA-PSS", True, True, None), "rsa_pss_pss_sha384": ("RSASSA-PSS", True, True, None),
-    "rsa_pss_pss_sha512": ("RSASSA-PSS", True, True, None),
-    "rsa_pkcs1_sha256": ("RSA", True, False, None), "rsa_pkcs1_sha384": ("RSA", True, False, None),
-    "rsa_pkcs1_sha512": ("RSA", True, False, None),
-    "rsa_sha224": ("RSA", False, False, None), "rsa_pkcs1_sha1": ("RSA", False, False, None),
-    "dsa_sha256": ("DSA", False, False, None), "dsa_sha224": ("DSA", False, False, None),
-    "dsa_sha1": ("DSA", False, False, None),
+# OpenJDK 17 (sun/security/ssl/SignatureScheme.java): the signature schemes JSSE knows, the key algorithm each one
+# signs with, whether it may be used in TLS 1.3 for certificates (supportedProtocols) and for a TLS 1.3
+# CertificateVerify (handshakeSupportedProtocols: never rsa_pkcs1_*, DSA or SHA-224; ecdsa_sha1 is PROTOCOLS_TO_13 for
+# both), the curve an ECDSA scheme is bound to, and the minimal RSA key size (hash length + salt length + 16 for PSS).
+_J = {  # name: (key algorithm, usable in TLS 1.3, usable for a TLS 1.3 CertificateVerify, EC curve, minimal key size)
+    "ed25519": ("EdDSA", True, True, None, None), "ed448": ("EdDSA", True, True, None, None),
+    "ecdsa_secp256r1_sha256": ("EC", True, True, "secp256r1", None),
+    "ecdsa_secp384r1_sha384": ("EC", True, True, "secp384r1", None),
+    "ecdsa_secp521r1_sha512": ("EC", True, True, "secp521r1", None),
+    "ecdsa_sha224": ("EC", False, False, None, None), "ecdsa_sha1": ("EC", True, True, None, None),
+    "rsa_pss_rsae_sha256": ("RSA", True, True, None, 528), "rsa_pss_rsae_sha384": ("RSA", True, True, None, 784),
+    "rsa_pss_rsae_sha512": ("RSA", True, True, None, 1040),
+    "rsa_pss_pss_sha256": ("RSASSA-PSS", True, True, None, 528),
+    "rsa_pss_pss_sha384": ("RSASSA-PSS", True, True, None, 784),
+    "rsa_pss_pss_sha512": ("RSASSA-PSS", True, True, None, 1040),
+    "rsa_pkcs1_sha256": ("RSA", True, False, None, 511), "rsa_pkcs1_sha384": ("RSA", True, False, None, 768),
+    "rsa_pkcs1_sha512": ("RSA", True, False, None, 768),
+    "rsa_sha224": ("RSA", False, False, None, 511), "rsa_pkcs1_sha1": ("RSA", True, False, None, 511),
+    "dsa_sha256": ("DSA", False, False, None, None), "dsa_sha224": ("DSA", False, False, None, None),
+    "dsa_sha1": ("DSA", False, False, None, None),
 }
+_SHA1_SCHEMES = ("rsa_pkcs1_sha1", "ecdsa_sha1", "dsa_sha1")
 # CertificateRequest.ClientCertificateType.keyAlgorithm (TLS 1.2 certificate_types)
 _CR_KEY_TYPES = {"rsa_sign": ("RSA", "RSASSA-PSS"), "dss_sign": ("DSA",), "ecdsa_sign": ("EC", "EdDSA")}
 # The named groups a JSSE 17 client offers by default that an EC client key can be on (X509Authentication checks the
@@ -131,32 +135,39 @@ _CR_KEY_TYPES = {"rsa_sign": ("RSA", "RSASSA-PSS"), "dss_sign": ("DSA",), "ecdsa
 JSSE_EC_CURVES = ("secp256r1", "secp384r1", "secp521r1")
 
 
-def _cert_schemes(req: dict) -> list[str]:
+def _known(name, prof) -> bool:
+    return name in _J and (prof.eddsa or _J[name][0] != "EdDSA")
+
+
+def _cert_schemes(req: dict, prof) -> list[str]:
     tls13 = req.get("tls_version") == "TLSv1.3"
     names = req.get("signature_algorithms_cert") if tls13 and req.get("signature_algorithms_cert") else \
         req.get("signature_algorithms") or []
-    return [n for n in names if n in _J and (_J[n][1] or not tls13)]
+    return [n for n in names if _known(n, prof) and (_J[n][1] or not tls13)]
 
 
-def _handshake_schemes(req: dict) -> list[str]:
+def _handshake_schemes(req: dict, prof) -> list[str]:
     tls13 = req.get("tls_version") == "TLSv1.3"
-    return [n for n in req.get("signature_algorithms") or [] if n in _J and (_J[n][2] or not tls13)]
+    return [n for n in req.get("signature_algorithms") or [] if _known(n, prof) and (_J[n][2] or not tls13)
+            and (prof.sha1_handshake_signatures or n not in _SHA1_SCHEMES)]
 
 
-def jsse_key_types(req: dict) -> list[str]:
-    """The key types a JSSE 17 client asks its key manager for, in order, after this CertificateRequest.
+def jsse_key_types(req: dict, java=None) -> list[str]:
+    """The key types a JSSE client (profile ``java``, default 17) asks its key manager for, in order, after this
+    CertificateRequest.
 
     ``choosePossession`` (CertificateRequest.T12CertificateRequestConsumer; the TLS 1.3 client does the same without
     certificate_types): each distinct key algorithm of the server's (certificate) signature schemes, in the server's
     order, for which a CertificateVerify scheme exists in the server's signature_algorithms for this TLS version; in
     TLS 1.2 only those the certificate_types allow (rsa_sign also allows RSASSA-PSS; ecdsa_sign also EdDSA)."""
+    prof = jsse_profile.profile(java)
     tls13 = req.get("tls_version") == "TLSv1.3"
     allowed = None
     if not tls13:
         allowed = {k for t in req.get("certificate_types") or [] for k in _CR_KEY_TYPES.get(t, ())}
-    handshake_keys = {_J[n][0] for n in _handshake_schemes(req)}
+    handshake_keys = {_J[n][0] for n in _handshake_schemes(req, prof)}
     out = []
-    for name in _cert_schemes(req):
+    for name in _cert_schemes(req, prof):
         key = _J[name][0]
         if key in out or key not in handshake_keys or (allowed is not None and key not in allowed):
             continue
@@ -164,14 +175,21 @@ def jsse_key_types(req: dict) -> list[str]:
     return out
 
 
-def certificate_verify_scheme(req: dict, key_algorithm: str, curve: str | None = None) -> str | None:
-    """The scheme JSSE would sign its CertificateVerify with for this key (an ECDSA scheme must be bound to the key's
-    curve, SignatureScheme.getSignerOfPreferableAlgorithm), or None: the MP then sends its certificate and aborts the
-    handshake itself ("No supported CertificateVerify signature algorithm")."""
-    for name in _handshake_schemes(req):
-        key, _, _, bound = _J[name]
-        if key == key_algorithm and (bound is None or curve is None or bound == curve):
-            return name
+def certificate_verify_scheme(req: dict, key_algorithm: str, curve: str | None = None, key_size: int | None = None,
+                              java=None) -> str | None:
+    """The scheme JSSE would sign its CertificateVerify with for this key, or None: the MP then sends its certificate
+    and aborts the handshake itself ("No supported CertificateVerify signature algorithm").
+
+    SignatureScheme.getSignerOfPreferableAlgorithm: the first of the server's schemes for the key's algorithm whose
+    minimal key size the (RSA) key reaches and, for an ECDSA scheme, whose curve is the key's."""
+    prof = jsse_profile.profile(java)
+    for name in _handshake_schemes(req, prof):
+        key, _, _, bound, minimal = _J[name]
+        if key != key_algorithm or (bound is not None and curve is not None and bound != curve):
+            continue
+        if minimal is not None and key_size is not None and key_size < minimal:
+            continue
+        return name
     return None
 
 
@@ -189,12 +207,13 @@ _JAVA_SIGNATURE = {
 }
 
 
-def jsse_permitted_cert_signatures(req: dict) -> list[str]:
+def jsse_permitted_cert_signatures(req: dict, java=None) -> list[str]:
     """The certificate signature algorithms the PKIX key manager accepts in a chain it sends (X509KeyManagerImpl
     conformsToAlgorithmConstraints with the session's peer-supported signature schemes: every certificate of the
     chain, an attached root included, must be signed with one of them)."""
+    prof = jsse_profile.profile(java)
     out = []
-    for name in _cert_schemes(req):
+    for name in _cert_schemes(req, prof):
         alg = _JAVA_SIGNATURE.get(name)
         if alg and alg not in out:
             out.append(alg)

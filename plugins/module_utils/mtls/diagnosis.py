@@ -10,7 +10,7 @@ import datetime as _dt
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.mtls import certcore
+from ansible.module_utils.mtls import certcore, jsse_profile
 from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.links import check_org, discover_all, list_keystores, read_keystore
 from ansible.module_utils.mtls.material import load_ca_bundle
@@ -37,8 +37,12 @@ def _read_keystores(client, wanted, max_workers):
 def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=None, scan_env_keystores=True,
                   use_sni=True, probe_timeout=10.0, tls_versions=None, max_workers=16, at=None, probe_fn=None,
                   backend_kinds=None, mp_log_groups=None, mp_log_max_ids=MP_LOG_MAX_IDS, resolve_fn=None,
-                  key_manager="SunX509"):
+                  key_manager="SunX509", java=None):
     """Diagnose every southbound TLS link of envs. Returns the report dict (schema docs/mtls-report.schema.json).
+
+    Each link is probed once per TLS version it allows (its SSLInfo <Protocols>, or the defaults of the MP's Java
+    profile ``java``; ``tls_versions`` overrides them for every link), and decided on the version the MP negotiates
+    (the highest the backend answers); the other versions' outcomes are kept in the row's ``tls_versions``.
 
     mp_log_groups: the groups of an MP system.log scan (``mtls_logscan.scan``); matching groups are attached to each
     link as ``evidence.mp_log`` (evidence only, verdicts are unchanged)."""
@@ -70,21 +74,32 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
                     seen.add(fp)
                     bag.append(cert)
 
+    prof = jsse_profile.profile(java)
     targets = []
     for link in links:
         if link.tls_enabled and link.host and link.port:
-            targets.append((link.host, int(link.port), link.sni if use_sni else None))
+            for version in link_tls_versions(link, prof, tls_versions):
+                targets.append((link.host, int(link.port), link.sni if use_sni else None, version))
     runner = probe_fn or probe_many
-    probes = runner(targets, max_workers=max_workers, timeout=probe_timeout, tls_versions=tls_versions, at=at)
+    probes = runner(targets, max_workers=max_workers, timeout=probe_timeout, at=at)
 
     rows = []
     for link in links:
-        key = (link.host, int(link.port) if link.port else None, link.sni if use_sni else None)
-        pr = probes.get(key)
         ks = keystores.get((link.env, link.keystore.name)) if link.keystore.name else None
         kind = (backend_kinds or {}).get("%s:%s" % (link.host, link.port))
-        result = diagnose(link, ks, pr, bag, at=at, backend_kind=kind, key_manager=key_manager)
-        rows.append(_link_row(link, ks, pr, result, at))
+
+        def decide(pr, link=link, ks=ks, kind=kind):
+            return diagnose(link, ks, pr, bag, at=at, backend_kind=kind, key_manager=key_manager, java=prof)
+
+        versions = link_tls_versions(link, prof, tls_versions)
+        key = (link.host, int(link.port) if link.port else None, link.sni if use_sni else None)
+        per_version = [(v, probes.get(key + (v,))) for v in versions]
+        if link.tls_enabled and link.host and link.port and not versions:
+            per_version = [(None, no_protocol_probe(link, prof))]
+        result, pr, tls = decide_per_version(per_version, decide, versions, prof)
+        row = _link_row(link, ks, pr, result, at)
+        row["tls_versions"] = tls
+        rows.append(row)
 
     if mp_log_groups:
         attach_mp_log_evidence(rows, mp_log_groups, getattr(client, "org", None), max_ids=mp_log_max_ids,
@@ -103,6 +118,62 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
         "stats": stats,
         "links": rows,
     }
+
+
+def link_tls_versions(link, prof, override=None):
+    """The TLS versions the MP may negotiate on this link, highest first: the operator's override, else the link's
+    SSLInfo <Protocols>, else the Java profile's client defaults; versions the profile disables are dropped."""
+    asked = override or [_CANONICAL_VERSION.get(str(p).strip().lower(), str(p).strip()) for p in
+                         (getattr(link.ssl, "protocols", None) or [])]
+    return prof.usable_protocols(asked)
+
+
+_CANONICAL_VERSION = {"tlsv1.3": "TLSv1.3", "tlsv1.2": "TLSv1.2", "tlsv1.1": "TLSv1.1", "tlsv1": "TLSv1",
+                      "tlsv1.0": "TLSv1", "sslv3": "SSLv3"}
+
+
+def no_protocol_probe(link, prof):
+    """The probe a link gets when every TLS version it allows is disabled in the MP's Java: there is no handshake."""
+    return {"host": link.host, "port": link.port, "reachable": False,
+            "error": "the link allows only %s, which Java %s disables (jdk.tls.disabledAlgorithms): the MP cannot "
+                     "open TLS to this backend (\"No appropriate protocol\")" % (
+                         ", ".join(getattr(link.ssl, "protocols", None) or []) or "no protocol", prof.java)}
+
+
+def negotiated(pr, version) -> bool:
+    """Whether the backend answered a probe pinned to ``version`` in that version (its ServerHello), so an MP that
+    offers it and lower versions negotiates it."""
+    if not pr or not pr.get("reachable"):
+        return False
+    if "server_hello_version" in pr:
+        return pr["server_hello_version"] == version
+    return pr.get("protocol") == version  # a recorded probe from before the probe kept the ServerHello's version
+
+
+def decide_per_version(per_version, decide, versions, prof):
+    """(result, probe, tls_versions row field) for one link from its probes per version (highest first): the MP
+    negotiates the highest version the backend answers, so that version's outcome is the link's verdict."""
+    if not per_version:
+        return decide(None), None, {"allowed": [], "negotiated": None, "java": prof.java, "per_version": {}}
+    chosen = next(((v, pr) for v, pr in per_version if negotiated(pr, v)), None) or \
+        next(((v, pr) for v, pr in per_version if pr and pr.get("reachable")), None) or per_version[0]
+    result = decide(chosen[1])
+    outcomes = {}
+    for v, pr in per_version:
+        if v is None:
+            continue
+        r = result if v == chosen[0] else decide(pr)
+        req = (pr or {}).get("certificate_request") or {}
+        outcomes[v] = {"verdict": r["verdict"], "answered": negotiated(pr, v),
+                       "signature_algorithms": list(req.get("signature_algorithms") or []),
+                       "certificate_authorities": list(req.get("certificate_authorities") or []),
+                       "error": (pr or {}).get("error")}
+    differing = {v: o["verdict"] for v, o in outcomes.items() if o["answered"] and o["verdict"] != result["verdict"]}
+    if differing:
+        result["remediation"]["text"] += " (The MP negotiates %s here; with %s the outcome would be %s.)" % (
+            chosen[0], ", ".join(differing), ", ".join("%s: %s" % kv for kv in differing.items()))
+    return result, chosen[1], {"allowed": list(versions), "negotiated": chosen[0] if negotiated(chosen[1], chosen[0])
+                               else None, "java": prof.java, "per_version": outcomes}
 
 
 def _link_row(link, ks, pr, result, at):

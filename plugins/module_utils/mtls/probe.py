@@ -152,7 +152,7 @@ def handshake(host, port, server_name=None, timeout=10.0, tls_versions=None, cha
     out = {"reachable": False, "error": None, "protocol": None, "cipher": None, "client_auth_requested": False,
            "acceptable_ca_names": [], "server_chain": [], "completed": False, "alert": None, "alert_text": None,
            "http_status": None, "client_certificate_presented": bool(chain), "certificate_request": None,
-           "certificate_request_error": None}
+           "certificate_request_error": None, "server_hello_version": None}
     deadline = _Deadline(timeout)
     try:
         sni = server_name.encode("idna") if server_name else None
@@ -246,6 +246,7 @@ def _early_alert(conn, sock, wait):
 
 
 def _collect(conn, out, states):
+    answered = any("read server hello" in (st or b"").decode("ascii", "replace") for st in states)
     if any(any(s in (st or b"").decode("ascii", "replace") for s in CERT_REQUEST_STATES) for st in states):
         out["client_auth_requested"] = True
     names = conn.get_client_ca_list() or []
@@ -259,6 +260,8 @@ def _collect(conn, out, states):
         out["cipher"] = conn.get_cipher_name() or out["cipher"]
     except SSL.Error:
         pass
+    if answered and out["protocol"]:
+        out["server_hello_version"] = out["protocol"]
     chain = conn.get_peer_cert_chain(as_cryptography=True)
     if chain:
         out["server_chain"] = list(chain)
@@ -289,6 +292,7 @@ def probe(host, port, server_name=None, timeout=10.0, tls_versions=None, client_
         "host": host, "port": int(port), "server_name": server_name, "reachable": first["reachable"],
         "error": first["error"],
         "protocol": first["protocol"], "cipher": first["cipher"],
+        "server_hello_version": first["server_hello_version"],
         "client_auth_requested": first["client_auth_requested"],
         "acceptable_client_cas": rfc, "acceptable_client_cas_openssl": ossl,
         "acceptable_ca_names": list(first["acceptable_ca_names"]),  # internal (x509.Name), stripped for output
@@ -342,11 +346,12 @@ def _outcome(h):
 
 
 def probe_many(targets, max_workers=8, **common):
-    """Probe distinct (host, port, server_name) targets concurrently. Returns {(host, port, sni): result}."""
+    """Probe distinct (host, port, server_name[, tls_version]) targets concurrently. Returns {target tuple: result};
+    a target with a TLS version is probed with that version only (its key keeps the version)."""
     keys = []
     seen = set()
     for t in targets:
-        key = (t[0], int(t[1]), t[2] if len(t) > 2 else None)
+        key = (t[0], int(t[1]), t[2] if len(t) > 2 else None) + ((t[3],) if len(t) > 3 else ())
         if key not in seen:
             seen.add(key)
             keys.append(key)
@@ -356,7 +361,8 @@ def probe_many(targets, max_workers=8, **common):
 
     def run(key):
         try:
-            return key, probe(key[0], key[1], server_name=key[2], **common)
+            args = dict(common, tls_versions=[key[3]]) if len(key) > 3 and key[3] else common
+            return key, probe(key[0], key[1], server_name=key[2], **args)
         except MtlsError as exc:
             return key, {"host": key[0], "port": key[1], "server_name": key[2], "reachable": False,
                          "error": getattr(exc, "msg", str(exc))}

@@ -124,9 +124,10 @@ def _chain_gap(chain):
     return None
 
 
-def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", backend_kind=None):
+def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", backend_kind=None, java=None):
     """One verdict for one link. keystore: read_keystore() output or None; probe: probe() output (with the
-    internal 'acceptable_ca_names' list of x509.Name) or None; ca_bag: known CA certificates (truststores, ca_bundle).
+    internal 'acceptable_ca_names' list of x509.Name) or None; ca_bag: known CA certificates (truststores, ca_bundle);
+    java: the MP's Java profile (jsse_profile, default 17).
     """
     lv = link_view(link)
     ev = {"link": {k: lv[k] for k in ("source", "host", "port", "sni", "tls_enabled", "client_auth_enabled",
@@ -201,9 +202,10 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
     reachable = bool(probe and probe.get("reachable"))
     requested = bool(probe and probe.get("client_auth_requested"))
 
+    failed_early = _failed_before_certificate_request(probe) if reachable and not requested else None
     if not lv["client_auth_enabled"]:
-        if probe is None or not reachable:
-            return _unreachable(lv, ev, probe)
+        if probe is None or not reachable or failed_early:
+            return _unreachable(lv, ev, probe, failed_early)
         if requested:
             return _result("client_auth_disabled", ev, plan(
                 "enable_client_auth", "The backend %s:%s asks for a client certificate but ClientAuthEnabled is "
@@ -213,8 +215,8 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
         return _result("ok", ev, plan("none", "One-way TLS: the backend does not ask for a client certificate."))
 
     # 6-7
-    if probe is None or not reachable:
-        return _unreachable(lv, ev, probe)
+    if probe is None or not reachable or failed_early:
+        return _unreachable(lv, ev, probe, failed_early)
     if not requested:
         return _result("backend_no_client_auth", ev, plan(
             "manual", "Client auth is on at the MP for %s but %s:%s never asks for a client certificate, so none "
@@ -247,7 +249,7 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
     if req is None:
         ev["certificate_request"] = {"read": False, "error": probe.get("certificate_request_error")}
     else:
-        key_types, signatures = jsse_key_types(req), jsse_permitted_cert_signatures(req)
+        key_types, signatures = jsse_key_types(req, java), jsse_permitted_cert_signatures(req, java)
         ev["certificate_request"] = dict(req, read=True, jsse_key_types=key_types,
                                          pkix_certificate_signatures=signatures)
         if key not in key_types or (key == "EC" and curve not in JSSE_EC_CURVES):
@@ -349,13 +351,15 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
             "renew_certificate", "The MP sends %s, but its extended key usage does not allow client authentication, "
             "so the backend refuses it. Issue a certificate with the clientAuth EKU." % certcore.dn_rfc4514(
                 leaf.subject), **renew))
-    if req is not None and certificate_verify_scheme(req, key, curve) is None:
+    key_size = getattr(leaf.public_key(), "key_size", None)
+    if req is not None and certificate_verify_scheme(req, key, curve, key_size, java) is None:
         return _result("no_certificate_verify_scheme", ev, plan(
             "manual", "The MP sends its chain, then aborts the handshake itself: no signature algorithm the backend "
             "allows (%s) can sign the CertificateVerify with its %s key%s (JSSE: \"No supported CertificateVerify "
             "signature algorithm\"). Issue a client certificate with a key the backend's algorithms fit, or let "
             "the backend accept them." % (", ".join(req.get("signature_algorithms") or []) or "none", key,
-                                          " on " + curve if curve else ""), **renew))
+                                          " on " + curve if curve else " of %s bits" % key_size if key_size else ""),
+            **renew))
     if req is None:
         return _result("certificate_request_unreadable", ev, plan(
             "manual", "The backend asks for a client certificate and names an acceptable CA of the stored chain, "
@@ -376,7 +380,22 @@ def _dn_or_none(name):
     return certcore.dn_rfc4514(name)
 
 
-def _unreachable(lv, ev, probe):
+def _failed_before_certificate_request(probe):
+    """The alert or error that ended the probe's handshake before the backend asked for a certificate (a version or
+    cipher the backend refuses), or None when the handshake got that far or completed."""
+    h = (probe or {}).get("handshake_without_certificate") or {}
+    if h.get("completed") or not (h.get("alert") or h.get("error") or h.get("alert_text")):
+        return None
+    return h.get("alert_text") or h.get("alert") or h.get("error")
+
+
+def _unreachable(lv, ev, probe, failed_early=None):
+    if failed_early:
+        return _result("backend_unreachable", ev, plan(
+            "manual", "TLS to %s:%s fails before the backend asks for a client certificate (%s, %s): the MP cannot "
+            "complete a handshake with the TLS versions and ciphers it offers. Compare the link's SSLInfo "
+            "<Protocols>/<Ciphers> with what the backend accepts." % (
+                lv["host"], lv["port"], (probe or {}).get("protocol") or "TLS", failed_early)))
     why = (probe or {}).get("error") or "not probed"
     return _result("backend_unreachable", ev, plan(
         "manual", "Cannot open TLS to %s:%s from the probe's host (%s). Check the host, port, DNS and firewalls "

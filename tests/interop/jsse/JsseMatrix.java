@@ -420,7 +420,7 @@ public class JsseMatrix {
                 s.connect(new InetSocketAddress(host, port), timeoutMs);
                 s.setSoTimeout(timeoutMs);
                 SSLParameters p = s.getSSLParameters();
-                p.setProtocols(new String[] {protocol});
+                p.setProtocols(protocol.split(","));  // one version, or a list as an MP offers it
                 p.setServerNames(List.of(new SNIHostName(sni)));
                 s.setSSLParameters(p);
                 s.startHandshake();

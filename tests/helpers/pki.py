@@ -212,11 +212,12 @@ def make_leaf(name, issuer: Issued | None = None, *, key=None, key_type: str = "
               encoding: str | None = None, eku=("clientAuth",), san: list[str] | None = None,
               not_before: _dt.datetime | None = None, not_after: _dt.datetime | None = None, days: int = 365,
               ski: bool = True, aki: bool = True, basic_constraints: bool = True, hash_alg=None,
-              issuer_name=None, serial: int | None = None) -> Issued:
+              issuer_name=None, serial: int | None = None, rsa_pss: bool = False) -> Issued:
     """An end-entity certificate signed by issuer (self-signed when issuer is None).
 
     eku: iterable of names ("clientAuth", "serverAuth", "anyExtendedKeyUsage", ...) or OIDs; None/() = no EKU extension.
     san: DNS names ("dns:" prefix optional), "ip:1.2.3.4", "email:a@b", "uri:https://...".
+    rsa_pss: an RSA issuer signs with RSASSA-PSS (salt = digest length) instead of PKCS#1 v1.5.
     """
     subject = make_name(name, encoding)
     key = key or make_key(key_type, key_size)
@@ -236,7 +237,13 @@ def make_leaf(name, issuer: Issued | None = None, *, key=None, key_type: str = "
     if aki and issuer is not None:
         b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
                             critical=False)
-    cert = b.sign(signer, _sign_hash(signer, hash_alg))
+    if rsa_pss:
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        cert = b.sign(signer, _sign_hash(signer, hash_alg), rsa_padding=padding.PSS(
+            mgf=padding.MGF1(_sign_hash(signer, hash_alg)), salt_length=padding.PSS.DIGEST_LENGTH))
+    else:
+        cert = b.sign(signer, _sign_hash(signer, hash_alg))
     return Issued(cert=cert, key=key, issuer=issuer)
 
 

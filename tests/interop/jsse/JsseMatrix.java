@@ -330,6 +330,9 @@ public class JsseMatrix {
         String host = (String) spec.get("host");
         int port = ((Long) spec.get("port")).intValue();
         int timeoutMs = spec.containsKey("timeout_ms") ? ((Long) spec.get("timeout_ms")).intValue() : 10000;
+        // after the handshake, how long to wait for the server's line (or its alert); the handshake keeps timeoutMs
+        readTimeoutMs = spec.containsKey("read_timeout_ms") ? ((Long) spec.get("read_timeout_ms")).intValue()
+                : timeoutMs;
         Map<String, Object> keystores = obj(spec.get("keystores"));
         PrintStream out = args.length > 1
                 ? new PrintStream(Files.newOutputStream(Path.of(args[1])), true, StandardCharsets.UTF_8)
@@ -369,6 +372,8 @@ public class JsseMatrix {
             out.close();
         }
     }
+
+    static int readTimeoutMs;
 
     /** One real key manager per keystore and algorithm (key managers are stateless between handshakes). */
     static final Map<String, X509ExtendedKeyManager> KEY_MANAGERS = new HashMap<>();
@@ -425,6 +430,7 @@ public class JsseMatrix {
                 s.setSSLParameters(p);
                 s.startHandshake();
                 negotiated = s.getSession().getProtocol();
+                s.setSoTimeout(readTimeoutMs);
                 BufferedReader br = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
                 serverLine = br.readLine();
             }

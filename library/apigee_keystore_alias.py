@@ -79,9 +79,19 @@ options:
     type: bool
     default: false
   include_root:
-    description: Store the self-signed root at the end of the chain when it is known.
+    description:
+      - Store the self-signed root at the end of the chain when it is known. Set C(false) for a root the backend
+        refuses (the C(signature_algorithm_rejected) plan of a legacy, e.g. SHA-1 signed, root).
     type: bool
     default: true
+  accepted_keys:
+    description:
+      - The keys the backend lets the MP use, as the diagnosis names them (C(RSA), C(EC secp256r1), C(EdDSA), ...;
+        the C(accepted_keys) of a C(key_type_not_accepted) or C(no_certificate_verify_scheme) plan). Material whose
+        leaf has another key fails before any request.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - apigee
 attributes:
@@ -213,6 +223,7 @@ def main():
         "strategy": {"type": "str", "default": "in_place", "choices": ["in_place", "rotate"]},
         "keep_previous": {"type": "bool", "default": False},
         "include_root": {"type": "bool", "default": True},
+        "accepted_keys": {"type": "list", "elements": "str", "default": []},
         "validate_only": {"type": "bool", "default": False},
     }, mutually_exclusive=[("private_key", "pkcs12")],
         required_one_of=[("cert_chain", "pkcs12"), ("keystore", "reference")])
@@ -225,7 +236,7 @@ def main():
             private_key=read_material(p["private_key"], "private_key", secret=True),
             private_key_password=p["private_key_password"],
             pkcs12=read_material(p["pkcs12"], "pkcs12", secret=True), pkcs12_password=p["pkcs12_password"],
-            include_root=p["include_root"])
+            include_root=p["include_root"], accepted_keys=p["accepted_keys"] or None)
 
     def work(client, p, desired):
         return sync_alias(client, p["env"], p["keystore"], p["alias"], desired, strategy=p["strategy"],

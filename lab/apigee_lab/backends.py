@@ -7,6 +7,11 @@
   `ssl_verify_depth 3`.
 
 Backends "*-a" trust Root A only, "*-b" trust Root B only. Every backend presents the lab server certificate.
+Backends with a signature profile allow only some client signature algorithms, as a hardened server does:
+  "*-rsa"  (trust Root E and Root S): RSA only (rsa_pss_rsae_sha256, rsa_pkcs1_sha256), no SHA-1;
+  "*-p256" (trust Root P): ECDSA on P-256 only (ecdsa_secp256r1_sha256), besides the two RSA schemes.
+nginx sets them with `ssl_conf_command ClientSignatureAlgorithms`; JSSE with the system property
+`jdk.tls.server.SignatureSchemes`, which holds for a whole JVM: each profile's JSSE backends get their own JVM.
 """
 from __future__ import annotations
 
@@ -30,13 +35,23 @@ JAVA_DIR = os.path.join(LAB_DIR, "java")
 LABCTL = os.path.join(LAB_DIR, "labctl")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
-# name -> (kind, trusted root key in the PKI, offset from the base port)
+# name -> (kind, trusted root keys in the PKI, offset from the base port, signature profile)
 LAYOUT = [
-    ("jsse-a", "jsse", "root_a", 0),
-    ("jsse-b", "jsse", "root_b", 1),
-    ("nginx-a", "nginx", "root_a", 2),
-    ("nginx-b", "nginx", "root_b", 3),
+    ("jsse-a", "jsse", ("root_a",), 0, None),
+    ("jsse-b", "jsse", ("root_b",), 1, None),
+    ("nginx-a", "nginx", ("root_a",), 2, None),
+    ("nginx-b", "nginx", ("root_b",), 3, None),
+    ("jsse-rsa", "jsse", ("root_e", "root_s"), 4, "rsa"),
+    ("jsse-p256", "jsse", ("root_p",), 5, "p256"),
+    ("nginx-rsa", "nginx", ("root_e", "root_s"), 6, "rsa"),
+    ("nginx-p256", "nginx", ("root_p",), 7, "p256"),
 ]
+# the client signature algorithms a profile allows, as each backend kind is told
+SIGNATURE_PROFILES = {
+    "rsa": {"jsse": "rsa_pss_rsae_sha256,rsa_pkcs1_sha256", "nginx": "rsa_pss_rsae_sha256:RSA+SHA256"},
+    "p256": {"jsse": "ecdsa_secp256r1_sha256,rsa_pss_rsae_sha256,rsa_pkcs1_sha256",
+             "nginx": "ECDSA+SHA256:rsa_pss_rsae_sha256:RSA+SHA256"},
+}
 JSSE_PROC = "jsse-backends"
 
 
@@ -49,8 +64,10 @@ def specs(state: str, port_base: int) -> list[dict]:
     state = os.path.abspath(state)
     p = pki.paths(state)
     out = []
-    for name, kind, root, offset in LAYOUT:
-        entry = {"name": name, "kind": kind, "host": "localhost", "port": port_base + offset, "trusts": [p[root]]}
+    for name, kind, roots, offset, profile in LAYOUT:
+        entry = {"name": name, "kind": kind, "host": "localhost", "port": port_base + offset,
+                 "trusts": [p[r] for r in roots], "signature_profile": profile,
+                 "client_signature_algorithms": SIGNATURE_PROFILES[profile][kind] if profile else None}
         if kind == "jsse":
             d = os.path.join(backends_dir(state), "jsse")
             path = os.path.join(d, f"{name}-truststore.p12")
@@ -142,14 +159,45 @@ def compile_java(state: str | None = None) -> str:
     return out
 
 
-def start_jsse(state: str, backend_specs: list[dict]) -> int | None:
-    jsse = [s for s in backend_specs if s["kind"] == "jsse"]
-    if procs.is_running(state, JSSE_PROC):
-        return procs.read_pid(state, JSSE_PROC)
+def jsse_proc(profile: str | None) -> str:
+    """The process name of the JVM serving the JSSE backends of a signature profile."""
+    return JSSE_PROC if not profile else f"{JSSE_PROC}-{profile}"
+
+
+def jsse_procs() -> list[str]:
+    return list(dict.fromkeys(jsse_proc(prof) for _, kind, _, _, prof in LAYOUT if kind == "jsse"))
+
+
+def _control_port_file(state: str, proc: str) -> str:
+    return os.path.join(procs.run_dir(state), f"{proc}-control.port")
+
+
+def start_jsse(state: str, backend_specs: list[dict]) -> None:
+    """One JVM per signature profile; they start together and are then waited for."""
+    groups: dict = {}
+    for s in backend_specs:
+        if s["kind"] == "jsse":
+            groups.setdefault(jsse_proc(s.get("signature_profile")), []).append(s)
+    started = []
+    for proc, jsse in groups.items():
+        if procs.is_running(state, proc):
+            continue
+        started.append((proc, jsse, _start_jsse_group(state, proc, jsse)))
+    for proc, jsse, pid in started:
+        log = os.path.join(state, "logs", "backends", f"{proc}.log")
+        for s in jsse:
+            procs.wait_port(s["port"], pid=pid, what=f"backend {s['name']}", log_path=log)
+        port_file = _control_port_file(state, proc)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(port_file) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def _start_jsse_group(state: str, proc: str, jsse: list[dict]) -> int:
     p = pki.paths(state)
     d = os.path.join(backends_dir(state), "jsse")
     os.makedirs(d, mode=0o700, exist_ok=True)
-    port_file = os.path.join(procs.run_dir(state), "jsse-control.port")
+    port_file = _control_port_file(state, proc)
     if os.path.exists(port_file):
         os.unlink(port_file)
     lines = [f"control.port.file={port_file}", "backends=" + ",".join(s["name"] for s in jsse)]
@@ -159,22 +207,18 @@ def start_jsse(state: str, backend_specs: list[dict]) -> int | None:
                   f"{pre}keystore.password.file={p['server_p12_password_file']}",
                   f"{pre}truststore={s['truststore_path']}",
                   f"{pre}truststore.password.file={s['truststore_password_file']}"]
-    conf = os.path.join(d, "backends.properties")
+    conf = os.path.join(d, f"{proc}.properties")
     # java.util.Properties treats backslashes as escapes; paths here are POSIX paths.
     pki.write_private(conf, "\n".join(lines) + "\n")
-    log = os.path.join(state, "logs", "backends", "jsse.log")
-    pid = procs.start(state, JSSE_PROC, ["java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xmx128m",
-                                         "-cp", compile_java(), "JsseBackend", conf], log_path=log)
-    for s in jsse:
-        procs.wait_port(s["port"], pid=pid, what=f"backend {s['name']}", log_path=log)
-    deadline = time.monotonic() + 15
-    while not os.path.exists(port_file) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return pid
+    log = os.path.join(state, "logs", "backends", f"{proc}.log")
+    schemes = jsse[0].get("client_signature_algorithms")
+    props = [f"-Djdk.tls.server.SignatureSchemes={schemes}"] if schemes else []
+    return procs.start(state, proc, ["java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xmx128m",
+                                     *props, "-cp", compile_java(), "JsseBackend", conf], log_path=log)
 
 
-def jsse_control(state: str, command: str) -> str:
-    port_file = os.path.join(procs.run_dir(state), "jsse-control.port")
+def jsse_control(state: str, command: str, profile: str | None = None) -> str:
+    port_file = _control_port_file(state, jsse_proc(profile))
     try:
         port = int(pki.read_text(port_file).strip())
     except (OSError, ValueError) as exc:
@@ -202,6 +246,8 @@ def nginx_conf(state: str, spec: dict) -> str:
         user = f"user {pwd.getpwuid(0).pw_name} {grp.getgrgid(0).gr_name};\n"
     tmp = os.path.join(prefix, "tmp")
     body = '{"backend":"%s","client_subject":"$ssl_client_s_dn","verify":"$ssl_client_verify"}' % spec["name"]
+    sigalgs = (f"        ssl_conf_command ClientSignatureAlgorithms {spec['client_signature_algorithms']};\n"
+               if spec.get("client_signature_algorithms") else "")
     return f"""# The lab's own nginx instance for backend {spec['name']} (not the system service).
 {user}worker_processes 1;
 daemon off;
@@ -227,7 +273,7 @@ http {{
         ssl_verify_depth 3;
         ssl_session_cache off;
         ssl_session_tickets off;
-        location / {{
+{sigalgs}        location / {{
             default_type application/json;
             return 200 '{body}';
         }}
@@ -303,7 +349,7 @@ def reload_backend(state: str, name: str, backend_specs: list[dict]) -> str:
     if spec is None:
         raise procs.LabProcessError(f"unknown backend {name!r}; known: {', '.join(s['name'] for s in backend_specs)}")
     if spec["kind"] == "jsse":
-        answer = jsse_control(state, f"reload {name}")
+        answer = jsse_control(state, f"reload {name}", spec.get("signature_profile"))
         if not answer.startswith("ok"):
             raise procs.LabProcessError(f"{name}: {answer}")
         return f"{name}: {answer[3:]}"
@@ -330,13 +376,17 @@ def start_all(state: str, backend_specs: list[dict]) -> None:
             start_nginx(state, spec)
 
 
+def process_names() -> list[str]:
+    return jsse_procs() + [n for n, kind, _, _, _ in LAYOUT if kind == "nginx"]
+
+
 def stop_all(state: str) -> list[str]:
     stopped = []
-    for name in [JSSE_PROC] + [n for n, kind, _, _ in LAYOUT if kind == "nginx"]:
+    for name in process_names():
         if procs.stop(state, name):
             stopped.append(name)
     return stopped
 
 
 def running(state: str) -> dict:
-    return {name: procs.is_running(state, name) for name in [JSSE_PROC] + [n for n, k, _, _ in LAYOUT if k == "nginx"]}
+    return {name: procs.is_running(state, name) for name in process_names()}

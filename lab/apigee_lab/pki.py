@@ -4,6 +4,13 @@ Client side (what the Message Processor presents):
   Root A -> Intermediate A -> leaf "mp-client-a" (clientAuth EKU)
   Root C -> Intermediate C -> leaf "mp-client-c" (clientAuth EKU)
   Root B: trusted by the "b" backends only; it issues nothing the MP holds.
+  Root E -> Intermediate E -> leaf "mp-client-e" with an EC P-256 key (what RSA-only backends never get), and
+                               leaf "mp-client-e-rsa" with an RSA key (the alternative material a fix uploads)
+  Root P -> Intermediate P -> leaf "mp-client-p" with an EC P-384 key (no CertificateVerify scheme where only
+                               ecdsa_secp256r1_sha256 is allowed), and "mp-client-p-256" (EC P-256, the alternative)
+  Root S (self-signed with SHA-1, made by the openssl command: `cryptography` does not sign with SHA-1)
+         -> Intermediate S -> leaf "mp-client-s"; the stored chain attaches Root S (a PKIX MP then sends nothing to a
+                               backend that does not accept SHA-1 signatures), the material chain does not
 Server side: a lab server CA issuing one "localhost" certificate (DNS:localhost, IP:127.0.0.1) used by every backend;
 the MP truststore trusts that CA.
 """
@@ -17,11 +24,14 @@ import secrets
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-CLIENT_LEAVES = {"a": "mp-client-a", "c": "mp-client-c"}
+CLIENT_LEAVES = {"a": "mp-client-a", "c": "mp-client-c", "e": "mp-client-e", "p": "mp-client-p", "s": "mp-client-s"}
+# sides whose material (what a fix uploads) is another leaf of the same CA, with a key of the type the backend takes
+ALTERNATIVE_LEAVES = {"e": "mp-client-e-rsa", "p": "mp-client-p-256"}
+SIDES = tuple(CLIENT_LEAVES)
 
 
 def _name(cn: str, ou: str = "Apigee mTLS Lab") -> x509.Name:
@@ -33,8 +43,31 @@ def _name(cn: str, ou: str = "Apigee mTLS Lab") -> x509.Name:
     ])
 
 
-def _key() -> rsa.RSAPrivateKey:
+def _key(kind: str = "rsa"):
+    if kind == "ec256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if kind == "ec384":
+        return ec.generate_private_key(ec.SECP384R1())
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _sha1_root(name: x509.Name, key, state_dir: str) -> x509.Certificate:
+    """A self-signed root CA signed with SHA-1 (sha1WithRSAEncryption), made by the openssl command."""
+    import subprocess
+    import tempfile
+
+    subj = "".join("/%s=%s" % ({"countryName": "C", "organizationName": "O", "organizationalUnitName": "OU",
+                                "commonName": "CN"}[a.oid._name], a.value) for a in name)
+    with tempfile.TemporaryDirectory(dir=state_dir) as tmp:
+        key_file = os.path.join(tmp, "root.key")
+        write_private(key_file, key_pem(key))
+        out = os.path.join(tmp, "root.pem")
+        subprocess.run(["openssl", "req", "-x509", "-new", "-key", key_file, "-sha1", "-subj", subj, "-days", "3650",
+                        "-addext", "basicConstraints=critical,CA:TRUE,pathlen:1",
+                        "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-addext", "subjectKeyIdentifier=hash",
+                        "-out", out], check=True, capture_output=True)
+        with open(out, "rb") as fh:
+            return x509.load_pem_x509_certificate(fh.read())
 
 
 def _cert(subject: x509.Name, key, issuer_name: x509.Name, issuer_key, *, ca: bool, path_len: int | None = None,
@@ -59,8 +92,9 @@ def _cert(subject: x509.Name, key, issuer_name: x509.Name, issuer_key, *, ca: bo
                           encipher_only=False, decipher_only=False), critical=True)
     else:
         builder = builder.add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+            x509.KeyUsage(digital_signature=True, content_commitment=False,
+                          key_encipherment=isinstance(key, rsa.RSAPrivateKey), data_encipherment=False,
+                          key_agreement=False, key_cert_sign=False, crl_sign=False,
                           encipher_only=False, decipher_only=False), critical=True)
     if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
@@ -110,7 +144,7 @@ def paths(state: str) -> dict:
         "server_p12_password_file": os.path.join(d, "server.p12.password"),
         "root_b": os.path.join(d, "root-b.pem"),
     }
-    for s in ("a", "c"):
+    for s in SIDES:
         leaf = CLIENT_LEAVES[s]
         p[f"root_{s}"] = os.path.join(d, f"root-{s}.pem")
         p[f"int_{s}"] = os.path.join(d, f"int-{s}.pem")
@@ -119,6 +153,9 @@ def paths(state: str) -> dict:
         p[f"chain_{s}"] = os.path.join(d, f"{leaf}-chain.pem")          # leaf + intermediate: the complete chain
         p[f"fullchain_{s}"] = os.path.join(d, f"{leaf}-fullchain.pem")  # leaf + intermediate + root
         p[f"ca_chain_{s}"] = os.path.join(d, f"ca-chain-{s}.pem")       # intermediate + root (issuing CA to its root)
+    for s, alt in ALTERNATIVE_LEAVES.items():
+        p[f"alt_chain_{s}"] = os.path.join(d, f"{alt}-chain.pem")       # the alternative leaf + intermediate
+        p[f"alt_key_{s}"] = os.path.join(d, f"{alt}.key")
     return p
 
 
@@ -130,11 +167,13 @@ def ensure_pki(state: str) -> dict:
     os.makedirs(p["dir"], mode=0o700, exist_ok=True)
     os.chmod(p["dir"], 0o700)
     client_eku = [ExtendedKeyUsageOID.CLIENT_AUTH]
-    for s in ("a", "c"):
-        root_key, int_key, leaf_key = _key(), _key(), _key()
-        root_name = _name(f"Lab Root CA {s.upper()}")
+    leaf_keys = {"e": "ec256", "p": "ec384"}
+    for s in SIDES:
+        root_key, int_key, leaf_key = _key(), _key(), _key(leaf_keys.get(s, "rsa"))
+        root_name = _name(f"Lab Root CA {s.upper()}" if s != "s" else "Lab Legacy Root CA S")
         int_name = _name(f"Lab Intermediate CA {s.upper()}")
-        root = _cert(root_name, root_key, root_name, root_key, ca=True, path_len=1, days=3650)
+        root = _cert(root_name, root_key, root_name, root_key, ca=True, path_len=1, days=3650) if s != "s" else \
+            _sha1_root(root_name, root_key, state)
         inter = _cert(int_name, int_key, root_name, root_key, ca=True, path_len=0, days=1825)
         leaf = _cert(_name(CLIENT_LEAVES[s], "Message Processor"), leaf_key, int_name, int_key, ca=False,
                      eku=client_eku)
@@ -145,6 +184,12 @@ def ensure_pki(state: str) -> dict:
         write_private(p[f"chain_{s}"], pem(leaf) + pem(inter))
         write_private(p[f"fullchain_{s}"], pem(leaf) + pem(inter) + pem(root))
         write_private(p[f"ca_chain_{s}"], pem(inter) + pem(root))
+        if s in ALTERNATIVE_LEAVES:
+            alt_key = _key("rsa" if s == "e" else "ec256")
+            alt = _cert(_name(ALTERNATIVE_LEAVES[s], "Message Processor"), alt_key, int_name, int_key, ca=False,
+                        eku=client_eku)
+            write_private(p[f"alt_chain_{s}"], pem(alt) + pem(inter))
+            write_private(p[f"alt_key_{s}"], key_pem(alt_key))
     root_b_key = _key()
     root_b_name = _name("Lab Root CA B")
     write_private(p["root_b"], pem(_cert(root_b_name, root_b_key, root_b_name, root_b_key, ca=True, path_len=1,

@@ -339,11 +339,21 @@ class Runtime:
             self._keys[digest] = base64.b64encode(der).decode()
         return self._keys[digest]
 
+    def current_key_manager(self) -> str:
+        """The MP's key manager: the scenario's (<state>/mp.json, written when the lab is seeded), else the one the
+        runtime was started with."""
+        try:
+            with open(os.path.join(self.state, "mp.json"), encoding="utf-8") as fh:
+                return json.load(fh).get("key_manager") or self.key_manager
+        except (OSError, ValueError):
+            return self.key_manager
+
     def southbound_request(self, env: str, target: dict) -> tuple[dict, dict]:
         """The JVM request (TLS material resolved now) and the resolved SSLInfo summary (no secrets)."""
         ssl = target["ssl"]
         tls = target["scheme"] == "https" or bool(ssl and ssl["enabled"])
-        req: dict = {"host": target["host"], "port": target["port"], "tls": tls, "key_manager": self.key_manager}
+        key_manager = self.current_key_manager()
+        req: dict = {"host": target["host"], "port": target["port"], "tls": tls, "key_manager": key_manager}
         summary: dict = {"enabled": tls}
         if not tls:
             return req, summary
@@ -354,7 +364,7 @@ class Runtime:
         summary.update({"client_auth_enabled": bool(ssl.get("clientAuthEnabled")), "keystore": keystore,
                         "keystore_reference": ks_ref, "alias": alias, "truststore": truststore,
                         "truststore_reference": ts_ref, "protocols": ssl.get("protocols") or [],
-                        "key_manager": self.key_manager})
+                        "key_manager": key_manager})
         req.update({"client_auth": bool(ssl.get("clientAuthEnabled")), "alias": alias,
                     "protocols": ssl.get("protocols") or [], "ciphers": ssl.get("ciphers") or [],
                     "ignore_validation_errors": bool(ssl.get("ignoreValidationErrors")),

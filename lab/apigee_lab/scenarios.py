@@ -10,10 +10,21 @@ target endpoint (<URL>); `all` is the union of every scenario.
   ca-mismatch           keystore holds leaf C + Int C + Root C -> backend *-b (trusts Root B only)
   chain-incomplete      keystore holds leaf A alone -> backend *-a (accepts Root A only)
   client-auth-disabled  SSLInfo ClientAuthEnabled=false (keystore fine) -> backend *-a
+  key-type-mismatch     keystore holds an EC P-256 leaf (+ Int E + Root E) -> backend *-rsa (RSA signatures only):
+                        JSSE offers no EC key, sends an empty Certificate; the material is an RSA leaf of Int E
+  curve-mismatch        keystore holds an EC P-384 leaf (+ Int P + Root P) -> backend *-p256 (ECDSA on P-256 only):
+                        JSSE sends it, then aborts (no CertificateVerify scheme); the material is a P-256 leaf
+  legacy-root           keystore holds leaf S + Int S + Root S, self-signed with SHA-1 -> backend *-rsa (no SHA-1):
+                        the MP's PKIX key manager skips the chain; the material is the chain without the root
+
+The MP's key manager is SunX509, except in the scenarios that need PKIX (legacy-root, and all, which holds it); the
+runtime reads it from <state>/mp.json at each call and lab.json says it (`mp`), so the tool is told the same.
 """
 from __future__ import annotations
 
 import io
+import json
+import os
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -43,8 +54,26 @@ LINKS = [
      "client_auth_disabled"),
     ("client-auth-off-nginx", "client-auth-disabled", "targetserver", "nginx-a", "a", "fullchain", False,
      "client_auth_disabled"),
+    ("key-type-jsse", "key-type-mismatch", "targetserver", "jsse-rsa", "e", "fullchain", True,
+     "key_type_not_accepted"),
+    ("key-type-nginx", "key-type-mismatch", "proxy", "nginx-rsa", "e", "fullchain", True, "key_type_not_accepted"),
+    ("curve-jsse", "curve-mismatch", "proxy", "jsse-p256", "p", "fullchain", True, "no_certificate_verify_scheme"),
+    ("curve-nginx", "curve-mismatch", "targetserver", "nginx-p256", "p", "fullchain", True,
+     "no_certificate_verify_scheme"),
+    ("legacy-root-jsse", "legacy-root", "targetserver", "jsse-rsa", "s", "fullchain", True,
+     "signature_algorithm_rejected"),
+    ("legacy-root-nginx", "legacy-root", "proxy", "nginx-rsa", "s", "fullchain", True,
+     "signature_algorithm_rejected"),
 ]
-SCENARIOS = ["healthy", "missing-client-cert", "ca-mismatch", "chain-incomplete", "client-auth-disabled", "all"]
+SCENARIOS = ["healthy", "missing-client-cert", "ca-mismatch", "chain-incomplete", "client-auth-disabled",
+             "key-type-mismatch", "curve-mismatch", "legacy-root", "all"]
+PKIX_SCENARIOS = ("legacy-root", "all")
+MP_JAVA = "17"
+
+
+def mp_settings(scenario: str) -> dict:
+    """What the lab's Message Processor is for a scenario: its JSSE key manager and Java release."""
+    return {"key_manager": "PKIX" if scenario in PKIX_SCENARIOS else "SunX509", "java": MP_JAVA}
 
 
 class SeedError(RuntimeError):
@@ -174,6 +203,7 @@ def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports:
     p = pki.paths(state)
     m = Mgmt(mgmt_url, password)
     wipe(m, ENVS)
+    pki.write_private(os.path.join(state, "mp.json"), json.dumps(mp_settings(scenario)))
     _keystore(m, env, MP_TRUSTSTORE)
     _alias(m, env, MP_TRUSTSTORE, "lab-server-ca", pki.read_text(p["server_ca"]), None)
     _reference(m, env, MP_TRUSTSTORE_REF, MP_TRUSTSTORE, "KeyStore")
@@ -205,7 +235,11 @@ def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports:
             "expected_verdict": link["expected_verdict"], "keystore": link["keystore"],
             "reference": link["reference"], "alias": link["alias"], "truststore": MP_TRUSTSTORE,
             "truststore_reference": MP_TRUSTSTORE_REF, "client_auth_enabled": link["client_auth"],
-            "material": {"cert_chain": p[f"chain_{side}"], "private_key": p[f"key_{side}"],
-                         "issuer_ca": p[f"int_{side}"], "ca_chain": p[f"ca_chain_{side}"]},
+            # what a fix uploads: the complete chain without a root; for the key-type scenarios another leaf of
+            # the same CA with a key of the type the backend accepts
+            "material": {"cert_chain": p.get(f"alt_chain_{side}") or p[f"chain_{side}"],
+                         "private_key": p.get(f"alt_key_{side}") or p[f"key_{side}"],
+                         "issuer_ca": p[f"int_{side}"], "ca_chain": p[f"ca_chain_{side}"],
+                         **({"include_root": False} if side == "s" else {})},
         })
     return out

@@ -16,6 +16,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 LABCTL = os.path.join(ROOT, "lab", "labctl")
 
 
+def lab_ports() -> int:
+    """How many consecutive ports a lab takes: management, MP and one per backend (lab/apigee_lab/backends.py)."""
+    from apigee_lab import backends
+
+    return 2 + len(backends.LAYOUT)
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -63,7 +70,7 @@ def run_labctl(state: str, *args: str, check: bool = False, timeout: float = 180
 
 
 def up_args(scenario: str, base: int) -> list[str]:
-    """`labctl up` arguments for a lab on the six ports from `base` (management, MP, four backends)."""
+    """`labctl up` arguments for a lab on the lab_ports() ports from `base` (management, MP, the backends)."""
     return ["up", "--scenario", scenario, "--mgmt-port", str(base), "--mp-port", str(base + 1),
             "--backend-port-base", str(base + 2)]
 
@@ -72,7 +79,7 @@ def up_args(scenario: str, base: int) -> list[str]:
 def running_lab(state: str, scenario: str):
     """A lab with `scenario` in `state` on free ports; yields its parsed lab.json; always brought down."""
     try:
-        run_labctl(state, *up_args(scenario, free_block(6)), check=True)
+        run_labctl(state, *up_args(scenario, free_block(lab_ports())), check=True)
         with open(os.path.join(state, "lab.json"), encoding="utf-8") as fh:
             yield json.load(fh)
     finally:

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 
-from tests.helpers.lab import free_block
+from tests.helpers.lab import free_block, lab_ports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -19,7 +19,7 @@ SCENARIOS = sorted(d for d in os.listdir(os.path.join(ROOT, "molecule"))
 def run_scenario(scenario: str, tmp_path) -> str:
     """`molecule test -s scenario`; asserts every step succeeded; returns the output."""
     molecule = shutil.which("molecule", path=BIN) or os.path.join(BIN, "molecule")
-    base = free_block(6)
+    base = free_block(lab_ports())
     env = dict(os.environ)
     env.update({
         "PATH": BIN + os.pathsep + env.get("PATH", ""),

@@ -10,7 +10,7 @@ import pytest
 import requests
 from apigee_lab import procs
 
-from tests.helpers.lab import free_block
+from tests.helpers.lab import free_block, lab_ports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LABCTL = os.path.join(ROOT, "lab", "labctl")
@@ -56,7 +56,7 @@ def procs_mentioning(state):
 @pytest.fixture(scope="module")
 def up(tmp_path_factory):
     state = str(tmp_path_factory.mktemp("labctl"))
-    block = free_block(6)
+    block = free_block(lab_ports())
     mgmt, mp, base = block, block + 1, block + 2
     res = labctl(state, "up", "--scenario", "all", "--mgmt-port", str(mgmt), "--mp-port", str(mp),
                  "--backend-port-base", str(base))

@@ -13,7 +13,7 @@ from http.server import ThreadingHTTPServer
 import pytest
 from apigee_lab import backends, pki, procs, runtime, scenarios
 
-from tests.helpers.lab import free_block
+from tests.helpers.lab import free_block, lab_ports
 
 FAULT = ('{"fault":{"faultstring":"The Service is temporarily unavailable","detail":'
          '{"errorcode":"messaging.adaptors.http.flow.ServiceUnavailable"}}}')
@@ -57,7 +57,7 @@ def _read(path):
 def rt(tmp_path_factory):
     state = str(tmp_path_factory.mktemp("rtlab"))
     p = pki.ensure_pki(state)
-    base = free_block(4)
+    base = free_block(lab_ports())
     specs = backends.specs(state, base)
     backends.write_truststores(state, specs, force=True)
     backends.compile_java(state)

@@ -78,6 +78,17 @@ def test_key_that_does_not_match_is_refused(pki):
         desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), private_key=key_pem(pki["k_other"]))
 
 
+def test_a_leaf_whose_key_the_backend_does_not_take_is_refused(pki):
+    """accepted_keys comes from a key_type_not_accepted / no_certificate_verify_scheme plan: the P-256 leaf is
+    refused for an RSA-only backend, and taken where EC on P-256 is allowed."""
+    with pytest.raises(MtlsError, match="has a EC secp256r1 key, but the backend lets the MP use only RSA"):
+        desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), private_key=key_pem(pki["k_leaf"]),
+                      accepted_keys=["RSA"])
+    ok = desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), private_key=key_pem(pki["k_leaf"]),
+                       accepted_keys=["RSA", "EC secp256r1"])
+    assert ok.fingerprints[0] == fp(pki["leaf"])
+
+
 def test_expired_leaf_is_refused(pki):
     with pytest.raises(MtlsError, match="mp-client-old.*expired"):
         desired_chain(cert_chain=pem(pki["expired"]), ca_bundle=pem(pki["int"], pki["root"]))

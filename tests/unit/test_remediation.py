@@ -46,6 +46,26 @@ def test_plan_upload_chain_without_material_names_the_missing_input():
     assert plan["keystore_items"] == []
 
 
+def test_a_key_type_plan_carries_the_accepted_keys_to_the_upload_or_names_them_when_nothing_is_declared():
+    report = [_link("targetserver:test/ts-e", "key_type_not_accepted", action="upload_chain", keystore="ks-e",
+                    alias="client", key_required=True, accepted_keys=["RSA"])]
+    plan = plan_remediation(report, [], BACKENDS)
+    assert plan["links"][0]["status"] == "manual" and plan["links"][0]["missing"].endswith(", with a RSA key")
+    material = [{"keystore": "ks-e", "alias": "client", "cert_chain": "/pki/e-rsa-chain.pem",
+                 "private_key": "/pki/e-rsa.key"}]
+    item = plan_remediation(report, material, BACKENDS)["keystore_items"][0]
+    assert item["accepted_keys"] == ["RSA"] and "include_root" not in item
+
+
+def test_a_legacy_root_plan_never_attaches_the_root_again():
+    report = [_link("targetserver:test/ts-s", "signature_algorithm_rejected", action="upload_chain", keystore="ks-s",
+                    alias="client", key_required=False, include_root=False, certificates=[{"pem": "A"}])]
+    material = [{"keystore": "ks-s", "alias": "client", "cert_chain": "/pki/s-chain.pem", "private_key": "/pki/s.key",
+                 "ca_chain": "/pki/ca-chain-s.pem"}]
+    item = plan_remediation(report, material, BACKENDS)["keystore_items"][0]
+    assert item["include_root"] is False and item["ca_bundle"] == "/pki/ca-chain-s.pem"
+
+
 def test_plan_chain_incomplete_without_key_updates_certificates_only():
     report = [_link("targetserver:test/ts-y", "chain_incomplete", action="upload_chain", keystore="ks-y",
                     alias="client", key_required=False,

@@ -231,7 +231,10 @@ def test_a_key_type_the_certificate_request_does_not_allow_is_never_ok(pki):
     for km in ("SunX509", "PKIX"):
         out = diagnose(link(), ks, probe([pki["root_a"]], request=rsa_only), at=NOW, key_manager=km)
         assert out["verdict"] == "key_type_not_accepted", out
-        assert out["remediation"]["key_type"] == "EC" and out["remediation"]["accepted_key_types"] == ["RSA"]
+        rem = out["remediation"]
+        assert rem["key_type"] == "EC secp256r1" and rem["accepted_key_types"] == ["RSA"]
+        # the fix uploads declared material with a key the backend takes (checked before any change), else manual
+        assert rem["action"] == "upload_chain" and rem["accepted_keys"] == ["RSA"] and rem["key_required"] is True
 
 
 def test_pkix_refuses_a_chain_signed_with_an_algorithm_the_backend_does_not_list(pki):
@@ -245,6 +248,7 @@ def test_pkix_refuses_a_chain_signed_with_an_algorithm_the_backend_does_not_list
     assert out["verdict"] == "signature_algorithm_rejected" and "SHA256withECDSA" in out["remediation"]["text"]
     out = diagnose(link(), ks, probe([pki["root_a"]], request=p384_only), at=NOW, key_manager="SunX509")
     assert out["verdict"] == "no_certificate_verify_scheme" and "secp256r1" in out["remediation"]["text"]
+    assert out["remediation"]["accepted_keys"] == ["EC secp384r1"]  # the one curve the backend's ECDSA scheme signs
 
 
 def test_a_certificate_request_that_could_not_be_read_is_never_ok(pki):

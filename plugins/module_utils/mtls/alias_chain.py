@@ -62,8 +62,11 @@ def _is_self_signed(cert) -> bool:
 
 
 def desired_chain(cert_chain=None, ca_bundle=None, private_key=None, private_key_password=None, pkcs12=None,
-                  pkcs12_password=None, include_root: bool = True, at=None) -> DesiredChain:
-    """The complete chain (leaf first) to store, checked. Inputs are bytes/str contents (PEM or DER)."""
+                  pkcs12_password=None, include_root: bool = True, at=None, accepted_keys=None) -> DesiredChain:
+    """The complete chain (leaf first) to store, checked. Inputs are bytes/str contents (PEM or DER).
+
+    accepted_keys: the keys the backend lets the MP use (certificate_request.fitting_keys, e.g. ["RSA",
+    "EC secp256r1"]); a leaf with another key is refused before any change."""
     key = None
     certs = []
     if pkcs12 is not None:
@@ -100,6 +103,13 @@ def desired_chain(cert_chain=None, ca_bundle=None, private_key=None, private_key
         s = chain_summary([leaf])[0]
         raise MtlsError("the leaf certificate %s is %s (valid %s to %s): renew it before uploading"
                         % (s["subject"], str(status).replace("_", " "), s["not_before"], s["not_after"]))
+    if accepted_keys:
+        from ansible.module_utils.mtls.certificate_request import key_label
+
+        if key_label(leaf) not in accepted_keys:
+            raise MtlsError("the leaf certificate %s has a %s key, but the backend lets the MP use only %s: give "
+                            "material (cert_chain and private_key, or pkcs12) with one of those keys"
+                            % (chain_summary([leaf])[0]["subject"], key_label(leaf), ", ".join(accepted_keys)))
     result = build_chain(leaf, bag)
     warnings = []
     if not result.complete:

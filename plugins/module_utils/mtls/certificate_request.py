@@ -193,6 +193,33 @@ def certificate_verify_scheme(req: dict, key_algorithm: str, curve: str | None =
     return None
 
 
+def key_label(cert) -> str:
+    """How a fix names a certificate's key: the Java key algorithm, with the curve for EC ("EC secp384r1")."""
+    from ansible.module_utils.mtls import certcore
+
+    alg = certcore.java_key_algorithm(cert)
+    curve = getattr(getattr(cert.public_key(), "curve", None), "name", None)
+    return "%s %s" % (alg, curve) if alg == "EC" and curve else alg
+
+
+def fitting_keys(req: dict, java=None) -> list[str]:
+    """The keys (key_label form) a client certificate may have for this CertificateRequest: a key type JSSE offers
+    and, for EC, a curve some allowed CertificateVerify scheme signs with (ECDSA schemes are curve-bound; the legacy
+    unbound ones allow every curve a JSSE client offers)."""
+    prof = jsse_profile.profile(java)
+    out = []
+    for key in jsse_key_types(req, prof):
+        if key != "EC":
+            out.append(key)
+            continue
+        for name in _handshake_schemes(req, prof):
+            if _J[name][0] == "EC":
+                for curve in [_J[name][3]] if _J[name][3] else JSSE_EC_CURVES:
+                    if "EC %s" % curve not in out:
+                        out.append("EC %s" % curve)
+    return out
+
+
 # SignatureScheme.algorithm: the Java signature algorithm name each scheme stands for (what the PKIX key manager's
 # algorithm constraints compare a certificate's getSigAlgName() with)
 _JAVA_SIGNATURE = {

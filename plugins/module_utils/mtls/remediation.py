@@ -88,7 +88,9 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
                 entry.update(status="manual", missing="the key alias of the link is unknown")
             elif not (chain or _m(material, "pkcs12")) or not key:
                 entry.update(status="manual", missing="cert_chain and private_key for keystore %s alias %s (or one "
-                             "pkcs12) in mtls_keystore_material (inventory)" % (keystore or reference, alias))
+                             "pkcs12) in mtls_keystore_material (inventory)%s" % (
+                                 keystore or reference, alias, ", with a %s key" % " or ".join(rem["accepted_keys"])
+                                 if rem.get("accepted_keys") else ""))
             else:
                 k = (env, reference or keystore, alias)
                 if k not in seen_items:
@@ -100,6 +102,10 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
                             else "private_key"}
                     if item["key"] == "pkcs12":
                         item.pop("cert_chain")
+                    if rem.get("accepted_keys"):  # the material's key must be one the backend lets the MP use
+                        item["accepted_keys"] = list(rem["accepted_keys"])
+                    if rem.get("include_root") is False:  # the backend refuses the root: never attach it
+                        item["include_root"] = False
                     if reference:
                         item["reference"] = reference
                     item["strategy"] = _m(material, "strategy") or (strategy if reference else "in_place")

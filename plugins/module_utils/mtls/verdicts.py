@@ -30,8 +30,10 @@ from ansible.module_utils.mtls import certcore
 from ansible.module_utils.mtls.certificate_request import (
     JSSE_EC_CURVES,
     certificate_verify_scheme,
+    fitting_keys,
     jsse_key_types,
     jsse_permitted_cert_signatures,
+    key_label,
 )
 
 VERDICTS = (
@@ -256,13 +258,17 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
             why = ("the backend's CertificateRequest (%s) lets JSSE offer only %s keys" % (
                 req.get("tls_version"), ", ".join(key_types) or "no") if key not in key_types else
                 "its %s key is on curve %s, which a JSSE client does not offer" % (key, curve))
+            fitting = fitting_keys(req, java)
             return _result("key_type_not_accepted", ev, plan(
-                "manual", "The MP's client certificate %s has a %s key, but %s: JSSE sends an empty Certificate "
-                "message whatever CAs the backend names (signature algorithms offered: %s). Issue a client "
-                "certificate with a %s key (or let the backend accept %s signatures) and upload it to %s/%s." % (
-                    certcore.dn_rfc4514(leaf.subject), key, why, ", ".join(req.get("signature_algorithms") or [])
-                    or "none", " or ".join(key_types) or "supported", key, lv["keystore"], lv["alias"]),
-                key_type=key, accepted_key_types=key_types, **renew))
+                "upload_chain", "The MP's client certificate %s has a %s key, but %s: JSSE sends an empty Certificate "
+                "message whatever CAs the backend names (signature algorithms offered: %s). Upload a client "
+                "certificate with a %s key (declared material, or issue one) to %s/%s, or let the backend accept %s "
+                "signatures." % (
+                    certcore.dn_rfc4514(leaf.subject), key_label(leaf), why,
+                    ", ".join(req.get("signature_algorithms") or []) or "none", " or ".join(fitting) or "supported",
+                    lv["keystore"], lv["alias"], key),
+                key_type=key_label(leaf), accepted_key_types=key_types, accepted_keys=fitting, certificates=[],
+                missing=[], key_required=True, **upload_target_of(lv)))
         if key_manager.replace("-", "").upper() != "SUNX509":
             refused = certcore.pkix_constraint_failure(chain, signatures)
             if refused:
@@ -274,7 +280,7 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
                                                                   certcore.dn_rfc4514(chain[-1].subject),
                                                                   lv["keystore"], lv["alias"]),
                         certificates=[cert_ref(c, at) for c in without_root], missing=[], key_required=False,
-                        **upload_target_of(lv)))
+                        include_root=False, **upload_target_of(lv)))
                 return _result("signature_algorithm_rejected", ev, plan(
                     "manual", "%s, so the MP (PKIX key manager) sends an empty Certificate message. Issue the client "
                     "certificate (and its CA chain) signed with one of %s, or let the backend accept the chain's "
@@ -353,13 +359,17 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
                 leaf.subject), **renew))
     key_size = getattr(leaf.public_key(), "key_size", None)
     if req is not None and certificate_verify_scheme(req, key, curve, key_size, java) is None:
+        fitting = [k for k in fitting_keys(req, java) if k != key_label(leaf)]
         return _result("no_certificate_verify_scheme", ev, plan(
-            "manual", "The MP sends its chain, then aborts the handshake itself: no signature algorithm the backend "
-            "allows (%s) can sign the CertificateVerify with its %s key%s (JSSE: \"No supported CertificateVerify "
-            "signature algorithm\"). Issue a client certificate with a key the backend's algorithms fit, or let "
-            "the backend accept them." % (", ".join(req.get("signature_algorithms") or []) or "none", key,
-                                          " on " + curve if curve else " of %s bits" % key_size if key_size else ""),
-            **renew))
+            "upload_chain", "The MP sends its chain, then aborts the handshake itself: no signature algorithm the "
+            "backend allows (%s) can sign the CertificateVerify with its %s key%s (JSSE: \"No supported "
+            "CertificateVerify signature algorithm\"). Upload a client certificate with a %s key (declared "
+            "material, or issue one) to %s/%s, or let the backend accept a scheme for this key." % (
+                ", ".join(req.get("signature_algorithms") or []) or "none", key,
+                " on " + curve if curve else " of %s bits" % key_size if key_size else "",
+                " or ".join(fitting) or "supported", lv["keystore"], lv["alias"]),
+            key_type=key_label(leaf), accepted_keys=fitting, certificates=[], missing=[], key_required=True,
+            **upload_target_of(lv)))
     if req is None:
         return _result("certificate_request_unreadable", ev, plan(
             "manual", "The backend asks for a client certificate and names an acceptable CA of the stored chain, "

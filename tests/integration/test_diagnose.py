@@ -17,7 +17,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SCHEMA = os.path.join(ROOT, "docs", "mtls-report.schema.json")
 PLAN_FOR = {"ok": "none", "no_client_certificate": "upload_chain", "alias_missing": "upload_chain",
             "chain_incomplete": "upload_chain", "ca_mismatch": "trust_issuer",
-            "client_auth_disabled": "enable_client_auth"}
+            "client_auth_disabled": "enable_client_auth", "key_type_not_accepted": "upload_chain",
+            "no_certificate_verify_scheme": "upload_chain", "signature_algorithm_rejected": "upload_chain"}
 
 
 def _password(lab):
@@ -82,6 +83,13 @@ def test_plans_carry_the_right_certificates(lab, playbook_run):
             sent = [c["sha256"] for c in rem["certificates"]]
             assert sent[: len(wanted) - 1] == wanted[: len(wanted) - 1] or sent == wanted
             assert rem["missing"], "the missing intermediate is named"
+        if link["expected_verdict"] == "signature_algorithm_rejected":  # the attached SHA-1 root is dropped
+            assert [c["subject"] for c in rem["certificates"]] == [s["subject"] for s in row["chain_summary"][:-1]]
+            assert rem["include_root"] is False and "SHA1withRSA" in rem["text"]
+        if link["expected_verdict"] == "key_type_not_accepted":  # EC P-256 client, RSA-only backend
+            assert rem["key_type"] == "EC secp256r1" and rem["accepted_keys"] == ["RSA"], rem
+        if link["expected_verdict"] == "no_certificate_verify_scheme":  # P-384 client, P-256-only backend
+            assert rem["key_type"] == "EC secp384r1" and "EC secp256r1" in rem["accepted_keys"], rem
 
 
 def test_handshake_evidence_is_the_real_outcome(playbook_run):

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.integration
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STATUS_FOR = {"ok": "none", "no_client_certificate": "fix", "alias_missing": "fix", "chain_incomplete": "fix",
-              "ca_mismatch": "fix", "client_auth_disabled": "fix"}
+              "ca_mismatch": "fix", "client_auth_disabled": "fix", "key_type_not_accepted": "fix",
+              "no_certificate_verify_scheme": "fix", "signature_algorithm_rejected": "fix"}
 
 
 def check_run(tmp_path, *extra):

@@ -87,17 +87,21 @@ def test_manifest_shape_and_no_secret_in_it(up):
     raw = open(os.path.join(up["state"], "lab.json"), encoding="utf-8").read()
     assert PASSWORD not in raw and "PRIVATE KEY" not in raw
     assert open(lab["password_file"], encoding="utf-8").read().strip() == PASSWORD
-    assert {b["name"]: b["kind"] for b in lab["backends"]} == {"jsse-a": "jsse", "jsse-b": "jsse",
-                                                              "nginx-a": "nginx", "nginx-b": "nginx"}
+    assert {b["name"]: b["kind"] for b in lab["backends"]} == {
+        "jsse-a": "jsse", "jsse-b": "jsse", "nginx-a": "nginx", "nginx-b": "nginx", "jsse-rsa": "jsse",
+        "jsse-p256": "jsse", "nginx-rsa": "nginx", "nginx-p256": "nginx"}
+    assert lab["mp"] == {"key_manager": "PKIX", "java": "17"}  # `all` holds legacy-root, which needs PKIX
     verdicts = {(x["expected_verdict"], next(b["kind"] for b in lab["backends"] if b["name"] == x["backend"]))
                 for x in lab["links"]}
-    for verdict in ("ok", "no_client_certificate", "ca_mismatch", "chain_incomplete", "client_auth_disabled"):
+    for verdict in ("ok", "no_client_certificate", "ca_mismatch", "chain_incomplete", "client_auth_disabled",
+                    "key_type_not_accepted", "no_certificate_verify_scheme", "signature_algorithm_rejected"):
         assert (verdict, "jsse") in verdicts and (verdict, "nginx") in verdicts
     ids = {x["id"] for x in lab["links"]}
     assert any(i.startswith("targetserver:test/") for i in ids) and any(i.startswith("proxy:test/") for i in ids)
     for x in lab["links"]:
-        for path in x["material"].values():
-            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        for name, path in x["material"].items():
+            if name != "include_root":  # a flag (false for the legacy-root links), not a file
+                assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     for name in os.listdir(os.path.join(up["state"], "pki")):
         assert stat.S_IMODE(os.stat(os.path.join(up["state"], "pki", name)).st_mode) == 0o600
 
@@ -111,6 +115,11 @@ def test_every_link_reproduces_its_scenario(up):
         if x["expected_verdict"] == "ok":
             assert resp.status_code == 200, (x["id"], resp.text)
             assert "CN=mp-client-a" in resp.json()["client_subject"]
+        elif x["expected_verdict"] == "no_certificate_verify_scheme":
+            # the MP sends its P-384 chain, then aborts itself: no CertificateVerify scheme of the backend fits
+            assert resp.status_code == 503 and resp.json() == FAULT, (x["id"], resp.text)
+            log = open(log_path, encoding="utf-8").read()
+            assert "No supported CertificateVerify signature algorithm for EC" in log
         elif kinds[x["backend"]] == "jsse":
             assert resp.status_code == 503, (x["id"], resp.text)
             assert resp.json() == FAULT

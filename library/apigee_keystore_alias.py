@@ -20,8 +20,8 @@ description:
     C(ref://name)), the old keystore is kept, a warning names those links and RV(previous_keystore_kept_because) lists
     them. Those links still use the old chain: rotation of a keystore used by name only cannot be zero-downtime.
     Point them at a reference first (or change the alias in place), then rotate."
-  - Without a key, only the certificate chain of an existing alias is updated, with a warning that Private Cloud
-    Message Processors may need a restart.
+  - Without a key, only the certificate chain of an existing alias is updated. Any change in place (same keystore
+    name) returns RV(restart_required) - the Message Processors keep the keystore they loaded until they restart.
   - Bad input fails before any change, naming the problem - a key that does not match the leaf, an expired leaf, or a
     CA bundle that cannot complete the chain.
 version_added: "1.0.0"
@@ -146,6 +146,14 @@ previous_keystore:
   description: The keystore a rotation moved away from.
   returned: always
   type: str
+restart_required:
+  description:
+    - True when the change was made in place (the same keystore name - C(replace), C(update_cert), an alias added
+      to a keystore that exists). Apigee's Message Processors keep a keystore they loaded until they restart, so traffic
+      keeps the old chain until then, while the management API already shows the new one. A rotation through a
+      reference (O(strategy=rotate)) never needs it.
+  returned: always
+  type: bool
 previous_keystore_kept_because:
   description:
     - Ids of the links (C(targetserver:<env>/<name>), C(proxy:<env>/<api>/<rev>/<target>)) that name the previous

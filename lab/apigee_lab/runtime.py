@@ -269,6 +269,9 @@ class Runtime:
         self._counter = itertools.count(1)
         self._log_lock = threading.Lock()
         self._keys: dict = {}
+        self._loaded: dict = {}  # what this MP has loaded: (kind, env, name, alias) -> material, until a restart
+        self._loaded_generation = None
+        self._loaded_lock = threading.Lock()
 
     # -- resolution at call time
     def bundle(self, api: str, rev: int) -> dict:
@@ -339,14 +342,60 @@ class Runtime:
             self._keys[digest] = base64.b64encode(der).decode()
         return self._keys[digest]
 
-    def current_key_manager(self) -> str:
-        """The MP's key manager: the scenario's (<state>/mp.json, written when the lab is seeded), else the one the
-        runtime was started with."""
+    def settings(self) -> dict:
+        """<state>/mp.json, written when the lab is seeded: the scenario's key manager, and a generation that a reseed
+        changes (the lab is then a new one: what the MP had loaded is forgotten)."""
         try:
             with open(os.path.join(self.state, "mp.json"), encoding="utf-8") as fh:
-                return json.load(fh).get("key_manager") or self.key_manager
+                return json.load(fh)
         except (OSError, ValueError):
-            return self.key_manager
+            return {}
+
+    def current_key_manager(self) -> str:
+        """The MP's key manager: the scenario's (mp.json), else the one the runtime was started with."""
+        return self.settings().get("key_manager") or self.key_manager
+
+    # -- what the MP has loaded
+    # Apigee (update-tls-certificate-cloud / -private-cloud, ../shared/reference/APIGEE-FACTS.md): an MP loads a
+    # keystore or truststore when a revision is deployed or a target server changes and keeps it until it restarts;
+    # a reference is resolved when it changes, so repointing it to a new keystore takes effect at once, while a
+    # keystore or truststore changed in place (same name) is not seen until the MP restarts (`labctl restart-mp`).
+    def loaded(self, kind: str, env: str, name: str, alias: str | None, load):
+        """The material the MP loaded for (kind, env, name, alias), loading it now if it never did. A keystore that
+        does not exist is not kept (the MP tries again); everything else is kept until a restart."""
+        generation = self.settings().get("generation")
+        with self._loaded_lock:
+            if generation != self._loaded_generation:
+                self._loaded.clear()
+                self._loaded_generation = generation
+            key = (kind, env, name, alias)
+            if key in self._loaded:
+                return self._loaded[key]
+        value = load()
+        if kind in ("keystore", "truststore") and not value:
+            return value
+        with self._loaded_lock:
+            return self._loaded.setdefault(key, value)
+
+    def preload(self) -> None:
+        """Load the keystores, aliases and truststores of every deployed revision's target (what a deployment does on
+        an MP); errors are left for the call that meets them."""
+        for dep in self.deployments():
+            try:
+                bundle = self.bundle(dep["api"], int(dep["revision"]))
+                tname = choose_target(bundle)
+                if tname:
+                    self.southbound_request(dep["env"], self.target_of(dep["env"], bundle, tname))
+            except (RuntimeConfigError, OSError, ValueError, KeyError):
+                continue
+
+    def _preload_forever(self, every: float = 1.0) -> None:
+        while True:
+            try:
+                self.preload()
+            except Exception as exc:  # noqa: BLE001  (a background loader never kills the runtime)
+                sys.stderr.write(f"preload: {exc}\n")
+            time.sleep(every)
 
     def southbound_request(self, env: str, target: dict) -> tuple[dict, dict]:
         """The JVM request (TLS material resolved now) and the resolved SSLInfo summary (no secrets)."""
@@ -370,17 +419,21 @@ class Runtime:
                     "ignore_validation_errors": bool(ssl.get("ignoreValidationErrors")),
                     "trust_pem": None, "chain_pem": None, "key_pkcs8_b64": None})
         if req["client_auth"]:
-            if keystore and not self.store.get_keystore(self.org, env, keystore):
+            if keystore and not self.loaded("keystore", env, keystore, None,
+                                            lambda: bool(self.store.get_keystore(self.org, env, keystore))):
                 raise RuntimeConfigError(f"keystore {keystore!r} not found in environment {env}")
-            material = self.store.get_alias_material(self.org, env, keystore, alias) if keystore and alias else None
+            material = self.loaded("alias", env, keystore, alias, lambda: self.store.get_alias_material(
+                self.org, env, keystore, alias)) if keystore and alias else None
             summary["alias_present"] = bool(material)
             if material and material.get("key_pem") and material.get("chain_pem"):
                 req["chain_pem"] = material["chain_pem"]
                 req["key_pkcs8_b64"] = self._key_pkcs8(material["key_pem"])
         if truststore:
-            if not self.store.get_keystore(self.org, env, truststore):
+            if not self.loaded("truststore", env, truststore, None,
+                               lambda: bool(self.store.get_keystore(self.org, env, truststore))):
                 raise RuntimeConfigError(f"truststore {truststore!r} not found in environment {env}")
-            req["trust_pem"] = list(self.store.list_truststore_certs_pem(self.org, env, truststore) or [])
+            req["trust_pem"] = list(self.loaded("truststore_certs", env, truststore, None, lambda: tuple(
+                self.store.list_truststore_certs_pem(self.org, env, truststore) or ())))
         return req, summary
 
     # -- logging
@@ -536,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
         allow_reuse_address = True
         address_family = socket.AF_INET
 
+    runtime.preload()
+    threading.Thread(target=runtime._preload_forever, name="preload", daemon=True).start()
     server = Server(("127.0.0.1", args.port), make_handler(runtime))
     sys.stderr.write(f"MP runtime listening on http://127.0.0.1:{args.port} (JSSE {runtime.jvm.java_version})\n")
     sys.stderr.flush()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -203,7 +204,9 @@ def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports:
     p = pki.paths(state)
     m = Mgmt(mgmt_url, password)
     wipe(m, ENVS)
-    pki.write_private(os.path.join(state, "mp.json"), json.dumps(mp_settings(scenario)))
+    # a new generation: the MP forgets what it loaded (the reseeded lab is a new one)
+    pki.write_private(os.path.join(state, "mp.json"), json.dumps(dict(mp_settings(scenario),
+                                                                      generation=secrets.token_hex(8))))
     _keystore(m, env, MP_TRUSTSTORE)
     _alias(m, env, MP_TRUSTSTORE, "lab-server-ca", pki.read_text(p["server_ca"]), None)
     _reference(m, env, MP_TRUSTSTORE_REF, MP_TRUSTSTORE, "KeyStore")

@@ -226,3 +226,36 @@ def test_a_dot_name_never_reaches_the_api(lab, tmp_path, name):
         """ % (name, state), check=False)
         assert rc != 0 and "is not a valid Apigee name" in out and '"api_requests": 0,' in out, out
     assert api(lab, "keystores").status_code == 200
+
+
+def test_a_fix_in_place_is_restart_required_until_the_mp_restarts_and_a_rotation_is_not(lab, tmp_path, labctl):
+    """Apigee (update-tls-certificate-cloud / -private-cloud, ../shared/reference/APIGEE-FACTS.md): the MPs keep a
+    keystore they loaded until they restart. The module says so (restart_required), the lab's MP behaves so, and a
+    rotation through the reference needs no restart."""
+    by_short = {lk["basepath"].strip("/"): lk for lk in lab["links"]}
+    in_place, rotated = by_short["chain-incomplete-nginx"], by_short["chain-incomplete-jsse"]
+    mat = in_place["material"]
+    rc, out = run_play(lab, tmp_path, """
+    - apigee_keystore_alias: {env: test, keystore: %s, alias: %s, cert_chain: "%s", ca_bundle: "%s",
+                              private_key: "%s", strategy: in_place}
+      register: fixed
+    - ansible.builtin.assert: {that: [fixed is changed, fixed.restart_required]}
+    """ % (in_place["keystore"], in_place["alias"], mat["cert_chain"], mat["ca_chain"], mat["private_key"]))
+    assert "keep the keystore they loaded until they restart" in out
+    url = lab["mp_url"] + in_place["basepath"]
+    stored = requests.get("%s/v1/organizations/lab/environments/test/keystores/%s/aliases/%s/certificate" % (
+        lab["mgmt_url"], in_place["keystore"], in_place["alias"]), auth=(lab["username"], _password(lab)),
+        timeout=10).text
+    assert stored.count("BEGIN CERTIFICATE") == 3  # the API holds the complete chain ...
+    assert requests.get(url, timeout=30).status_code == 400  # ... the MP still sends what it loaded: nothing
+    mat = rotated["material"]
+    run_play(lab, tmp_path, """
+    - apigee_keystore_alias: {env: test, reference: %s, keystore: %s, alias: %s, cert_chain: "%s",
+                              ca_bundle: "%s", private_key: "%s", strategy: rotate}
+      register: fixed
+    - ansible.builtin.assert: {that: [fixed is changed, not fixed.restart_required, fixed.action == 'rotate']}
+    """ % (rotated["reference"], rotated["keystore"], rotated["alias"], mat["cert_chain"], mat["ca_chain"],
+           mat["private_key"]))
+    assert requests.get(lab["mp_url"] + rotated["basepath"], timeout=30).status_code == 200  # at once
+    labctl("restart-mp")
+    assert requests.get(url, timeout=30).status_code == 200

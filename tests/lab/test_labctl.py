@@ -151,6 +151,34 @@ def test_reference_repointed_through_the_api_changes_the_next_call(up):
     assert requests.get(lab["mp_url"] + healthy["basepath"], timeout=30).status_code == 200
 
 
+def test_a_keystore_changed_in_place_is_not_seen_until_the_mp_restarts(up):
+    """Apigee (docs.apigee.com update-tls-certificate-cloud / -private-cloud, in ../shared/reference/APIGEE-FACTS.md):
+    an MP keeps the keystore it loaded; a keystore changed under the same name (delete and re-create the alias) is
+    used only after the MPs restart, while the management API shows the new chain at once. A reference repointed
+    to a new keystore is seen at once (the test above)."""
+    lab = up["lab"]
+    broken = link(up, "chain-incomplete-jsse")  # the keystore holds the leaf alone
+    base = f"{lab['mgmt_url']}/v1/organizations/lab/environments/test/keystores/{broken['keystore']}/aliases"
+    auth = ("lab-admin@example.com", PASSWORD)
+    call = lab["mp_url"] + broken["basepath"]
+    try:
+        assert requests.get(call, timeout=30).status_code == 503
+        assert requests.delete(f"{base}/{broken['alias']}", auth=auth, timeout=30).status_code == 200
+        with open(broken["material"]["cert_chain"], "rb") as c, open(broken["material"]["private_key"], "rb") as k:
+            resp = requests.post(base, params={"alias": broken["alias"], "format": "keycertfile"}, auth=auth,
+                                 files={"certFile": ("c.pem", c.read()), "keyFile": ("k.pem", k.read())}, timeout=30)
+        assert resp.status_code in (200, 201), resp.text
+        shown = requests.get(f"{base}/{broken['alias']}/certificate", auth=auth, timeout=30).text
+        assert shown.count("BEGIN CERTIFICATE") == 2  # the API shows the complete chain at once
+        assert requests.get(call, timeout=30).status_code == 503  # the MP still uses the leaf alone it loaded
+        res = labctl(up["state"], "restart-mp")
+        assert res.returncode == 0 and "MP restarted" in res.stdout, res.stderr
+        assert requests.get(call, timeout=30).status_code == 200
+    finally:
+        assert labctl(up["state"], "reset").returncode == 0
+    assert requests.get(call, timeout=30).status_code == 503  # a reseeded lab is a new one: the MP forgot
+
+
 def test_up_twice_is_the_same_lab(up):
     before = {name: procs.read_pid(up["state"], name) for name in ("mgmt", "mp-runtime", "jsse-backends",
                                                                    "nginx-a", "nginx-b")}

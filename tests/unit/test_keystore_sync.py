@@ -142,9 +142,23 @@ def test_plan_create_when_alias_or_keystore_missing(pki):
 def test_plan_certificate_only_update_warns(pki):
     d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"], pki["root"]))
     plan = plan_alias(d, stored_chain(pem(pki["leaf"])), "ks1", "a1", alias_exists=True)
-    assert plan.action == "update_cert" and "restart" in plan.warnings[0]
+    assert plan.action == "update_cert" and plan.restart_required and "restart" in plan.warnings[1]
     with pytest.raises(MtlsError, match="no private key"):
         plan_alias(d, [], "ks1", "a1", alias_exists=False)
+
+
+def test_only_a_change_under_the_same_keystore_name_needs_an_mp_restart(pki):
+    """Apigee (update-tls-certificate-cloud / -private-cloud): MPs keep a keystore they loaded until they restart;
+    a reference repointed to a new keystore is picked up without one."""
+    d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), private_key=key_pem(pki["k_leaf"]))
+    stored = stored_chain(pem(pki["leaf"]))
+    assert plan_alias(d, stored, "ks1", "a1", alias_exists=True).restart_required  # in_place replace
+    assert plan_alias(d, [], "ks1", "a1", alias_exists=False).restart_required  # an alias added to ks1
+    assert not plan_alias(d, [], "ks1", "a1", alias_exists=False, keystore_exists=False).restart_required
+    rotate = plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["r"])
+    assert rotate.action == "rotate" and not rotate.restart_required
+    assert not plan_alias(d, stored_chain(pem(pki["leaf"], pki["int"])), "ks1", "a1",
+                          alias_exists=True).restart_required  # nothing to do
 
 
 def test_plan_rotate_names_and_refs(pki):

@@ -14,8 +14,13 @@ from ansible.module_utils.mtls.links import REF_PREFIX
 
 STRATEGIES = ("in_place", "rotate")
 ROTATION_SUFFIX = re.compile(r"-r[0-9a-f]{8}$")
-CERT_ONLY_WARNING = ("the alias certificate was updated without its private key (certificate-only update); "
-                     "on Private Cloud, Message Processors may need a restart to pick up the new chain")
+CERT_ONLY_WARNING = "the alias certificate was updated without its private key (certificate-only update)"
+# Apigee (update-tls-certificate-cloud / -private-cloud): an MP keeps a keystore it loaded until it restarts; only a
+# reference repointed to a new keystore is picked up without one
+RESTART_WARNING = ("%s was changed in place (same keystore name): the Message Processors keep the keystore they "
+                   "loaded until they restart. Restart them (Private Cloud: one at a time, apigee-service "
+                   "edge-message-processor restart; Cloud: only Apigee Support can), or change it by rotation "
+                   "through a reference (strategy rotate), which needs no restart")
 
 
 def rotation_keystore_name(current: str, desired: DesiredChain, base: str | None = None) -> str:
@@ -33,6 +38,8 @@ class AliasPlan:
     diff: dict
     new_keystore: str | None = None
     kept_because: list = field(default_factory=list)  # link ids that name the previous keystore directly
+
+    restart_required: bool = False  # changed in place a keystore the MPs may have loaded
 
     @property
     def changed(self) -> bool:
@@ -84,16 +91,18 @@ def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, a
             raise MtlsError("alias %s does not exist in keystore %s and no private key was given: give private_key "
                             "(or pkcs12) to create it" % (alias, keystore))
         return AliasPlan("update_cert", ["update the certificate chain of alias %s (PUT, certificate only)" % where],
-                         [CERT_ONLY_WARNING], diff)
+                         [CERT_ONLY_WARNING, RESTART_WARNING % where], diff, restart_required=True)
     if not keystore_exists or not alias_exists:
         steps = ([] if keystore_exists else ["create keystore %s" % keystore])
         steps.append("create alias %s with the private key and the complete chain" % where)
-        return AliasPlan("create", steps, [], diff)
+        # an alias added to a keystore that exists: an MP that loaded the keystore without it keeps that
+        return AliasPlan("create", steps, [RESTART_WARNING % where] if keystore_exists else [], diff,
+                         restart_required=keystore_exists)
     if strategy == "in_place":
         return AliasPlan("replace", ["delete alias %s" % where,
                                      "create alias %s with the private key and the complete chain" % where],
                          ["in_place replaces the alias: calls that use it fail until the new alias is created; "
-                          "strategy rotate avoids that"], diff)
+                          "strategy rotate avoids that", RESTART_WARNING % where], diff, restart_required=True)
     refs = list(references)
     if not refs:
         raise MtlsError("strategy rotate needs at least one reference that names keystore %s (none found); "

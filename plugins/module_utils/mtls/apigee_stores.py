@@ -160,7 +160,8 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
               "keystore": plan.new_keystore or current, "previous_keystore": current if plan.new_keystore else None,
               "alias": alias, "references": refs, "chain": desired.summary,
               "stored_before": chain_summary(stored) if stored else [], "diff": plan.diff,
-              "previous_keystore_kept_because": list(plan.kept_because)}
+              "previous_keystore_kept_because": list(plan.kept_because),
+              "restart_required": plan.restart_required}
     if strategy == "rotate" and reference and not keep_previous and plan.action in ("none", "rotate"):
         # finish what an interrupted rotation started: its previous keystore, if nothing uses it any more
         family = ROTATION_SUFFIX.sub("", keystore or current)

@@ -154,6 +154,9 @@ def test_only_a_change_under_the_same_keystore_name_needs_an_mp_restart(pki):
     stored = stored_chain(pem(pki["leaf"]))
     assert plan_alias(d, stored, "ks1", "a1", alias_exists=True).restart_required  # in_place replace
     assert plan_alias(d, [], "ks1", "a1", alias_exists=False).restart_required  # an alias added to ks1
+    # ... which a rotation does through a new keystore instead (the runbook's "missing client certificate")
+    added = plan_alias(d, [], "ks1", "a1", alias_exists=False, strategy="rotate", references=["r"])
+    assert added.action == "rotate" and not added.restart_required and added.new_keystore.startswith("ks1-r")
     assert not plan_alias(d, [], "ks1", "a1", alias_exists=False, keystore_exists=False).restart_required
     rotate = plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["r"])
     assert rotate.action == "rotate" and not rotate.restart_required

@@ -58,6 +58,7 @@ def _build(deployed=False, **kw):
             ca = root_a if port == 1 else root_b
             out[(host, port, sni, version)] = {
                 "host": host, "port": port, "reachable": True, "error": None, "client_auth_requested": True,
+                "protocol": version, "server_hello_version": version,  # a backend that speaks both versions
                 "acceptable_ca_names": [ca.cert.subject],
                 "certificate_request": {"tls_version": "TLSv1.3", "certificate_types": [],
                                         "signature_algorithms": ["ecdsa_secp256r1_sha256", "rsa_pss_rsae_sha256"],
@@ -110,6 +111,9 @@ def test_markdown_explains_broken_links(world):
     assert "### `targetserver:test/mismatch`: ca_mismatch" in md
     assert certcore.fingerprint_sha256(int_a.cert) in md
     assert "runbook cause 2" in md and "### `targetserver:test/good`" not in md
+    # each broken link says which TLS versions the MP may use and what each gives
+    assert "- TLS versions (MP Java 17): allowed TLSv1.3, TLSv1.2; the MP negotiates TLSv1.3; per version: " \
+        "TLSv1.3 ca_mismatch; TLSv1.2 ca_mismatch" in md
 
 
 def test_write_reports_is_idempotent_and_check_mode_writes_nothing(world, tmp_path):

@@ -92,12 +92,13 @@ def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, a
                             "(or pkcs12) to create it" % (alias, keystore))
         return AliasPlan("update_cert", ["update the certificate chain of alias %s (PUT, certificate only)" % where],
                          [CERT_ONLY_WARNING, RESTART_WARNING % where], diff, restart_required=True)
-    if not keystore_exists or not alias_exists:
-        steps = ([] if keystore_exists else ["create keystore %s" % keystore])
-        steps.append("create alias %s with the private key and the complete chain" % where)
+    if not keystore_exists:
+        return AliasPlan("create", ["create keystore %s" % keystore,
+                                    "create alias %s with the private key and the complete chain" % where], [], diff)
+    if not alias_exists and not (strategy == "rotate" and references):
         # an alias added to a keystore that exists: an MP that loaded the keystore without it keeps that
-        return AliasPlan("create", steps, [RESTART_WARNING % where] if keystore_exists else [], diff,
-                         restart_required=keystore_exists)
+        return AliasPlan("create", ["create alias %s with the private key and the complete chain" % where],
+                         [RESTART_WARNING % where], diff, restart_required=True)
     if strategy == "in_place":
         return AliasPlan("replace", ["delete alias %s" % where,
                                      "create alias %s with the private key and the complete chain" % where],

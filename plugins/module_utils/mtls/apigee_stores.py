@@ -142,7 +142,7 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
         raise MtlsError("give keystore (or reference) for alias %s" % alias)
     ks_exists, al_exists, stored = read_alias_chain(client, env, current, alias)
     refs = []
-    if strategy == "rotate" and ks_exists and al_exists and not same_chain(desired.chain, stored):
+    if strategy == "rotate" and ks_exists and (not al_exists or not same_chain(desired.chain, stored)):
         refs = keystore_references(client, env, current)
         if reference and reference not in refs:
             refs.append(reference)

@@ -86,6 +86,11 @@ def _cell(text):
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
+# verdicts that the link's configuration decides, whatever the backend answers
+DECIDED_BEFORE_THE_PROBE = ("tls_disabled", "reference_missing", "keystore_missing", "alias_missing",
+                            "no_client_certificate")
+
+
 def render_markdown(report):
     lines = ["# Southbound mTLS diagnosis: org `%s`, env %s" % (report["org"], ", ".join(
         "`%s`" % e for e in report["envs"])), "",
@@ -128,6 +133,12 @@ def render_markdown(report):
                 ", ".join(req.get("signature_algorithms") or []) or "-",
                 "; signature_algorithms_cert %s" % ", ".join(req["signature_algorithms_cert"])
                 if req.get("signature_algorithms_cert") else ""))
+        tls = row.get("tls_versions") or {}
+        if tls.get("per_version") and row["verdict"] not in DECIDED_BEFORE_THE_PROBE:
+            lines.append("- TLS versions (MP Java %s): allowed %s; the MP negotiates %s; per version: %s" % (
+                tls.get("java"), ", ".join(tls.get("allowed") or []) or "-", tls.get("negotiated") or "none",
+                "; ".join("%s %s%s" % (v, o.get("verdict"), "" if o.get("answered") else " (not answered)")
+                          for v, o in tls["per_version"].items())))
         if row["chain_summary"]:
             lines.append("- Stored chain in `%s` / `%s`:" % (row["keystore"], row["alias"]))
             for c in row["chain_summary"]:

@@ -165,7 +165,7 @@ previous_keystore_kept_because:
   sample: ["targetserver:prod/legacy-backend"]
 leftovers_deleted:
   description:
-    - Keystores of the same rotation family (the keystore's name, or it with C(-r<8 hex>)) that an earlier,
+    - Keystores of the same rotation family (the keystore's name, or it with C(rot<8 hex>)) that an earlier,
       interrupted rotation left and that nothing names any more; deleted (in check mode, would be) unless
       O(keep_previous).
   returned: when O(strategy=rotate) with a O(reference)

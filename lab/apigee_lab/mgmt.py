@@ -46,7 +46,8 @@ DEFAULT_USER = "lab-admin@example.com"
 DEFAULT_PASSWORD = "Lab-Passw0rd!"
 MAX_CERT_FILE = 50 * 1024            # Edge: "File size is no larger than 50KB"
 
-KEYSTORE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,255}$")
+# keystores-and-trustores.yaml (createKeystoreTruststore): "Keystore names can contain only alphanumeric characters"
+KEYSTORE_NAME = re.compile(r"^[A-Za-z0-9]{1,255}$")
 ALIAS_NAME = re.compile(r"^[\w\s.\-]{1,255}$")
 ENTITY_NAME = re.compile(r"^[A-Za-z0-9._\-$ %]{1,255}$")   # target servers (Edge: A-Z0-9._\-$ %)
 API_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,255}$")
@@ -501,7 +502,7 @@ def create_app(state_dir: str, org: str = DEFAULT_ORG, envs=DEFAULT_ENVS, users:
         if not name or not isinstance(name, str):
             raise _bad("name is required", "keymanagement.service.InvalidKeystoreName")
         if not KEYSTORE_NAME.match(name):
-            raise _bad("Invalid keystore name %r: use letters, digits, '_', '-' and '.'" % name,
+            raise _bad("Invalid keystore name %s: keystore names can contain only alphanumeric characters" % name,
                        "keymanagement.service.InvalidKeystoreName")
         if store.get_keystore(org, env, name) is not None:
             raise ApiError(409, "keymanagement.service.KeystoreAlreadyExists",

@@ -82,8 +82,9 @@ def parse_ssl_info_xml(el) -> dict | None:
 
 
 def parse_bundle(data: bytes) -> dict:
-    """Proxy endpoints (basepath, route rules) and target endpoints (URL or load balancer servers, SSLInfo)."""
-    proxies, targets = {}, {}
+    """Proxy endpoints (basepath, route rules, the steps of the request PreFlow), target endpoints (URL or load
+    balancer servers, SSLInfo) and ServiceCallout policies that call out over HTTP (URL, SSLInfo)."""
+    proxies, targets, callouts = {}, {}, {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         for info in zf.infolist():
             parts = info.filename.split("/")
@@ -96,7 +97,15 @@ def parse_bundle(data: bytes) -> dict:
                     routes.append({"name": rr.get("name"), "target": _text(rr, "TargetEndpoint"),
                                    "condition": _text(rr, "Condition")})
                 proxies[root.get("name") or parts[-1][:-4]] = {
-                    "basepath": _text(root, "HTTPProxyConnection/BasePath") or "/", "routes": routes}
+                    "basepath": _text(root, "HTTPProxyConnection/BasePath") or "/", "routes": routes,
+                    "request_steps": [st.text.strip() for st in root.findall("PreFlow/Request/Step/Name")
+                                      if st.text]}
+            elif parts[-2] == "policies" and root.tag == "ServiceCallout":
+                conn = root.find("HTTPTargetConnection")
+                if conn is not None and _text(conn, "URL"):
+                    callouts[root.get("name") or parts[-1][:-4]] = {
+                        "url": _text(conn, "URL"), "servers": [], "path": None,
+                        "ssl_info": parse_ssl_info_xml(conn.find("SSLInfo"))}
             elif parts[-2] == "targets" and root.tag == "TargetEndpoint":
                 conn = root.find("HTTPTargetConnection")
                 servers = [s.get("name") for s in conn.findall("LoadBalancer/Server")] if conn is not None else []
@@ -106,7 +115,7 @@ def parse_bundle(data: bytes) -> dict:
                     "path": _text(conn, "Path"),
                     "ssl_info": parse_ssl_info_xml(conn.find("SSLInfo") if conn is not None else None),
                 }
-    return {"proxies": proxies, "targets": targets}
+    return {"proxies": proxies, "targets": targets, "callouts": callouts}
 
 
 def choose_target(bundle: dict) -> str | None:
@@ -302,8 +311,8 @@ class Runtime:
             raise RuntimeConfigError(f"{kind} reference {ref!r} not found in environment {env}")
         return doc.get("refers"), ref
 
-    def target_of(self, env: str, bundle: dict, target_name: str) -> dict:
-        target = bundle["targets"].get(target_name)
+    def target_of(self, env: str, bundle: dict, target_name: str, target: dict | None = None) -> dict:
+        target = target or bundle["targets"].get(target_name)
         if target is None:
             raise RuntimeConfigError(f"target endpoint {target_name!r} not found in the bundle")
         if target["servers"]:
@@ -484,20 +493,30 @@ class Runtime:
         try:
             bundle = self.bundle(api, rev)
             tname = choose_target(bundle)
-            if tname is None:
+            # the request PreFlow's ServiceCallout steps run first, each a southbound call of its own
+            calls = [(step, f"callout:{env}/{api}/{rev}/{step}", bundle["callouts"][step], "GET", "", {}, b"")
+                     for proxy in bundle["proxies"].values() for step in proxy.get("request_steps") or []
+                     if step in bundle.get("callouts", {})]
+            if tname is not None:
+                calls.append((tname, None, None, method, suffix, headers, body))
+            elif not calls:
                 raise RuntimeConfigError("no route rule names a target endpoint")
-            target = self.target_of(env, bundle, tname)
-            target["link_id"] = target["link_id"] or f"proxy:{env}/{api}/{rev}/{tname}"
-            ctx.update({"host": target["host"], "port": target["port"]})
-            req, ssl_summary = self.southbound_request(env, target)
-            query = f"?{split.query}" if split.query else ""
-            req.update({"method": method, "path": (target["base_path"] + suffix) or "/", "timeout_ms": 10000,
-                        "headers": {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP},
-                        "body_b64": base64.b64encode(body).decode() if body else None})
-            req["path"] += query
-            trace["target"] = {"link_id": target["link_id"], "endpoint": tname, "host": target["host"],
-                               "port": target["port"], "scheme": target["scheme"], "ssl_info": ssl_summary}
-            result = self.jvm.call(req)
+            for name, link_id, callout, c_method, c_suffix, c_headers, c_body in calls:
+                target = self.target_of(env, bundle, name, callout)
+                target["link_id"] = link_id or target["link_id"] or f"proxy:{env}/{api}/{rev}/{name}"
+                ctx.update({"host": target["host"], "port": target["port"]})
+                req, ssl_summary = self.southbound_request(env, target)
+                query = f"?{split.query}" if split.query and callout is None else ""
+                req.update({"method": c_method, "path": (target["base_path"] + c_suffix) or "/", "timeout_ms": 10000,
+                            "headers": {k: v for k, v in c_headers.items() if k.lower() not in HOP_BY_HOP},
+                            "body_b64": base64.b64encode(c_body).decode() if c_body else None})
+                req["path"] += query
+                trace["target"] = {"link_id": target["link_id"], "endpoint": name, "host": target["host"],
+                                   "port": target["port"], "scheme": target["scheme"], "ssl_info": ssl_summary,
+                                   "kind": "service_callout" if callout is not None else "target_endpoint"}
+                result = self.jvm.call(req)
+                if not result.get("ok"):
+                    break  # a failed ServiceCallout is a fault of the flow: the target is not called
         except RuntimeConfigError as exc:
             result = {"ok": False, "stage": "configuration", "exception": "com.apigee.lab.ConfigurationException",
                       "message": str(exc)}

@@ -16,6 +16,8 @@ target endpoint (<URL>); `all` is the union of every scenario.
                         JSSE sends it, then aborts (no CertificateVerify scheme); the material is a P-256 leaf
   legacy-root           keystore holds leaf S + Int S + Root S, self-signed with SHA-1 -> backend *-rsa (no SHA-1):
                         the MP's PKIX key manager skips the chain; the material is the chain without the root
+  service-callout       a ServiceCallout policy (HTTPTargetConnection + SSLInfo) in a proxy with no target endpoint,
+                        its keystore empty -> backend *-a: the callout's own southbound mTLS link
 
 The MP's key manager is SunX509, except in the scenarios that need PKIX (legacy-root, and all, which holds it); the
 runtime reads it from <state>/mp.json at each call and lab.json says it (`mp`), so the tool is told the same.
@@ -37,7 +39,7 @@ ORG = "lab"
 ENV = "test"
 ENVS = ["test", "prod"]
 USERNAME = "lab-admin@example.com"
-MP_TRUSTSTORE = "mp-truststore"
+MP_TRUSTSTORE = "mptruststore"  # keystore and truststore names are alphanumeric only (keystores-and-trustores.yaml)
 MP_TRUSTSTORE_REF = "mp-truststore-ref"
 
 # short name, scenario, declared in ("targetserver"|"proxy"), backend, PKI side, keystore content, client auth, verdict
@@ -65,9 +67,12 @@ LINKS = [
      "signature_algorithm_rejected"),
     ("legacy-root-nginx", "legacy-root", "proxy", "nginx-rsa", "s", "fullchain", True,
      "signature_algorithm_rejected"),
+    ("callout-jsse", "service-callout", "callout", "jsse-a", "a", "empty", True, "no_client_certificate"),
+    ("callout-nginx", "service-callout", "callout", "nginx-a", "a", "empty", True, "no_client_certificate"),
 ]
+CALLOUT_POLICY = "CallBackend"
 SCENARIOS = ["healthy", "missing-client-cert", "ca-mismatch", "chain-incomplete", "client-auth-disabled",
-             "key-type-mismatch", "curve-mismatch", "legacy-root", "all"]
+             "key-type-mismatch", "curve-mismatch", "legacy-root", "service-callout", "all"]
 PKIX_SCENARIOS = ("legacy-root", "all")
 MP_JAVA = "17"
 
@@ -89,7 +94,7 @@ def links_for(scenario: str) -> list[dict]:
         if scenario in ("all", scen):
             out.append({"short": short, "scenario": scen, "declared_in": decl, "backend": backend, "side": side,
                         "content": content, "client_auth": client_auth, "expected_verdict": verdict,
-                        "api": f"mtls-{short}", "basepath": f"/{short}", "keystore": f"ks-{short}",
+                        "api": f"mtls-{short}", "basepath": f"/{short}", "keystore": "ks" + short.replace("-", ""),
                         "reference": f"ks-{short}-ref", "alias": pki.CLIENT_LEAVES[side],
                         "targetserver": f"ts-{short}" if decl == "targetserver" else None})
     return out
@@ -112,6 +117,8 @@ def ssl_info_xml(link: dict) -> str:
 def proxy_bundle(link: dict, backend_port: int) -> bytes:
     """A proxy bundle zip (apiproxy/...) whose default target endpoint reaches the link's backend."""
     api, bp = link["api"], link["basepath"]
+    if link["declared_in"] == "callout":
+        return _callout_bundle(link, backend_port)
     if link["declared_in"] == "targetserver":
         conn = (f"<HTTPTargetConnection><LoadBalancer><Server name=\"{escape(link['targetserver'])}\"/>"
                 "</LoadBalancer><Path>/</Path></HTTPTargetConnection>")
@@ -130,6 +137,35 @@ def proxy_bundle(link: dict, backend_port: int) -> bytes:
         "apiproxy/targets/default.xml": (
             '<TargetEndpoint name="default"><PreFlow name="PreFlow"><Request/><Response/></PreFlow>'
             f"{conn}</TargetEndpoint>"),
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in files.items():
+            zf.writestr(name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + text + "\n")
+    return buf.getvalue()
+
+
+def _callout_bundle(link: dict, backend_port: int) -> bytes:
+    """A proxy without a target endpoint whose request PreFlow runs a ServiceCallout to the link's backend (its
+    response is the proxy's)."""
+    api, bp = link["api"], link["basepath"]
+    files = {
+        f"apiproxy/{api}.xml": (
+            f'<APIProxy revision="1" name="{api}"><Description>lab scenario {link["scenario"]}: '
+            f'{link["short"]}</Description><BasePaths>{bp}</BasePaths>'
+            f"<Policies><Policy>{CALLOUT_POLICY}</Policy></Policies>"
+            "<ProxyEndpoints><ProxyEndpoint>default</ProxyEndpoint></ProxyEndpoints></APIProxy>"),
+        "apiproxy/proxies/default.xml": (
+            '<ProxyEndpoint name="default"><PreFlow name="PreFlow">'
+            f"<Request><Step><Name>{CALLOUT_POLICY}</Name></Step></Request><Response/></PreFlow>"
+            f"<HTTPProxyConnection><BasePath>{bp}</BasePath><VirtualHost>default</VirtualHost></HTTPProxyConnection>"
+            '<RouteRule name="noroute"/></ProxyEndpoint>'),
+        f"apiproxy/policies/{CALLOUT_POLICY}.xml": (
+            f'<ServiceCallout async="false" continueOnError="false" enabled="true" name="{CALLOUT_POLICY}">'
+            "<Request variable=\"calloutRequest\"><Set><Verb>GET</Verb></Set></Request>"
+            "<Response>calloutResponse</Response>"
+            f"<HTTPTargetConnection>{ssl_info_xml(link)}<URL>https://localhost:{backend_port}/</URL>"
+            "</HTTPTargetConnection></ServiceCallout>"),
     }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -231,6 +267,7 @@ def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports:
         m.call("POST", f"/environments/{env}/apis/{link['api']}/revisions/{rev}/deployments",
                params={"override": "true"}, data={"override": "true"})
         link_id = (f"targetserver:{env}/{link['targetserver']}" if link["declared_in"] == "targetserver"
+                   else f"callout:{env}/{link['api']}/{rev}/{CALLOUT_POLICY}" if link["declared_in"] == "callout"
                    else f"proxy:{env}/{link['api']}/{rev}/default")
         out.append({
             "id": link_id, "env": env, "scenario": link["scenario"], "proxy": link["api"], "revision": int(rev),

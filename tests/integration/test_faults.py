@@ -176,7 +176,7 @@ def test_a_rotation_whose_upload_keeps_failing_leaves_no_empty_keystore(hlab):
         faults(hlab)
     assert err.value.status == 503 and "created by this run was deleted again" in str(err.value)
     listing = client(hlab).get("/environments/test/keystores", cache=False)
-    assert [k for k in listing if k.startswith(old + "-r")] == []
+    assert [k for k in listing if k.startswith(old + "rot")] == []
     assert client(hlab).get("/environments/test/references/%s" % link["reference"])["refers"] == old
     assert call(hlab, link).status_code == 200
     # one 503 only: retried, and the rotation completes

@@ -76,62 +76,70 @@ def idempotent(module, args):
 def test_apigee_keystore(lab, tmp_path):
     run_play(lab, tmp_path, """
     - name: check mode creates nothing
-      apigee_keystore: {env: prod, name: it-ks-one}
+      apigee_keystore: {env: prod, name: itksone}
       check_mode: true
       register: dry
     - ansible.builtin.assert: {that: [dry is changed]}
     """)
-    assert api(lab, "keystores/it-ks-one").status_code == 404
-    run_play(lab, tmp_path, idempotent("apigee_keystore", {"env": ENV, "name": "it-ks-one"}))
-    assert api(lab, "keystores/it-ks-one").json()["name"] == "it-ks-one"
-    run_play(lab, tmp_path, idempotent("apigee_keystore", {"env": ENV, "name": "it-ks-one", "state": "absent"}))
-    assert api(lab, "keystores/it-ks-one").status_code == 404
+    assert api(lab, "keystores/itksone").status_code == 404
+    run_play(lab, tmp_path, idempotent("apigee_keystore", {"env": ENV, "name": "itksone"}))
+    assert api(lab, "keystores/itksone").json()["name"] == "itksone"
+    run_play(lab, tmp_path, idempotent("apigee_keystore", {"env": ENV, "name": "itksone", "state": "absent"}))
+    assert api(lab, "keystores/itksone").status_code == 404
+    # keystores-and-trustores.yaml: names are alphanumeric only; refused before any change, check mode included
+    for check in (True, False):
+        rc, out = run_play(lab, tmp_path, """
+        - apigee_keystore: {env: prod, name: it-ks-two}
+          check_mode: %s
+        """ % str(check).lower(), check=False)
+        assert rc != 0 and "only alphanumeric characters" in out and "'itkstwo'" in out
+    assert api(lab, "keystores/it-ks-two").status_code == 404
 
 
 def test_apigee_reference(lab, tmp_path):
     run_play(lab, tmp_path, textwrap.dedent("""
     - apigee_keystore: {env: prod, name: "{{ item }}"}
-      loop: [it-ref-ks1, it-ref-ks2]
-    """) + idempotent("apigee_reference", {"env": ENV, "name": "it-ref", "refers": "it-ref-ks1"})
-             + idempotent("apigee_reference", {"env": ENV, "name": "it-ref", "refers": "it-ref-ks2"}).replace(
+      loop: [itrefks1, itrefks2]
+    """) + idempotent("apigee_reference", {"env": ENV, "name": "it-ref", "refers": "itrefks1"})
+             + idempotent("apigee_reference", {"env": ENV, "name": "it-ref", "refers": "itrefks2"}).replace(
                  "register: first", "register: first\n  diff: true"))
-    assert api(lab, "references/it-ref").json()["refers"] == "it-ref-ks2"
+    assert api(lab, "references/it-ref").json()["refers"] == "itrefks2"
     rc, out = run_play(lab, tmp_path, """
     - apigee_reference: {env: prod, name: it-ref, refers: no-such-keystore}
     """, check=False)
     assert rc != 0 and "no-such-keystore" in out and "does not exist" in out
-    assert api(lab, "references/it-ref").json()["refers"] == "it-ref-ks2"
+    assert api(lab, "references/it-ref").json()["refers"] == "itrefks2"
     rc, out = run_play(lab, tmp_path, """
-    - apigee_keystore: {env: prod, name: it-ref-ks2, state: absent}
+    - apigee_keystore: {env: prod, name: itrefks2, state: absent}
     """, check=False)
     assert rc != 0 and "it-ref" in out and "repoint" in out
 
 
 def test_apigee_truststore_cert(lab, tmp_path):
-    args = {"env": ENV, "truststore": "it-ts", "certificate": pki(lab, "int-c.pem")}
+    args = {"env": ENV, "truststore": "itts", "certificate": pki(lab, "int-c.pem")}
     run_play(lab, tmp_path, idempotent("apigee_truststore_cert", args))
-    aliases = api(lab, "keystores/it-ts").json()["aliases"]
+    aliases = api(lab, "keystores/itts").json()["aliases"]
     assert len(aliases) == 1 and aliases[0]["aliasName"].startswith("lab-intermediate-ca-c-")
     run_play(lab, tmp_path, idempotent("apigee_truststore_cert", dict(args, state="absent")))
-    assert api(lab, "keystores/it-ts").json()["aliases"] == []
+    assert api(lab, "keystores/itts").json()["aliases"] == []
 
 
 def test_apigee_keystore_alias_in_place_rotate_and_bad_input(lab, tmp_path):
     base = {"env": ENV, "alias": "mp-client-a", "private_key": pki(lab, "mp-client-a.key")}
     # leaf alone + a CA bundle: the module completes the chain itself
-    run_play(lab, tmp_path, idempotent("apigee_keystore_alias", dict(base, keystore="it-alias-ks",
+    run_play(lab, tmp_path, idempotent("apigee_keystore_alias", dict(base, keystore="italiasks",
                                                                        cert_chain=pki(lab, "mp-client-a.pem"),
                                                                        ca_bundle=pki(lab, "int-a.pem"))))
-    chain = api(lab, "keystores/it-alias-ks/aliases/mp-client-a/certificate").text
+    chain = api(lab, "keystores/italiasks/aliases/mp-client-a/certificate").text
     assert chain.count("BEGIN CERTIFICATE") == 2
     # zero-downtime rotation through a reference: new keystore, reference repointed, old keystore deleted
     run_play(lab, tmp_path, textwrap.dedent("""
-    - apigee_reference: {env: prod, name: it-alias-ref, refers: it-alias-ks}
+    - apigee_reference: {env: prod, name: it-alias-ref, refers: italiasks}
     """) + idempotent("apigee_keystore_alias", dict(base, reference="it-alias-ref", strategy="rotate",
                                                    cert_chain=pki(lab, "mp-client-a-chain.pem"),
                                                    ca_bundle=pki(lab, "ca-chain-a.pem"))))
     new = api(lab, "references/it-alias-ref").json()["refers"]
-    assert new.startswith("it-alias-ks-r") and api(lab, "keystores/it-alias-ks").status_code == 404
+    assert new.startswith("italiasksrot") and api(lab, "keystores/italiasks").status_code == 404
     assert api(lab, "keystores/%s/aliases/mp-client-a/certificate" % new).text.count("BEGIN CERTIFICATE") == 3
     # certificate-only update (no key): the alias keeps its key, a warning names the MP restart
     _, out = run_play(lab, tmp_path, idempotent("apigee_keystore_alias", {
@@ -139,16 +147,16 @@ def test_apigee_keystore_alias_in_place_rotate_and_bad_input(lab, tmp_path):
     assert "restart" in out
     # bad input fails before any change, naming the problem
     rc, out = run_play(lab, tmp_path, """
-    - apigee_keystore_alias: {env: prod, keystore: it-bad-ks, alias: a, cert_chain: "%s",
+    - apigee_keystore_alias: {env: prod, keystore: itbadks, alias: a, cert_chain: "%s",
                               private_key: "%s"}
     """ % (pki(lab, "mp-client-a-chain.pem"), pki(lab, "mp-client-c.key")), check=False)
     assert rc != 0 and "does not match" in out
     rc, out = run_play(lab, tmp_path, """
-    - apigee_keystore_alias: {env: prod, keystore: it-bad-ks, alias: a, cert_chain: "%s",
+    - apigee_keystore_alias: {env: prod, keystore: itbadks, alias: a, cert_chain: "%s",
                               private_key: "%s", ca_bundle: "%s"}
     """ % (pki(lab, "mp-client-a.pem"), pki(lab, "mp-client-a.key"), pki(lab, "root-a.pem")), check=False)
     assert rc != 0 and "cannot be completed" in out and "Intermediate CA A" in out
-    assert api(lab, "keystores/it-bad-ks").status_code == 404
+    assert api(lab, "keystores/itbadks").status_code == 404
 
 
 def test_apigee_target_client_auth(lab, tmp_path):
@@ -167,15 +175,15 @@ def test_apigee_target_client_auth(lab, tmp_path):
 
 
 def test_apigee_keystore_alias_rotate_keeps_a_keystore_named_directly(lab, tmp_path):
-    """A target server of `prod` names the keystore itself (KeyStore it-byname-ks, not ref://): a rotation through the
+    """A target server of `prod` names the keystore itself (KeyStore itbynameks, not ref://): a rotation through the
     reference moves the reference to the new keystore but keeps the old one, and says which link still uses it."""
     base = {"env": ENV, "alias": "mp-client-a", "private_key": pki(lab, "mp-client-a.key")}
     url = "%s/v1/organizations/%s/environments/%s/targetservers" % (lab["mgmt_url"], lab["org"], ENV)
     auth = (lab["username"], _password(lab))
     ts = {"name": "it-ts-byname", "host": "localhost", "port": 443, "isEnabled": True,
-          "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true", "keyStore": "it-byname-ks",
+          "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true", "keyStore": "itbynameks",
                       "keyAlias": "mp-client-a", "trustStore": "ref://mp-truststore-ref"}}
-    run_play(lab, tmp_path, idempotent("apigee_keystore_alias", dict(base, keystore="it-byname-ks",
+    run_play(lab, tmp_path, idempotent("apigee_keystore_alias", dict(base, keystore="itbynameks",
                                                                        cert_chain=pki(lab, "mp-client-a.pem"),
                                                                        ca_bundle=pki(lab, "int-a.pem"))))
     requests.post(url, json=ts, auth=auth, timeout=10).raise_for_status()
@@ -183,7 +191,7 @@ def test_apigee_keystore_alias_rotate_keeps_a_keystore_named_directly(lab, tmp_p
         rotate = dict(base, reference="it-byname-ref", strategy="rotate", cert_chain=pki(lab, "mp-client-a-chain.pem"),
                       ca_bundle=pki(lab, "ca-chain-a.pem"))
         _, out = run_play(lab, tmp_path, textwrap.dedent("""
-        - apigee_reference: {env: prod, name: it-byname-ref, refers: it-byname-ks}
+        - apigee_reference: {env: prod, name: it-byname-ref, refers: itbynameks}
         - name: rotate in check mode
           apigee_keystore_alias: %(args)s
           check_mode: true
@@ -197,21 +205,21 @@ def test_apigee_keystore_alias_rotate_keeps_a_keystore_named_directly(lab, tmp_p
         - ansible.builtin.assert:
             that:
               - dry is changed and dry.previous_keystore_kept_because == ['targetserver:prod/it-ts-byname']
-              - dry.steps[-1] is search('keep keystore it-byname-ks')
-              - rot is changed and rot.action == 'rotate' and rot.previous_keystore == 'it-byname-ks'
+              - dry.steps[-1] is search('keep keystore itbynameks')
+              - rot is changed and rot.action == 'rotate' and rot.previous_keystore == 'itbynameks'
               - rot.previous_keystore_kept_because == ['targetserver:prod/it-ts-byname']
               - again is not changed
         """) % {"args": yaml.safe_dump(rotate, default_flow_style=True).strip()})
-        assert "keystore it-byname-ks is kept" in out and "targetserver:prod/it-ts-byname" in out
+        assert "keystore itbynameks is kept" in out and "targetserver:prod/it-ts-byname" in out
         assert "cannot be zero-downtime" in out
         new = api(lab, "references/it-byname-ref").json()["refers"]
-        assert new.startswith("it-byname-ks-r")
+        assert new.startswith("itbynameksrot")
         # the old keystore, still named by the target server, is there with its old chain (leaf + intermediate)
-        assert api(lab, "keystores/it-byname-ks").status_code == 200
-        old = api(lab, "keystores/it-byname-ks/aliases/mp-client-a/certificate").text
+        assert api(lab, "keystores/itbynameks").status_code == 200
+        old = api(lab, "keystores/itbynameks/aliases/mp-client-a/certificate").text
         assert old.count("BEGIN CERTIFICATE") == 2
         assert api(lab, "keystores/%s/aliases/mp-client-a/certificate" % new).text.count("BEGIN CERTIFICATE") == 3
-        assert api(lab, "targetservers/it-ts-byname").json()["sSLInfo"]["keyStore"] == "it-byname-ks"
+        assert api(lab, "targetservers/it-ts-byname").json()["sSLInfo"]["keyStore"] == "itbynameks"
     finally:  # the diagnosis of the shared lab follows target servers: leave none behind
         requests.delete(url + "/it-ts-byname", auth=auth, timeout=10)
 

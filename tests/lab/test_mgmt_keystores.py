@@ -39,6 +39,12 @@ def test_keystore_create_list_get_delete(client):
     assert client.get("/v1/o/lab/e/test/keystores/ks1", headers=BASIC).get_json()["name"] == "ks1"
     assert client.post(KS, json={"name": "ks1"}, headers=BASIC).status_code == 409
     assert client.post(KS, json={"name": "bad name!"}, headers=BASIC).status_code == 400
+    # keystores-and-trustores.yaml (createKeystoreTruststore): "Keystore names can contain only alphanumeric
+    # characters"; Edge's error body shape ({code, message, contexts})
+    for name in ("ks-one", "ks_one", "ks.one"):
+        resp = client.post(KS, json={"name": name}, headers=BASIC)
+        assert resp.status_code == 400 and resp.get_json()["code"] == "keymanagement.service.InvalidKeystoreName"
+        assert "only alphanumeric" in resp.get_json()["message"] and "contexts" in resp.get_json()
     assert client.post(KS, json={}, headers=BASIC).status_code == 400
     assert client.post(KS, data="<KeyStore name='x'/>", content_type="text/plain", headers=BASIC).status_code == 415
     assert client.get("/v1/o/lab/e/prod/keystores", headers=BASIC).get_json() == []

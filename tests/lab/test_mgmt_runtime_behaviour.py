@@ -188,12 +188,12 @@ def mtls_server():
 
 def test_testssl_real_handshake_ok_and_failing(client, mtls_server):
     p = pki()
-    create_keystore(client, "ks-full")
-    upload_keycert(client, "ks-full", "a1", full_chain_pem(), p["leaf"].key_pem())
-    create_keystore(client, "ks-empty")
+    create_keystore(client, "ksfull")
+    upload_keycert(client, "ksfull", "a1", full_chain_pem(), p["leaf"].key_pem())
+    create_keystore(client, "ksempty")
     create_keystore(client, "trust")
     upload_keycert(client, "trust", "rootA", p["root"].cert_pem())
-    client.post("/v1/o/lab/e/test/references", json={"name": "ksref", "refers": "ks-full",
+    client.post("/v1/o/lab/e/test/references", json={"name": "ksref", "refers": "ksfull",
                                                      "resourceType": "KeyStore"}, headers=BASIC)
     url = "/v1/organizations/lab/environments/test/testssl"
     good = client.post(url, json={"host": "127.0.0.1", "port": str(mtls_server), "targetEndpointConfiguration": {
@@ -208,12 +208,12 @@ def test_testssl_real_handshake_ok_and_failing(client, mtls_server):
     assert body["protocol"] in ("TLSv1.2", "TLSv1.3")
 
     bad = client.post(url, json={"host": "127.0.0.1", "port": mtls_server, "targetEndpointConfiguration": {
-        "clientAuthEnabled": "true", "keyStore": "ks-empty", "trustStore": "trust"}}, headers=BASIC).get_json()
+        "clientAuthEnabled": "true", "keyStore": "ksempty", "trustStore": "trust"}}, headers=BASIC).get_json()
     assert bad["success"] is False and bad["error"]
     assert bad["clientCertificateSent"] is False
 
     untrusted = client.post(url, json={"host": "127.0.0.1", "port": mtls_server, "targetEndpointConfiguration": {
-        "clientAuthEnabled": True, "keyStore": "ks-full", "keyAlias": "a1", "trustStore": "ks-empty"}},
+        "clientAuthEnabled": True, "keyStore": "ksfull", "keyAlias": "a1", "trustStore": "ksempty"}},
         headers=BASIC).get_json()
     assert untrusted["success"] is False and "certificate verify failed" in untrusted["error"]
 

@@ -63,9 +63,9 @@ def rt(tmp_path_factory):
     backends.compile_java(state)
     store = MemoryStore()
     ports = {s["name"]: s["port"] for s in specs}
-    store.keystores[("test", "mp-truststore")] = {"name": "mp-truststore"}
-    store.truststore_certs[("test", "mp-truststore")] = [_read(p["server_ca"])]
-    store.references[("test", "mp-truststore-ref")] = {"name": "mp-truststore-ref", "refers": "mp-truststore",
+    store.keystores[("test", "mptruststore")] = {"name": "mptruststore"}
+    store.truststore_certs[("test", "mptruststore")] = [_read(p["server_ca"])]
+    store.references[("test", "mp-truststore-ref")] = {"name": "mp-truststore-ref", "refers": "mptruststore",
                                                        "resourceType": "KeyStore"}
     links = {}
     for link in scenarios.links_for("all"):
@@ -170,7 +170,7 @@ def test_reference_is_resolved_at_call_time(rt):
     link = rt["links"]["healthy-jsse"]
     assert call(rt, link["basepath"])[0] == 200
     original = store.references[("test", link["reference"])]
-    store.references[("test", link["reference"])] = {**original, "refers": "ks-missing-cert-jsse"}
+    store.references[("test", link["reference"])] = {**original, "refers": "ksmissingcertjsse"}
     try:
         assert call(rt, link["basepath"])[0] == 503
     finally:

@@ -156,12 +156,20 @@ def test_only_a_change_under_the_same_keystore_name_needs_an_mp_restart(pki):
     assert plan_alias(d, [], "ks1", "a1", alias_exists=False).restart_required  # an alias added to ks1
     # ... which a rotation does through a new keystore instead (the runbook's "missing client certificate")
     added = plan_alias(d, [], "ks1", "a1", alias_exists=False, strategy="rotate", references=["r"])
-    assert added.action == "rotate" and not added.restart_required and added.new_keystore.startswith("ks1-r")
+    assert added.action == "rotate" and not added.restart_required and added.new_keystore.startswith("ks1rot")
     assert not plan_alias(d, [], "ks1", "a1", alias_exists=False, keystore_exists=False).restart_required
     rotate = plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["r"])
     assert rotate.action == "rotate" and not rotate.restart_required
     assert not plan_alias(d, stored_chain(pem(pki["leaf"], pki["int"])), "ks1", "a1",
                           alias_exists=True).restart_required  # nothing to do
+
+
+def test_a_keystore_name_apigee_refuses_fails_before_any_change(pki):
+    d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), private_key=key_pem(pki["k_leaf"]))
+    with pytest.raises(MtlsError, match="only alphanumeric characters.*'ksone'"):
+        plan_alias(d, [], "ks-one", "a1", alias_exists=False, keystore_exists=False)
+    # an existing keystore is used under whatever name it has
+    assert plan_alias(d, [], "ks-one", "a1", alias_exists=False).action == "create"
 
 
 def test_plan_rotate_names_and_refs(pki):
@@ -170,11 +178,14 @@ def test_plan_rotate_names_and_refs(pki):
     plan = plan_alias(d, stored_chain(pem(pki["leaf"])), "ks1", "a1", alias_exists=True, strategy="rotate",
                          references=["ksref"])
     assert plan.action == "rotate"
-    assert plan.new_keystore == "ks1-r" + pki["leaf"].fingerprint(hashes.SHA256()).hex()[:8]
+    # alphanumeric only, as Apigee keystore names must be (keystores-and-trustores.yaml)
+    assert plan.new_keystore == "ks1rot" + pki["leaf"].fingerprint(hashes.SHA256()).hex()[:8]
     assert any("repoint reference ksref from ks1 to %s" % plan.new_keystore == s for s in plan.steps)
     assert plan.steps[-1] == "delete keystore ks1"
     # a later rotation starts from the base name again, and the same chain always gives the same name
     assert rotation_keystore_name(plan.new_keystore, d) == plan.new_keystore
+    # a keystore named by an earlier version of the tool ("-r" + hex) rotates to an alphanumeric name of its base
+    assert rotation_keystore_name("ks-one-r0123abcd", d).startswith("ksonerot")
     keep = plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="rotate", references=["r"],
                          keep_previous=True)
     assert keep.steps[-1] == "keep keystore ks1"

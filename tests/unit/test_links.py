@@ -118,3 +118,58 @@ def test_names_that_would_address_another_resource_are_refused(name):
         resources.keystore_path("test", name)
     assert resources.keystore_path("test", "a/b c") == "/environments/test/keystores/a%2Fb%20c"
     assert resources.keystore_path("test", "...") == "/environments/test/keystores/..."
+
+
+CALLOUT = """<ServiceCallout name="CallPayments"><Request/><Response>r</Response><HTTPTargetConnection>
+  <SSLInfo><Enabled>true</Enabled><ClientAuthEnabled>true</ClientAuthEnabled><KeyStore>ref://ks-ref</KeyStore>
+  <KeyAlias>client</KeyAlias></SSLInfo><URL>https://payments.example:9443/charge</URL></HTTPTargetConnection>
+  </ServiceCallout>"""
+LOCAL_CALLOUT = """<ServiceCallout name="CallLocal"><LocalTargetConnection><Path>/other</Path>
+  </LocalTargetConnection></ServiceCallout>"""
+LB_CALLOUT = """<ServiceCallout name="CallPool"><HTTPTargetConnection><LoadBalancer><Server name="ts1"/></LoadBalancer>
+  </HTTPTargetConnection></ServiceCallout>"""
+
+
+def test_service_callouts_are_links_of_their_own():
+    """A ServiceCallout's <HTTPTargetConnection><SSLInfo> is the same SSLInfo as a target endpoint's
+    (APIGEE-FACTS.md): it is a southbound link (callout:<env>/<api>/<rev>/<policy>); a LocalTargetConnection is not;
+    a LoadBalancer callout uses its target servers."""
+    from ansible.module_utils.mtls.apigee.resources import callout_link_id, parse_link_id
+
+    data = {
+        "/environments/test": {"name": "test"},
+        "/environments/test/targetservers": ["ts1"],
+        "/environments/test/targetservers/ts1": {"name": "ts1", "host": "ts1.example", "port": 443,
+                                                 "sSLInfo": {"enabled": "true"}},
+        "/environments/test/deployments": {"aPIProxy": [{"name": "orders", "revision": [
+            {"name": "3", "state": "deployed", "configuration": {"basePath": "/orders"}}]}]},
+        "/environments/test/references/ks-ref": {"name": "ks-ref", "refers": "client-ks", "resourceType": "KeyStore"},
+    }
+    raw = {"/apis/orders/revisions/3": bundle({}, {"CallPayments": CALLOUT, "CallLocal": LOCAL_CALLOUT,
+                                                   "CallPool": LB_CALLOUT})}
+    links = {lk.id: lk for lk in discover_links(FakeClient(data, raw), "test")}
+    assert sorted(links) == ["callout:test/orders/3/CallPayments", "targetserver:test/ts1"]
+    sc = links["callout:test/orders/3/CallPayments"]
+    assert (sc.source, sc.host, sc.port, sc.api, sc.revision, sc.tls_enabled) == \
+        ("callout", "payments.example", 9443, "orders", 3, True)
+    assert sc.keystore.name == "client-ks" and sc.ssl.client_auth_enabled
+    assert links["targetserver:test/ts1"].used_by == [{"api": "orders", "revision": 3, "callout": "CallPool",
+                                                       "basepaths": ["/orders"]}]
+    assert parse_link_id(callout_link_id("test", "orders", 3, "CallPayments")) == {
+        "kind": "callout", "env": "test", "api": "orders", "revision": "3", "policy": "CallPayments"}
+
+
+def test_client_auth_is_turned_on_in_the_callout_policy_file_only():
+    from ansible.module_utils.mtls.client_auth import set_client_auth_in_bundle
+
+    off = CALLOUT.replace("<ClientAuthEnabled>true", "<ClientAuthEnabled>false")
+    data = bundle({"default": URL_TARGET.replace("<ClientAuthEnabled>true", "<ClientAuthEnabled>false")},
+                  {"CallPayments": off})
+    new, changed = set_client_auth_in_bundle(data, "CallPayments", "apiproxy/policies/CallPayments.xml")
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(new)) as zf:
+        assert "<ClientAuthEnabled>true" in zf.read("apiproxy/policies/CallPayments.xml").decode()
+        assert "<ClientAuthEnabled>false" in zf.read("apiproxy/targets/default.xml").decode()
+    assert changed

@@ -9,11 +9,14 @@ import re
 from dataclasses import dataclass, field
 
 from ansible.module_utils.mtls.alias_chain import DesiredChain, chain_diff, same_chain
+from ansible.module_utils.mtls.apigee.resources import check_new_keystore_name
 from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.links import REF_PREFIX
 
 STRATEGIES = ("in_place", "rotate")
-ROTATION_SUFFIX = re.compile(r"-r[0-9a-f]{8}$")
+# "rot" + 8 hex digits of the new leaf's SHA-256 (Apigee keystore names are alphanumeric only); "-r<hex>" is what
+# earlier versions of this tool appended, still recognised so that their leftovers are found
+ROTATION_SUFFIX = re.compile(r"(?:rot|-r)[0-9a-f]{8}$")
 CERT_ONLY_WARNING = "the alias certificate was updated without its private key (certificate-only update)"
 # Apigee (update-tls-certificate-cloud / -private-cloud): an MP keeps a keystore it loaded until it restarts; only a
 # reference repointed to a new keystore is picked up without one
@@ -23,11 +26,18 @@ RESTART_WARNING = ("%s was changed in place (same keystore name): the Message Pr
                    "through a reference (strategy rotate), which needs no restart")
 
 
+def rotation_family(name: str) -> str:
+    """What every keystore of one rotation family shares: the name without a rotation suffix, letters and digits
+    only ("ks-one", "ksonerot0123abcd" and "ks-one-r0123abcd" are one family)."""
+    return re.sub(r"[^A-Za-z0-9]", "", ROTATION_SUFFIX.sub("", name or ""))
+
+
 def rotation_keystore_name(current: str, desired: DesiredChain, base: str | None = None) -> str:
-    """The new keystore of a rotation: the base name (the current one without an earlier rotation suffix) followed by
-    "-r" and 8 hex digits of the leaf's SHA-256, so that the same chain always rotates to the same name."""
-    root = base or ROTATION_SUFFIX.sub("", current)
-    return "%s-r%s" % (root, desired.fingerprints[0].replace(":", "").lower()[:8])
+    """The new keystore of a rotation: the base name (the current one without an earlier rotation suffix, reduced to
+    its letters and digits: Apigee keystore names are alphanumeric only) followed by "rot" and 8 hex digits of the
+    leaf's SHA-256, so that the same chain always rotates to the same name."""
+    root = re.sub(r"[^A-Za-z0-9]", "", base or ROTATION_SUFFIX.sub("", current)) or "keystore"
+    return "%srot%s" % (root, desired.fingerprints[0].replace(":", "").lower()[:8])
 
 
 @dataclass
@@ -93,6 +103,7 @@ def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, a
         return AliasPlan("update_cert", ["update the certificate chain of alias %s (PUT, certificate only)" % where],
                          [CERT_ONLY_WARNING, RESTART_WARNING % where], diff, restart_required=True)
     if not keystore_exists:
+        check_new_keystore_name(keystore)  # before any change
         return AliasPlan("create", ["create keystore %s" % keystore,
                                     "create alias %s with the private key and the complete chain" % where], [], diff)
     if not alias_exists and not (strategy == "rotate" and references):

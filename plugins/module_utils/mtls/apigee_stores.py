@@ -6,12 +6,13 @@ it unless ``check_mode``; results carry names, fingerprints and summaries, never
 from __future__ import annotations
 
 from ansible.module_utils.mtls.alias_chain import DesiredChain, pem_bytes, same_chain, stored_chain
-from ansible.module_utils.mtls.alias_plan import ROTATION_SUFFIX, direct_keystore_users, plan_alias
+from ansible.module_utils.mtls.alias_plan import ROTATION_SUFFIX, direct_keystore_users, plan_alias, rotation_family
 from ansible.module_utils.mtls.apigee.resources import (
     alias_certificate_path,
     alias_names,
     alias_path,
     aliases_path,
+    check_new_keystore_name,
     get_or_none,
     keystore_path,
     keystores_path,
@@ -49,6 +50,7 @@ def _created_anyway(exc, client, path) -> bool:
 
 def create_keystore(client, env: str, name: str) -> None:
     """Create-if-absent, so safe to retry: a 409 (or a lost answer) for a keystore that then exists is success."""
+    check_new_keystore_name(name)
     try:
         client.post(keystores_path(env), json={"name": name}, idempotent=True)
     except MtlsError as exc:
@@ -85,12 +87,13 @@ def _fill_new_keystore(client, env, keystore, alias, desired, fill):
 
 
 def rotation_leftovers(client, env: str, current: str, base: str, links=None) -> list[dict]:
-    """Keystores of the same rotation family as `current` (``base`` or ``base-r<8 hex>``) other than `current`, each
+    """Keystores of the same rotation family as `current` (``base``, ``base`` + ``rot<8 hex>``, or an earlier
+    version's ``base-r<8 hex>``: see alias_plan.rotation_family) other than `current`, each
     with why it must be kept: {"name", "references", "direct_users"}. An interrupted rotation leaves its previous
     keystore here (its final DELETE failed or never ran)."""
     listing = keystores_path(env)
     found = [n for n in names(client.get(listing), listing)
-             if n != current and ROTATION_SUFFIX.sub("", n) == base]
+             if n != current and rotation_family(n) == rotation_family(base)]
     out = []
     for name in sorted(found):
         refs = keystore_references(client, env, name)
@@ -229,6 +232,7 @@ def ensure_keystore(client, env: str, name: str, state: str = "present", check_m
               "diff": {"before": "keystore %s: %s\n" % (name, "present" if doc is not None else "absent"),
                        "after": "keystore %s: %s\n" % (name, state)}}
     if state == "present" and doc is None:
+        check_new_keystore_name(name)  # before any change, in check mode too
         result["changed"] = True
         if not check_mode:
             create_keystore(client, env, name)
@@ -319,6 +323,8 @@ def sync_truststore_cert(client, env: str, truststore: str, certificate, alias: 
     if state == "present" and not matching:
         if not exists and not create:
             raise MtlsError("truststore %s does not exist in environment %s (create: false)" % (truststore, env))
+        if not exists:
+            check_new_keystore_name(truststore)
         result["changed"] = True
         taken = {n for n, _ in entries}
         if alias in taken:

@@ -24,13 +24,14 @@ def set_client_auth_in_xml(text: str):
     return _SSLINFO_OPEN.sub("<SSLInfo><ClientAuthEnabled>true</ClientAuthEnabled>", text, count=1), True
 
 
-def set_client_auth_in_bundle(data: bytes, target: str):
-    """(new bundle zip, changed) with client auth turned on in apiproxy/targets/<target>.xml."""
+def set_client_auth_in_bundle(data: bytes, target: str, member: str | None = None):
+    """(new bundle zip, changed) with client auth turned on in apiproxy/targets/<target>.xml (or in `member`, the
+    file of a ServiceCallout policy)."""
     import io
     import zipfile
 
     src = zipfile.ZipFile(io.BytesIO(data))
-    name = "apiproxy/targets/%s.xml" % target
+    name = member or "apiproxy/targets/%s.xml" % target
     if name not in src.namelist():
         raise MtlsError("the proxy bundle has no %s" % name)
     text, changed = set_client_auth_in_xml(src.read(name).decode("utf-8"))
@@ -66,14 +67,23 @@ def enable_client_auth(client, link_id: str, check_mode: bool = False) -> dict:
         if not check_mode:
             client.put(path, json=dict(doc, sSLInfo=ssl))
         return result
-    if where["kind"] == "proxy":
-        env, api, rev, target = where["env"], where["api"], where["revision"], where["target"]
+    if where["kind"] in ("proxy", "callout"):
+        env, api, rev = where["env"], where["api"], where["revision"]
+        target = where.get("target") or where.get("policy")
         data = client.get_raw(res.revision_path(api, rev), params=res.BUNDLE_PARAMS)
-        bundle, changed = set_client_auth_in_bundle(data, target)
+        member = None
+        if where["kind"] == "callout":
+            from ansible.module_utils.mtls.links import parse_service_callouts
+
+            member = next((c["member"] for c in parse_service_callouts(data) if c["name"] == target), None)
+            if member is None:
+                raise MtlsError("revision %s of %s has no ServiceCallout policy %s" % (rev, api, target))
+        bundle, changed = set_client_auth_in_bundle(data, target, member)
         if not changed:
             return result
-        result.update(changed=True, detail="import a new revision of %s with ClientAuthEnabled=true in target %s and "
-                      "deploy it to %s over revision %s" % (api, target, env, rev))
+        result.update(changed=True, detail="import a new revision of %s with ClientAuthEnabled=true in %s %s and "
+                      "deploy it to %s over revision %s" % (api, "target" if member is None else "ServiceCallout",
+                                                           target, env, rev))
         if check_mode:
             return result
         made = client.post(res.APIS_PATH, params={"action": "import", "name": api},
@@ -83,6 +93,6 @@ def enable_client_auth(client, link_id: str, check_mode: bool = False) -> dict:
             raise MtlsError("the import of %s answered without a revision number" % api)
         # Edge's deploy takes a form body (Content-Type application/x-www-form-urlencoded, deployments.yaml)
         client.post(res.deployment_path(env, api, new_rev), params={"override": "true"}, data={"override": "true"})
-        result["new_id"] = res.proxy_link_id(env, api, new_rev, target)
+        result["new_id"] = (res.proxy_link_id if member is None else res.callout_link_id)(env, api, new_rev, target)
         return result
     raise MtlsError("link id %s: unknown kind %r" % (link_id, where["kind"]))

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
 from ansible.module_utils.mtls.apigee import resources as res
-from ansible.module_utils.mtls.apigee.resources import proxy_link_id, target_server_link_id
+from ansible.module_utils.mtls.apigee.resources import callout_link_id, proxy_link_id, target_server_link_id
 from ansible.module_utils.mtls.errors import MtlsError
 
 REF_PREFIX = "ref://"
@@ -103,7 +103,7 @@ class Resolved:
 class Link:
     id: str
     env: str
-    source: str                        # "targetserver" | "proxy"
+    source: str                        # "targetserver" | "proxy" | "callout" (a ServiceCallout policy)
     name: str                          # target server name, or target endpoint name
     host: str | None
     port: int | None
@@ -123,7 +123,7 @@ class Link:
 
     @property
     def tls_enabled(self):
-        if self.source == "proxy":
+        if self.source in ("proxy", "callout"):
             return self.scheme == "https" or self.ssl.enabled
         return self.ssl.enabled
 
@@ -139,34 +139,47 @@ class Link:
 
 
 # --------------------------------------------------------------------------- revision bundles
-def parse_target_endpoints(bundle):
-    """Target endpoints of a revision bundle (zip bytes): list of dicts name, url, servers, ssl (SslInfo)."""
+def _connections(bundle, folder, tag):
+    """(name, member, HTTPTargetConnection element or None) of each <tag> file in apiproxy/<folder>/ of a bundle."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(bundle))
     except zipfile.BadZipFile:
         raise MtlsError("the revision bundle is not a zip file") from None
     out = []
     with zf:
-        names = sorted(n for n in zf.namelist()
-                       if n.startswith("apiproxy/targets/") and n.endswith(".xml") and not n.endswith("/"))
-        for member in names:
+        prefix = "apiproxy/%s/" % folder
+        for member in sorted(n for n in zf.namelist()
+                             if n.startswith(prefix) and n.endswith(".xml") and not n.endswith("/")):
             try:
                 root = ET.fromstring(zf.read(member))
             except ET.ParseError as exc:
                 raise MtlsError("cannot parse %s in the revision bundle: %s" % (member, exc)) from None
-            if root.tag != "TargetEndpoint":
-                continue
-            name = root.get("name") or member.rsplit("/", 1)[-1][:-4]
-            conn = root.find("HTTPTargetConnection")
-            if conn is None:
-                out.append({"name": name, "url": None, "servers": [], "ssl": SslInfo(), "kind": "other"})
-                continue
-            url_el = conn.find("URL")
-            url = url_el.text.strip() if url_el is not None and url_el.text else None
-            servers = [s.get("name") for s in conn.findall("LoadBalancer/Server") if s.get("name")]
-            out.append({"name": name, "url": url, "servers": servers, "ssl": SslInfo.from_xml(conn.find("SSLInfo")),
-                        "kind": "loadbalancer" if servers else "url"})
+            if root.tag == tag:
+                out.append((root.get("name") or member.rsplit("/", 1)[-1][:-4], member,
+                            root.find("HTTPTargetConnection")))
     return out
+
+
+def _connection(name, member, conn):
+    if conn is None:
+        return {"name": name, "member": member, "url": None, "servers": [], "ssl": SslInfo(), "kind": "other"}
+    url_el = conn.find("URL")
+    url = url_el.text.strip() if url_el is not None and url_el.text else None
+    servers = [s.get("name") for s in conn.findall("LoadBalancer/Server") if s.get("name")]
+    return {"name": name, "member": member, "url": url, "servers": servers,
+            "ssl": SslInfo.from_xml(conn.find("SSLInfo")), "kind": "loadbalancer" if servers else "url"}
+
+
+def parse_target_endpoints(bundle):
+    """Target endpoints of a revision bundle (zip bytes): list of dicts name, member, url, servers, ssl (SslInfo)."""
+    return [_connection(*c) for c in _connections(bundle, "targets", "TargetEndpoint")]
+
+
+def parse_service_callouts(bundle):
+    """ServiceCallout policies of a revision bundle that call out over HTTP (an <HTTPTargetConnection>, with the same
+    <SSLInfo> as a target endpoint, APIGEE-FACTS.md); callouts to a local proxy (<LocalTargetConnection>) are not
+    southbound TLS and are left out."""
+    return [_connection(*c) for c in _connections(bundle, "policies", "ServiceCallout") if c[2] is not None]
 
 
 def _split_url(url):
@@ -254,8 +267,10 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
             revision = int(rev.get("name"))
             basepath = ((rev.get("configuration") or {}).get("basePath"))
             bundle = client.get_raw(res.revision_path(api, revision), params=res.BUNDLE_PARAMS, cache=True)
-            for te in parse_target_endpoints(bundle):
-                usage = {"api": api, "revision": revision, "target": te["name"],
+            endpoints = [(te, "target") for te in parse_target_endpoints(bundle)]
+            endpoints += [(sc, "callout") for sc in parse_service_callouts(bundle)]
+            for te, role in endpoints:
+                usage = {"api": api, "revision": revision, role: te["name"],
                          "basepaths": [basepath] if basepath else []}
                 if te["kind"] == "loadbalancer":
                     for server in te["servers"]:
@@ -272,13 +287,14 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
                     if te["ssl"].present:
                         for server in te["servers"]:
                             links[target_server_link_id(env, server)].notes.append(
-                                "%s rev %d target %s also has an SSLInfo block; the target server's SSLInfo is "
-                                "what the MP uses" % (api, revision, te["name"]))
+                                "%s rev %d %s %s also has an SSLInfo block; the target server's SSLInfo is "
+                                "what the MP uses" % (api, revision, role, te["name"]))
                     continue
                 if te["kind"] != "url" or not te["url"]:
                     continue
                 scheme, host, port = _split_url(te["url"])
-                link = Link(id=proxy_link_id(env, api, revision, te["name"]), env=env, source="proxy",
+                lid = (proxy_link_id if role == "target" else callout_link_id)(env, api, revision, te["name"])
+                link = Link(id=lid, env=env, source="proxy" if role == "target" else "callout",
                             name=te["name"], host=host, port=port, sni=host, scheme=scheme, ssl=te["ssl"], api=api,
                             revision=revision, target=te["name"], url=te["url"], basepaths=usage["basepaths"],
                             used_by=[usage])

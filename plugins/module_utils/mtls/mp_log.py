@@ -189,7 +189,7 @@ def mp_log_groups_for_link(row, groups, org=None, host_addresses=None):
         return []
     names = {_norm_host(row["host"])}
     names.update(_norm_host(a) for a in (host_addresses or {}).get(row["host"]) or [])
-    if row.get("source") == "proxy":
+    if row.get("source") in ("proxy", "callout"):
         apis = None
     else:
         apis = {u.get("api") for u in row.get("used_by") or [] if u.get("api")}

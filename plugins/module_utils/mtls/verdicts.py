@@ -68,7 +68,7 @@ def link_view(link):
     ssl_enabled = bool(_get(ssl, "enabled"))
     tls_enabled = _get(link, "tls_enabled")
     if tls_enabled is None:
-        tls_enabled = (scheme == "https" or ssl_enabled) if source == "proxy" else ssl_enabled
+        tls_enabled = (scheme == "https" or ssl_enabled) if source in ("proxy", "callout") else ssl_enabled
     return {
         "id": _get(link, "id"), "source": source, "host": _get(link, "host"), "port": _get(link, "port"),
         "sni": _get(link, "sni"), "tls_enabled": bool(tls_enabled), "ssl_present": bool(_get(ssl, "present")),

@@ -5,6 +5,7 @@ path segment; the seam where another Apigee flavour plugs in.
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
@@ -98,6 +99,20 @@ def deployment_path(env: str, api: str, revision) -> str:
     return "%s/apis/%s/revisions/%s/deployments" % (environment_path(env), q(api), q(revision))
 
 
+# keystores-and-trustores.yaml (createKeystoreTruststore): "Keystore names can contain only alphanumeric characters"
+NEW_KEYSTORE_NAME = re.compile(r"^[A-Za-z0-9]{1,255}$")
+
+
+def check_new_keystore_name(name) -> str:
+    """A name for a keystore or truststore the tool is about to create, checked against Edge's rule before any
+    change (an existing keystore is used under whatever name it has)."""
+    if not isinstance(name, str) or not NEW_KEYSTORE_NAME.match(name):
+        raise MtlsError("keystore name %r cannot be created: Apigee keystore and truststore names can contain only "
+                        "alphanumeric characters (keystores-and-trustores.yaml); choose a name such as %r"
+                        % (name, re.sub(r"[^A-Za-z0-9]", "", str(name or "")) or "keystore1"))
+    return name
+
+
 def is_not_found(exc) -> bool:
     return getattr(exc, "status", None) == 404
 
@@ -131,7 +146,8 @@ def alias_names(keystore_doc) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------------- link ids
-# targetserver:<env>/<name> and proxy:<env>/<api>/<rev>/<target>: built here, parsed here, nowhere else.
+# targetserver:<env>/<name>, proxy:<env>/<api>/<rev>/<target> and callout:<env>/<api>/<rev>/<policy> (a
+# ServiceCallout policy's HTTPTargetConnection): built here, parsed here, nowhere else.
 
 def target_server_link_id(env, name) -> str:
     return "targetserver:%s/%s" % (env, name)
@@ -141,16 +157,22 @@ def proxy_link_id(env, api, revision, target) -> str:
     return "proxy:%s/%s/%s/%s" % (env, api, revision, target)
 
 
+def callout_link_id(env, api, revision, policy) -> str:
+    return "callout:%s/%s/%s/%s" % (env, api, revision, policy)
+
+
 def parse_link_id(link_id) -> dict:
-    """{"kind", "env", and "name" (target server) or "api", "revision", "target" (proxy)}; MtlsError otherwise."""
+    """{"kind", "env", and "name" (target server) or "api", "revision", "target" (proxy) / "policy" (callout)};
+    MtlsError otherwise."""
     kind, sep, rest = str(link_id or "").partition(":")
     parts = rest.split("/")
     if sep and kind == "targetserver" and len(parts) >= 2 and parts[0] and parts[1]:
         return {"kind": kind, "env": parts[0], "name": "/".join(parts[1:])}
-    if sep and kind == "proxy" and len(parts) == 4 and all(parts):
-        return {"kind": kind, "env": parts[0], "api": parts[1], "revision": parts[2], "target": parts[3]}
-    raise MtlsError("link id %r is neither targetserver:<env>/<name> nor proxy:<env>/<api>/<rev>/<target>"
-                    % (link_id,))
+    if sep and kind in ("proxy", "callout") and len(parts) == 4 and all(parts):
+        return {"kind": kind, "env": parts[0], "api": parts[1], "revision": parts[2],
+                "target" if kind == "proxy" else "policy": parts[3]}
+    raise MtlsError("link id %r is none of targetserver:<env>/<name>, proxy:<env>/<api>/<rev>/<target> and "
+                    "callout:<env>/<api>/<rev>/<policy>" % (link_id,))
 
 
 def env_of_link_id(link_id):

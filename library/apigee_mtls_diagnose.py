@@ -94,6 +94,13 @@ options:
     type: str
     choices: [SunX509, PKIX]
     default: SunX509
+  flow_variables:
+    description:
+      - "Values of the flow variables that target endpoint SSLInfo elements name (C(<KeyStore>{ssl.keystore}</KeyStore>),
+        as Apigee allows), for example C(ssl.keystore) set to C(ref://clientks). A link that needs one that is not
+        given is C(dynamic_keystore), with the variable names; it is never guessed."
+    type: dict
+    default: {}
   mp_java:
     description:
       - The Java release of the Message Processors, which sets what their JSSE client supports
@@ -192,6 +199,7 @@ def main():
         "mp_log_max_ids": {"type": "int", "default": 5},
         "key_manager": {"type": "str", "default": "SunX509", "choices": ["SunX509", "PKIX"]},
         "mp_java": {"type": "str", "default": "17", "choices": ["8", "11", "17", "17-sha1-off"]},
+        "flow_variables": {"type": "dict", "default": {}},
         "report_dir": {"type": "path"},
     })
 
@@ -201,7 +209,8 @@ def main():
                                use_sni=p["sni"], probe_timeout=p["probe_timeout"],
                                tls_versions=p["tls_versions"] or None, max_workers=p["max_workers"],
                                backend_kinds=p["backend_kinds"], mp_log_groups=p["mp_log_groups"],
-                               mp_log_max_ids=p["mp_log_max_ids"], key_manager=p["key_manager"], java=p["mp_java"])
+                               mp_log_max_ids=p["mp_log_max_ids"], key_manager=p["key_manager"], java=p["mp_java"],
+                               flow_values=p["flow_variables"])
         result = {"changed": False}
         if p["report_dir"]:
             paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode)

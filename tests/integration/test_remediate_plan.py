@@ -32,7 +32,7 @@ def rows(out):
     found = {}
     for line in out.splitlines():
         line = line.strip().strip('",')
-        for prefix in ("proxy:", "targetserver:"):
+        for prefix in ("proxy:", "targetserver:", "callout:"):
             if line.startswith(prefix) and " -> " in line and "(" in line:
                 link_id, rest = line.split(": ", 1)
                 found[link_id] = rest

@@ -181,7 +181,9 @@ def test_support_bundle_holds_what_the_runbook_asks_for(lab, tmp_path):
     for link in broken:
         assert "### `%s`" % link["id"] in readme
         assert "curl -v -i %s%s  # %s" % (lab["mp_url"], link["basepath"], link["id"]) in curl_sh
-        assert "proxies/%s/revision-%d/apiproxy/targets/default.xml" % (link["proxy"], link["revision"]) in files
+        # the whole revision: a callout link's SSLInfo is in its ServiceCallout policy, a target's in its endpoint
+        where = "policies/CallBackend.xml" if link["declared_in"] == "callout" else "targets/default.xml"
+        assert "proxies/%s/revision-%d/apiproxy/%s" % (link["proxy"], link["revision"], where) in files
     # the curl really reproduces the failure through the MP
     assert requests.get(lab["mp_url"] + broken[0]["basepath"], timeout=30).status_code != 200
 

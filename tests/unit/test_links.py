@@ -173,3 +173,28 @@ def test_client_auth_is_turned_on_in_the_callout_policy_file_only():
         assert "<ClientAuthEnabled>true" in zf.read("apiproxy/policies/CallPayments.xml").decode()
         assert "<ClientAuthEnabled>false" in zf.read("apiproxy/targets/default.xml").decode()
     assert changed
+
+
+FLOW_TARGET = """<TargetEndpoint name="dyn"><HTTPTargetConnection>
+  <SSLInfo><Enabled>true</Enabled><ClientAuthEnabled>true</ClientAuthEnabled><KeyStore>{ssl.keystore}</KeyStore>
+  <KeyAlias>{ssl.alias}</KeyAlias></SSLInfo><URL>https://backend.example:8443/</URL></HTTPTargetConnection>
+  </TargetEndpoint>"""
+
+
+def test_sslinfo_set_from_flow_variables_is_dynamic_unless_their_values_are_declared(edge):
+    """Apigee lets a target endpoint's SSLInfo take KeyStore/KeyAlias from flow variables (resolved per request):
+    without declared values the link is dynamic_keystore (the variables named), never keystore_missing or ok; with
+    them it is resolved like any other (a ref:// value followed)."""
+    from ansible.module_utils.mtls.verdicts import diagnose
+
+    edge.raw["/apis/orders/revisions/3"] = bundle({"dyn": FLOW_TARGET})
+    link = {lk.id: lk for lk in discover_links(edge, "test")}["proxy:test/orders/3/dyn"]
+    assert link.keystore.dynamic and link.keystore.variables == ["ssl.keystore"] and link.keystore.name is None
+    out = diagnose(link, None, None)
+    assert out["verdict"] == "dynamic_keystore" and out["remediation"]["variables"] == ["ssl.alias", "ssl.keystore"]
+    assert "mtls_flow_variables" in out["remediation"]["text"]
+    declared = {lk.id: lk for lk in discover_links(edge, "test", flow_values={
+        "ssl.keystore": "ref://ks-ref", "ssl.alias": "client"})}["proxy:test/orders/3/dyn"]
+    assert not declared.keystore.dynamic and declared.keystore.reference == "ks-ref"
+    assert declared.keystore.name == "client-ks" and declared.ssl.key_alias == "client"
+    assert diagnose(declared, None, None)["verdict"] == "keystore_missing"  # client-ks is not in this fake org

@@ -37,12 +37,15 @@ def _read_keystores(client, wanted, max_workers):
 def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=None, scan_env_keystores=True,
                   use_sni=True, probe_timeout=10.0, tls_versions=None, max_workers=16, at=None, probe_fn=None,
                   backend_kinds=None, mp_log_groups=None, mp_log_max_ids=MP_LOG_MAX_IDS, resolve_fn=None,
-                  key_manager="SunX509", java=None):
+                  key_manager="SunX509", java=None, flow_values=None):
     """Diagnose every southbound TLS link of envs. Returns the report dict (schema docs/mtls-report.schema.json).
 
     Each link is probed once per TLS version it allows (its SSLInfo <Protocols>, or the defaults of the MP's Java
     profile ``java``; ``tls_versions`` overrides them for every link), and decided on the version the MP negotiates
     (the highest the backend answers); the other versions' outcomes are kept in the row's ``tls_versions``.
+
+    flow_values: the values a proxy gives the flow variables its SSLInfo names ({"ssl.keystore": "ks1"}); a link
+    whose KeyStore/KeyAlias needs one that is not given is ``dynamic_keystore``, never guessed.
 
     mp_log_groups: the groups of an MP system.log scan (``mtls_logscan.scan``); matching groups are attached to each
     link as ``evidence.mp_log`` (evidence only, verdicts are unchanged)."""
@@ -50,7 +53,7 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
     if not envs:
         raise MtlsError("no environment given: set apigee_envs (a list of environment names)")
     check_org(client)
-    links = discover_all(client, envs, target_servers=target_servers, proxies=proxies)
+    links = discover_all(client, envs, target_servers=target_servers, proxies=proxies, flow_values=flow_values)
 
     wanted = set()
     for link in links:

@@ -12,6 +12,7 @@ the only I/O is through the client object passed in (anything with ``.get(path)`
 from __future__ import annotations
 
 import io
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -97,6 +98,24 @@ class Resolved:
     name: str | None = None           # the keystore name finally used (None when unresolved)
     reference_found: bool | None = None  # None when no reference is involved
     error: str | None = None
+    variables: list = field(default_factory=list)  # flow variables ({name}) the value is made of
+    dynamic: bool = False             # set at run time by flow variables whose values were not declared
+
+
+FLOW_VARIABLE = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
+
+
+def flow_variables_of(value) -> list[str]:
+    """The flow variables ({name}) a target endpoint SSLInfo value is set from (Apigee resolves them per request)."""
+    return FLOW_VARIABLE.findall(value or "")
+
+
+def substitute(value, values):
+    """(value with every {var} replaced by its declared value, names of the variables without one)."""
+    missing = [v for v in flow_variables_of(value) if v not in (values or {})]
+    if missing or not value:
+        return value, missing
+    return FLOW_VARIABLE.sub(lambda m: str(values[m.group(1)]), value), []
 
 
 @dataclass
@@ -191,11 +210,18 @@ def _split_url(url):
 
 
 # --------------------------------------------------------------------------- resolution
-def resolve_store(client, env, declared, cache=None):
-    """Follow ref:// once. cache maps reference name -> (refers or None, error)."""
-    out = Resolved(declared=declared)
+def resolve_store(client, env, declared, cache=None, flow_values=None):
+    """Follow ref:// once. A value made of flow variables is resolved with their declared values (flow_values), or
+    left dynamic (never guessed) when one has none."""
+    out = Resolved(declared=declared, variables=flow_variables_of(declared))
     if not declared:
         return out
+    if out.variables:
+        declared, missing = substitute(declared, flow_values)
+        if missing:
+            out.dynamic = True
+            out.error = "set at run time from flow variable(s) %s, whose value is not declared" % ", ".join(missing)
+            return out
     if not declared.startswith(REF_PREFIX):
         out.name = declared
         return out
@@ -230,7 +256,7 @@ def check_env(client, env):
     return doc
 
 
-def discover_links(client, env, target_servers=None, proxies=None, include_plain=False):
+def discover_links(client, env, target_servers=None, proxies=None, include_plain=False, flow_values=None):
     """Every TLS link of one environment, references resolved.
 
     target_servers / proxies: optional name filters (lists). A target server filter keeps the named target servers
@@ -314,17 +340,27 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
         selected.append(link)
 
     for link in selected:
-        link.keystore = resolve_store(client, env, link.ssl.keystore)
-        link.truststore = resolve_store(client, env, link.ssl.truststore)
+        link.keystore = resolve_store(client, env, link.ssl.keystore, flow_values=flow_values)
+        link.truststore = resolve_store(client, env, link.ssl.truststore, flow_values=flow_values)
+        if flow_variables_of(link.ssl.key_alias):
+            alias, missing = substitute(link.ssl.key_alias, flow_values)
+            if missing:
+                link.notes.append("KeyAlias is set at run time from flow variable(s) %s" % ", ".join(missing))
+            else:
+                link.notes.append("KeyAlias %s is the declared value of %s" % (alias, link.ssl.key_alias))
+                link.ssl.key_alias = alias
+        if link.keystore.variables and not link.keystore.dynamic:
+            link.notes.append("KeyStore %s is the declared value of %s" % (link.keystore.name,
+                                                                        link.keystore.declared))
     selected.sort(key=lambda lk: lk.id)
     return selected
 
 
-def discover_all(client, envs, target_servers=None, proxies=None, include_plain=False):
+def discover_all(client, envs, target_servers=None, proxies=None, include_plain=False, flow_values=None):
     out = []
     for env in envs:
         out.extend(discover_links(client, env, target_servers=target_servers, proxies=proxies,
-                                  include_plain=include_plain))
+                                  include_plain=include_plain, flow_values=flow_values))
     return out
 
 

@@ -46,6 +46,8 @@ EXPLAIN = {
     "ok": "Nothing to do.",
     "tls_disabled": "The link is configured for TLS but TLS is off, so no handshake (and no client certificate) "
                     "happens at all.",
+    "dynamic_keystore": "The SSLInfo KeyStore or KeyAlias is set per request from flow variables whose values the "
+                        "tool was not given, so what the MP sends could not be checked: declare the values.",
     "reference_missing": "The SSLInfo KeyStore is a reference (ref://) that does not exist, so the MP has no "
                          "keystore to take a client certificate from (runbook cause 1, missing client certificate).",
     "keystore_missing": "The keystore the link uses does not exist (runbook cause 1, missing client certificate).",
@@ -87,7 +89,8 @@ def _cell(text):
 
 
 # verdicts that the link's configuration decides, whatever the backend answers
-DECIDED_BEFORE_THE_PROBE = ("tls_disabled", "reference_missing", "keystore_missing", "alias_missing",
+DECIDED_BEFORE_THE_PROBE = ("tls_disabled", "reference_missing", "dynamic_keystore", "keystore_missing",
+                            "alias_missing",
                             "no_client_certificate")
 
 

@@ -8,6 +8,8 @@ Precedence (the first rule that applies wins; documented in docs/diagnose.md):
 
  1. tls_disabled               the link is meant for TLS (an SSLInfo block) but TLS is off (Enabled=false / http URL)
  2. reference_missing          client auth on, KeyStore is ref://name and the reference does not exist / points nowhere
+    dynamic_keystore           client auth on, KeyStore or KeyAlias is set from flow variables whose values were not
+                               declared: what the MP sends is decided per request, so it is not checked (never ok)
  3. keystore_missing           client auth on, no KeyStore configured, or the keystore does not exist
  4. alias_missing              client auth on, KeyAlias unset or not in a keystore that has other aliases
     no_client_certificate      client auth on, the keystore holds no alias with a certificate and key
@@ -35,19 +37,21 @@ from ansible.module_utils.mtls.certificate_request import (
     jsse_permitted_cert_signatures,
     key_label,
 )
+from ansible.module_utils.mtls.links import flow_variables_of
 
 VERDICTS = (
     "ok", "backend_no_client_auth", "backend_unreachable", "tls_disabled", "client_auth_disabled",
     "reference_missing", "keystore_missing", "alias_missing", "no_client_certificate", "chain_incomplete",
     "ca_mismatch", "certificate_expired", "certificate_not_yet_valid", "rejected_by_backend",
     "key_type_not_accepted", "signature_algorithm_rejected", "no_certificate_verify_scheme",
-    "certificate_request_unreadable",
+    "certificate_request_unreadable", "dynamic_keystore",
 )
 PRECEDENCE = (
-    "tls_disabled", "reference_missing", "keystore_missing", "alias_missing", "no_client_certificate",
-    "client_auth_disabled", "backend_unreachable", "backend_no_client_auth", "certificate_expired",
-    "certificate_not_yet_valid", "key_type_not_accepted", "signature_algorithm_rejected", "chain_incomplete",
-    "ca_mismatch", "no_certificate_verify_scheme", "rejected_by_backend", "certificate_request_unreadable", "ok",
+    "tls_disabled", "reference_missing", "dynamic_keystore", "keystore_missing", "alias_missing",
+    "no_client_certificate", "client_auth_disabled", "backend_unreachable", "backend_no_client_auth",
+    "certificate_expired", "certificate_not_yet_valid", "key_type_not_accepted", "signature_algorithm_rejected",
+    "chain_incomplete", "ca_mismatch", "no_certificate_verify_scheme", "rejected_by_backend",
+    "certificate_request_unreadable", "ok",
 )
 ACTIONS = ("none", "upload_chain", "trust_issuer", "enable_client_auth", "renew_certificate", "manual")
 
@@ -76,6 +80,7 @@ def link_view(link):
         "keystore_declared": _get(ks, "declared"), "keystore_reference": _get(ks, "reference"),
         "reference_found": _get(ks, "reference_found"), "keystore": _get(ks, "name"),
         "keystore_error": _get(ks, "error"), "alias": _get(ssl, "key_alias"),
+        "keystore_dynamic": bool(_get(ks, "dynamic")), "keystore_variables": list(_get(ks, "variables") or []),
         "truststore": _get(ts, "name"), "enabled": _get(link, "enabled", True),
     }
 
@@ -153,6 +158,19 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
                 "keystore that holds the client certificate (resourceType KeyStore), or fix <KeyStore>."
                 % (lv["keystore_reference"], lv["keystore_error"] or "it does not resolve"),
                 reference=lv["keystore_reference"]))
+        # 2b. set per request from flow variables nobody declared a value for
+        alias_vars = flow_variables_of(lv["alias"])
+        if lv["keystore_dynamic"] or alias_vars:
+            names = sorted(set(lv["keystore_variables"] if lv["keystore_dynamic"] else []) | set(alias_vars))
+            ev["flow_variables"] = {"keystore": lv["keystore_declared"], "alias": lv["alias"], "undeclared": names}
+            return _result("dynamic_keystore", ev, plan(
+                "manual", "%s sets its client certificate at run time: %s from flow variable(s) %s, whose values are "
+                "not known here, so which keystore and alias the MP uses (and whether it sends a chain) was not "
+                "checked. Declare the values the proxy sets (mtls_flow_variables, e.g. {%s}) to diagnose against "
+                "them." % (lv["id"], " and ".join(x for x in (
+                    "KeyStore %s" % lv["keystore_declared"] if lv["keystore_dynamic"] else "",
+                    "KeyAlias %s" % lv["alias"] if alias_vars else "") if x), ", ".join(names),
+                    ", ".join("%s: ..." % n for n in names)), variables=names))
         # 3. keystore
         if not lv["keystore"]:
             return _result("keystore_missing", ev, plan(

@@ -96,9 +96,10 @@ options:
     default: SunX509
   flow_variables:
     description:
-      - "Values of the flow variables that target endpoint SSLInfo elements name (C(<KeyStore>{ssl.keystore}</KeyStore>),
-        as Apigee allows), for example C(ssl.keystore) set to C(ref://clientks). A link that needs one that is not
-        given is C(dynamic_keystore), with the variable names; it is never guessed."
+      - "Values of the flow variables that target endpoint SSLInfo elements name
+        (C(<KeyStore>{ssl.keystore}</KeyStore>), as Apigee allows), for example C(ssl.keystore) set to
+        C(ref://clientks). A link that needs one that is not given is C(dynamic_keystore), with the variable names;
+        it is never guessed."
     type: dict
     default: {}
   mp_java:

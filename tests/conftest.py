@@ -13,8 +13,11 @@ import plugins.filter._path  # noqa: E402,F401  (the one place that extends ansi
 # on one worker, sharing the lab its module brings up), and xdist hands out files in collection order.
 # (`--dist loadgroup` is not used: with this pytest, the group xdist appends to a node id is lost, and the tests of one
 # file then spread over both workers.)
-SLOW_FIRST = ("tests/integration/test_remediate_molecule_scenarios.py", "tests/integration/test_remediate_molecule.py",
-              "tests/integration/test_remediate_secrets.py", "tests/integration/test_secrets.py")
+SLOW_FIRST = ("tests/integration/test_remediate_molecule_scenarios.py",
+              "tests/integration/test_remediate_molecule.py",
+              "tests/integration/test_remediate_secrets.py",
+              "tests/integration/test_remediate_molecule_more_scenarios.py",
+              "tests/integration/test_secrets.py")
 
 
 def pytest_collection_modifyitems(config, items):

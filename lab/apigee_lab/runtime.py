@@ -365,7 +365,7 @@ class Runtime:
         return self.settings().get("key_manager") or self.key_manager
 
     # -- what the MP has loaded
-    # Apigee (update-tls-certificate-cloud / -private-cloud, ../shared/reference/APIGEE-FACTS.md): an MP loads a
+    # Apigee (docs.apigee.com update-tls-certificate-cloud / -private-cloud): an MP loads a
     # keystore or truststore when a revision is deployed or a target server changes and keeps it until it restarts;
     # a reference is resolved when it changes, so repointing it to a new keystore takes effect at once, while a
     # keystore or truststore changed in place (same name) is not seen until the MP restarts (`labctl restart-mp`).

@@ -237,7 +237,7 @@ def test_a_dot_name_never_reaches_the_api(lab, tmp_path, name):
 
 
 def test_a_fix_in_place_is_restart_required_until_the_mp_restarts_and_a_rotation_is_not(lab, tmp_path, labctl):
-    """Apigee (update-tls-certificate-cloud / -private-cloud, ../shared/reference/APIGEE-FACTS.md): the MPs keep a
+    """Apigee (docs.apigee.com update-tls-certificate-cloud / -private-cloud): the MPs keep a
     keystore they loaded until they restart. The module says so (restart_required), the lab's MP behaves so, and a
     rotation through the reference needs no restart."""
     by_short = {lk["basepath"].strip("/"): lk for lk in lab["links"]}

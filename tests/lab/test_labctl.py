@@ -152,7 +152,7 @@ def test_reference_repointed_through_the_api_changes_the_next_call(up):
 
 
 def test_a_keystore_changed_in_place_is_not_seen_until_the_mp_restarts(up):
-    """Apigee (docs.apigee.com update-tls-certificate-cloud / -private-cloud, in ../shared/reference/APIGEE-FACTS.md):
+    """Apigee (docs.apigee.com update-tls-certificate-cloud / -private-cloud):
     an MP keeps the keystore it loaded; a keystore changed under the same name (delete and re-create the alias) is
     used only after the MPs restart, while the management API shows the new chain at once. A reference repointed
     to a new keystore is seen at once (the test above)."""

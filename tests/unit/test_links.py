@@ -132,8 +132,8 @@ LB_CALLOUT = """<ServiceCallout name="CallPool"><HTTPTargetConnection><LoadBalan
 
 def test_service_callouts_are_links_of_their_own():
     """A ServiceCallout's <HTTPTargetConnection><SSLInfo> is the same SSLInfo as a target endpoint's
-    (APIGEE-FACTS.md): it is a southbound link (callout:<env>/<api>/<rev>/<policy>); a LocalTargetConnection is not;
-    a LoadBalancer callout uses its target servers."""
+    (Apigee's ServiceCallout policy reference): it is a southbound link (callout:<env>/<api>/<rev>/<policy>); a
+    LocalTargetConnection is not; a LoadBalancer callout uses its target servers."""
     from ansible.module_utils.mtls.apigee.resources import callout_link_id, parse_link_id
 
     data = {

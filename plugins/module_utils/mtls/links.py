@@ -196,8 +196,8 @@ def parse_target_endpoints(bundle):
 
 def parse_service_callouts(bundle):
     """ServiceCallout policies of a revision bundle that call out over HTTP (an <HTTPTargetConnection>, with the same
-    <SSLInfo> as a target endpoint, APIGEE-FACTS.md); callouts to a local proxy (<LocalTargetConnection>) are not
-    southbound TLS and are left out."""
+    <SSLInfo> as a target endpoint, as Apigee documents the policy); callouts to a local proxy
+    (<LocalTargetConnection>) are not southbound TLS and are left out."""
     return [_connection(*c) for c in _connections(bundle, "policies", "ServiceCallout") if c[2] is not None]
 
 

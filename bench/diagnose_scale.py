@@ -19,6 +19,7 @@ Everything is stopped at the end.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import socket
@@ -30,12 +31,13 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+# ansible.module_utils.mtls importable, as on a host: before the imports below need it
+importlib.import_module("plugins.filter._path")
 import requests  # noqa: E402
 from ansible.module_utils.mtls.apigee.client import ApigeeClient  # noqa: E402
 from ansible.module_utils.mtls.diagnosis import run_diagnosis  # noqa: E402
 from OpenSSL import SSL, crypto  # noqa: E402
 
-import plugins.filter._path  # noqa: E402,F401  (ansible.module_utils.mtls importable, as on a host)
 from tests.helpers.pki import make_ca, make_leaf  # noqa: E402
 
 
@@ -106,7 +108,7 @@ def seed(lab, env, n_links, n_keystores, backends, pki):
     s.auth = auth
     key_pem = pki["leaf"].key_pem()
     for k in range(n_keystores):
-        ks = "bench-ks-%02d" % k
+        ks = "benchks%02d" % k  # keystore names are alphanumeric only
         s.post(base + "/keystores", json={"name": ks}, timeout=30).raise_for_status()
         chain = pki["leaf"].cert_pem() + (b"" if k % 5 == 4 else pki["inter"].cert_pem())
         r = s.post(base + "/keystores/%s/aliases" % ks, params={"alias": "client", "format": "keycertfile"},

@@ -11,8 +11,7 @@ from ansible.module_utils.mtls.certificate_request import parse
 from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.probe import probe
 
-from tests.helpers.lab import free_block, wait_for_port
-from tests.helpers.pki import make_ca, make_leaf
+from tests.helpers.openssl import server_files, start_s_server, stop
 
 pytestmark = [pytest.mark.interop, pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is not installed")]
 
@@ -28,23 +27,14 @@ CASES = [
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("certreq")
-    ca = make_ca("CN=CertReq Client CA,O=Lab")
-    server = make_leaf("CN=localhost", issuer=ca, eku=("serverAuth",), san=["localhost"])
-    (d / "server.pem").write_bytes(server.cert_pem())
-    (d / "server.key").write_bytes(server.key_pem())
+    _, _, ca = server_files(d, "CN=CertReq Client CA,O=Lab")  # the CA the server also names to clients
     (d / "ca.pem").write_bytes(ca.cert_pem())
     return d
 
 
 def serve(files, version, sigalgs):
-    port = free_block(1)
-    flag = {"TLSv1.2": "-tls1_2", "TLSv1.3": "-tls1_3"}[version]
-    proc = subprocess.Popen(["openssl", "s_server", "-accept", str(port), "-cert", str(files / "server.pem"),
-                             "-key", str(files / "server.key"), "-Verify", "1", "-CAfile", str(files / "ca.pem"),
-                             flag, "-client_sigalgs", sigalgs, "-quiet"],
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port)
-    return proc, port
+    return start_s_server(str(files / "server.pem"), str(files / "server.key"), "-CAfile", str(files / "ca.pem"),
+                          "-client_sigalgs", sigalgs, version=version)
 
 
 def s_client_view(port, version):
@@ -66,8 +56,7 @@ def test_probe_reads_the_whole_certificate_request(files, version, sigalgs, expe
                     timeout=5)
         view = s_client_view(port, version)
     finally:
-        proc.kill()
-        proc.wait()
+        stop(proc)
     req = got["certificate_request"]
     assert got["client_auth_requested"] and got["certificate_request_error"] is None
     assert req["tls_version"] == version and req["signature_algorithms"] == expected
@@ -100,7 +89,6 @@ def test_without_the_message_callback_the_request_is_unread_and_says_why(files, 
         got = probe("127.0.0.1", port, server_name="localhost", tls_versions=["TLSv1.2"], attempt_handshake=False,
                     timeout=5)
     finally:
-        proc.kill()
-        proc.wait()
+        stop(proc)
     assert got["client_auth_requested"] and got["certificate_request"] is None
     assert "no message callback" in got["certificate_request_error"]

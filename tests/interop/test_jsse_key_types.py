@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from tests.helpers.lab import free_block, wait_for_port
+from tests.helpers.openssl import server_files, start_s_server, stop
 from tests.helpers.pki import Issued, make_ca, make_key, make_leaf
 from tests.interop.jsse import jsse_matrix
 
@@ -180,24 +180,16 @@ def _run_jvm(java, d, keystores, cases, tag):
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     d = tmp_path_factory.mktemp("keytypes")
-    ca = make_ca("CN=KeyType Server CA")
-    server = make_leaf("CN=localhost", issuer=ca, eku=("serverAuth",), san=["localhost"])
-    (d / "server.pem").write_bytes(server.cert_pem())
-    (d / "server.key").write_bytes(server.key_pem())
+    cert, key, _ = server_files(d, "CN=KeyType Server CA")
     password = secrets.token_urlsafe(12)
     keystores, chains = _clients(d, password)
     procs, ports = [], []
-    for version, sigalgs in SERVERS:
-        port = free_block(1)
-        flag = {"TLSv1.2": "-tls1_2", "TLSv1.3": "-tls1_3"}[version]
-        procs.append(subprocess.Popen(
-            ["openssl", "s_server", "-accept", str(port), "-cert", str(d / "server.pem"), "-key", str(d / "server.key"),
-             "-Verify", "1", flag, "-client_sigalgs", sigalgs, "-quiet", "-cipher", "DEFAULT:@SECLEVEL=0"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        ports.append(port)
     try:
-        for port in ports:
-            wait_for_port(port)
+        for version, sigalgs in SERVERS:
+            proc, port = start_s_server(cert, key, "-client_sigalgs", sigalgs,
+                                        "-cipher", "DEFAULT:@SECLEVEL=0", version=version)
+            procs.append(proc)
+            ports.append(port)
         requests_read = [probe("127.0.0.1", port, server_name="localhost", tls_versions=[v], attempt_handshake=False,
                                timeout=5)["certificate_request"] for (v, _), port in zip(SERVERS, ports, strict=True)]
         cases = [{"id": "%d:%s" % (i, name), "keystore": name, "protocol": v, "port": port,
@@ -208,9 +200,7 @@ def world(tmp_path_factory):
         if java25:
             results["17-sha1-off"] = _run_jvm(java25, d, keystores, cases, "25")
     finally:
-        for p in procs:
-            p.kill()
-            p.wait()
+        stop(*procs)
     return {"requests": requests_read, "results": results, "chains": chains}
 
 

@@ -22,7 +22,7 @@ from ansible.module_utils.mtls.verdicts import diagnose
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from tests.helpers.lab import free_block, wait_for_port
+from tests.helpers.openssl import server_files, start_s_server, stop
 from tests.helpers.pki import make_ca, make_leaf
 from tests.interop.jsse import jsse_matrix
 
@@ -43,10 +43,7 @@ def _link(port, protocols):
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     d = tmp_path_factory.mktemp("versions")
-    ca = make_ca("CN=Versions Server CA")
-    server = make_leaf("CN=localhost", issuer=ca, eku=("serverAuth",), san=["localhost"])
-    (d / "server.pem").write_bytes(server.cert_pem())
-    (d / "server.key").write_bytes(server.key_pem())
+    cert, key, _ = server_files(d, "CN=Versions Server CA")
     client_ca = make_ca("CN=Versions Client CA")
     leaf = make_leaf("CN=mp-client", issuer=client_ca)
     password = secrets.token_urlsafe(12)
@@ -56,16 +53,11 @@ def world(tmp_path_factory):
                 "aliases": {"client": {"has_key": True, "chain": [leaf.cert, client_ca.cert], "chain_pem": None,
                                        "error": None}}, "certs": []}
     procs, ports = [], {}
-    for name, flags in SERVERS.items():
-        ports[name] = free_block(1)
-        procs.append(subprocess.Popen(
-            ["openssl", "s_server", "-accept", str(ports[name]), "-cert", str(d / "server.pem"), "-key",
-             str(d / "server.key"), "-Verify", "1", "-quiet", *flags],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     prof = jsse_profile.profile("17")
     try:
-        for port in ports.values():
-            wait_for_port(port)
+        for name, flags in SERVERS.items():
+            proc, ports[name] = start_s_server(cert, key, *flags)
+            procs.append(proc)
         targets = [("127.0.0.1", port, "localhost", v) for port in ports.values() for v in ("TLSv1.3", "TLSv1.2")]
         probes = probe_many(targets, timeout=5, attempt_handshake=False)
         model = {}
@@ -91,9 +83,7 @@ def world(tmp_path_factory):
         jsse = {r["case"]: r for r in map(json.loads, (d / "results.jsonl").read_text().splitlines())}
     finally:
         (d / "cases.json").unlink(missing_ok=True)
-        for p in procs:
-            p.kill()
-            p.wait()
+        stop(*procs)
     return {"model": model, "jsse": jsse}
 
 

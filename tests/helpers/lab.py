@@ -37,10 +37,23 @@ def _port_free(port: int) -> bool:
 PORT_RANGE = (20000, 32700)
 
 
+def worker_port_range() -> tuple[int, int]:
+    """This pytest worker's share of PORT_RANGE. Each xdist worker picks ports from its own part, so a block one
+    worker has chosen but not yet bound (a lab starting up) is never handed to a server the other worker starts
+    meanwhile; within a worker tests run one at a time and bound ports are seen as taken."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1))
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    span = (PORT_RANGE[1] - PORT_RANGE[0]) // count
+    low = PORT_RANGE[0] + (index % count) * span
+    return low, low + span
+
+
 def free_block(count: int = 1) -> int:
-    """The first of `count` consecutive free loopback ports, outside the ephemeral range."""
+    """The first of `count` consecutive free loopback ports, outside the ephemeral range, in this worker's share."""
+    low, high = worker_port_range()
     for _ in range(500):
-        base = random.randrange(PORT_RANGE[0], PORT_RANGE[1] - count)
+        base = random.randrange(low, high - count)
         if all(_port_free(base + i) for i in range(count)):
             return base
     raise RuntimeError("no block of free ports on 127.0.0.1")

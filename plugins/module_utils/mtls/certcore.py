@@ -440,6 +440,11 @@ def _pkix_check(cert: x509.Certificate, at) -> str:
     return "ok"
 
 
+# jdk.certpath.disabledAlgorithms key sizes, the same in 8u, 11 and 17 (java.security): RSA/DSA keySize < 1024,
+# EC keySize < 224
+CERTPATH_KEY_LIMITS = {"RSA": 1024, "RSASSA-PSS": 1024, "DSA": 1024, "EC": 224}
+
+
 def pkix_constraint_failure(chain, cert_signatures) -> str | None:
     """Why X509KeyManagerImpl's algorithm constraints refuse the chain (every certificate, root included, signed with
     an algorithm the server accepts; keys not below jdk.certpath.disabledAlgorithms' sizes), or None."""
@@ -451,7 +456,7 @@ def pkix_constraint_failure(chain, cert_signatures) -> str | None:
                                                       "none"))
         pub = cert.public_key()
         size = getattr(pub, "key_size", None)
-        limit = {"RSA": 1024, "RSASSA-PSS": 1024, "DSA": 1024, "EC": 224}.get(java_key_algorithm(cert))
+        limit = CERTPATH_KEY_LIMITS.get(java_key_algorithm(cert))
         if limit and size is not None and size < limit:
             return ("%s has a %d-bit %s key, below jdk.certpath.disabledAlgorithms (%s keySize < %d): the PKIX key "
                     "manager skips the chain" % (dn_rfc4514(cert.subject), size, java_key_algorithm(cert),

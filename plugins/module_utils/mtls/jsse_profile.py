@@ -13,16 +13,16 @@ A profile holds only what changes the client's choice or its handshake, each wit
   ``usage HandshakeSignature`` entry; measured in ``tests/interop/test_jsse_key_types.py``). Later updates that add
   ``rsa_pkcs1_sha1 usage HandshakeSignature, ecdsa_sha1 usage HandshakeSignature, dsa_sha1 usage HandshakeSignature``
   to ``jdk.tls.disabledAlgorithms`` (JDK-8340321) are the ``17-sha1-off`` profile.
-* ``certpath_key_limits``: ``jdk.certpath.disabledAlgorithms`` key sizes (``RSA keySize < 1024, DSA keySize < 1024,
-  EC keySize < 224`` in 8u, 11 and 17's ``java.security``), which the PKIX key manager applies to every chain
-  certificate.
+* the PKIX key manager's ``jdk.certpath.disabledAlgorithms`` key sizes (``RSA keySize < 1024, DSA keySize < 1024,
+  EC keySize < 224`` in 8u, 11 and 17's ``java.security``) are the same in every profile:
+  ``certcore.CERTPATH_KEY_LIMITS``.
 
 Everything else the model uses (the key managers, ``CertificateRequest.choosePossession``, the curve binding of ECDSA
 schemes, RSA minimal key sizes) is the same code in 8u261+ (the TLS 1.3 backport brought JDK 11's JSSE), 11 and 17.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ansible.module_utils.mtls.errors import MtlsError
 
@@ -33,8 +33,6 @@ class JsseProfile:
     default_protocols: tuple = ("TLSv1.3", "TLSv1.2")
     eddsa: bool = True
     sha1_handshake_signatures: bool = True
-    certpath_key_limits: dict = field(default_factory=lambda: {"RSA": 1024, "RSASSA-PSS": 1024, "DSA": 1024,
-                                                               "EC": 224})
     disabled_protocols: tuple = ("SSLv3", "TLSv1", "TLSv1.1")
 
     def usable_protocols(self, requested) -> list[str]:

@@ -15,11 +15,18 @@ description:
     O(strategy=rotate) creates a new keystore with the same alias name, uploads, checks what was stored, repoints every
     reference that named the old keystore, then deletes the old keystore unless O(keep_previous) (Apigee's documented
     zero-downtime path)."
-  - "Before that delete, every link of the environment (target servers and the target endpoints of deployed proxy
-    revisions) is read; when one names the old keystore directly in its SSLInfo (C(KeyStore ks-x) rather than
-    C(ref://name)), the old keystore is kept, a warning names those links and RV(previous_keystore_kept_because) lists
-    them. Those links still use the old chain: rotation of a keystore used by name only cannot be zero-downtime.
-    Point them at a reference first (or change the alias in place), then rotate."
+  - "A rotation also moves the links that name the keystore directly in their SSLInfo (C(KeyStore ks-x) rather than
+    C(ref://name)) with this alias - Apigee's documented path for a keystore used by name - unless
+    O(update_direct_users=false). A target server is updated (PUT); a proxy target endpoint or ServiceCallout gets a new
+    revision of its proxy with only that C(KeyStore) changed, imported and deployed over the deployed one
+    (RV(repointed), RV(renamed)). Without a reference, such links are what a rotation moves; a keystore that nothing
+    names is changed in place."
+  - "Before the old keystore is deleted, every link of the environment (target servers, the target endpoints and
+    ServiceCallouts of deployed proxy revisions) is read; when one still names it directly (another alias, or
+    O(update_direct_users=false)), it is kept, a warning names those links and RV(previous_keystore_kept_because) lists
+    them."
+  - "Run again with the same O(keystore) after such a rotation, the keystore of its rotation family that the links
+    now name is the one compared, so a second run changes nothing."
   - Without a key, only the certificate chain of an existing alias is updated. Any change in place (same keystore
     name) returns RV(restart_required) - the Message Processors keep the keystore they loaded until they restart.
   - Bad input fails before any change, naming the problem - a key that does not match the leaf, an expired leaf, or a
@@ -63,14 +70,25 @@ options:
     description: The password of O(pkcs12).
     type: str
   strategy:
-    description: How to change an alias whose chain differs, when a key is given.
+    description:
+      - How to change an alias whose chain differs, when a key is given. C(rotate) (the default) moves the users to a
+        new keystore - through the references that name it and by pointing the links that name it directly - which the
+        Message Processors use at once. C(in_place) deletes and recreates the alias under the same keystore name, which
+        they only use after a restart (RV(restart_required)).
     type: str
     choices: [in_place, rotate]
-    default: in_place
+    default: rotate
   keep_previous:
     description: With O(strategy=rotate), keep the previous keystore instead of deleting it.
     type: bool
     default: false
+  update_direct_users:
+    description:
+      - With O(strategy=rotate), point the links that name the keystore directly with this alias at the new keystore
+        (target server update, or a new proxy revision deployed). The Message Processors pick that up without a
+        restart, which they do not for a keystore changed under its name.
+    type: bool
+    default: true
   validate_only:
     description:
       - Only read and check the material (chain, key, PKCS#12, passwords, validity, key/certificate match) and make
@@ -188,6 +206,19 @@ leftovers_kept:
       description: Ids of links whose SSLInfo names it directly.
       type: list
       elements: str
+repointed:
+  description: Ids of the links whose SSLInfo a rotation pointed at the new keystore (in check mode, would point).
+  returned: always
+  type: list
+  elements: str
+  sample: ["targetserver:prod/legacy-backend", "proxy:prod/orders/7/default"]
+renamed:
+  description:
+    - Link id before -> link id after, for links that got a new proxy revision (C(proxy:<env>/<api>/<rev>/<target>)
+      with the new revision). Empty in check mode.
+  returned: always
+  type: dict
+  sample: {"proxy:prod/orders/7/default": "proxy:prod/orders/8/default"}
 references:
   description: References repointed by a rotation.
   returned: always
@@ -228,8 +259,9 @@ def main():
         "private_key_password": {"type": "str", "no_log": True},
         "pkcs12": {"type": "path"},
         "pkcs12_password": {"type": "str", "no_log": True},
-        "strategy": {"type": "str", "default": "in_place", "choices": ["in_place", "rotate"]},
+        "strategy": {"type": "str", "default": "rotate", "choices": ["in_place", "rotate"]},
         "keep_previous": {"type": "bool", "default": False},
+        "update_direct_users": {"type": "bool", "default": True},
         "include_root": {"type": "bool", "default": True},
         "accepted_keys": {"type": "list", "elements": "str", "default": []},
         "validate_only": {"type": "bool", "default": False},
@@ -248,7 +280,8 @@ def main():
 
     def work(client, p, desired):
         return sync_alias(client, p["env"], p["keystore"], p["alias"], desired, strategy=p["strategy"],
-                          reference=p["reference"], keep_previous=p["keep_previous"], check_mode=module.check_mode)
+                          reference=p["reference"], keep_previous=p["keep_previous"], check_mode=module.check_mode,
+                          update_direct_users=p["update_direct_users"])
 
     if module.params["validate_only"]:
         def check(p):

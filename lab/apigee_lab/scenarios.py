@@ -18,6 +18,9 @@ target endpoint (<URL>); `all` is the union of every scenario.
                         the MP's PKIX key manager skips the chain; the material is the chain without the root
   service-callout       a ServiceCallout policy (HTTPTargetConnection + SSLInfo) in a proxy with no target endpoint,
                         its keystore empty -> backend *-a: the callout's own southbound mTLS link
+  keystore-by-name      SSLInfo names the keystore itself (KeyStore ksbyname..., no ref://), which holds leaf A
+                        alone -> backend *-a: fixed by Apigee's documented path for a keystore used by name (a new
+                        keystore, the target server updated / the proxy redeployed), which needs no MP restart
 
 The MP's key manager is SunX509, except in the scenarios that need PKIX (legacy-root, and all, which holds it); the
 runtime reads it from <state>/mp.json at each call and lab.json says it (`mp`), so the tool is told the same.
@@ -69,10 +72,14 @@ LINKS = [
      "signature_algorithm_rejected"),
     ("callout-jsse", "service-callout", "callout", "jsse-a", "a", "empty", True, "no_client_certificate"),
     ("callout-nginx", "service-callout", "callout", "nginx-a", "a", "empty", True, "no_client_certificate"),
+    ("by-name-jsse", "keystore-by-name", "targetserver", "jsse-a", "a", "leaf", True, "chain_incomplete"),
+    ("by-name-nginx", "keystore-by-name", "proxy", "nginx-a", "a", "leaf", True, "chain_incomplete"),
 ]
+# scenarios whose SSLInfo names the keystore directly (no reference)
+BY_NAME_SCENARIOS = ("keystore-by-name",)
 CALLOUT_POLICY = "CallBackend"
 SCENARIOS = ["healthy", "missing-client-cert", "ca-mismatch", "chain-incomplete", "client-auth-disabled",
-             "key-type-mismatch", "curve-mismatch", "legacy-root", "service-callout", "all"]
+             "key-type-mismatch", "curve-mismatch", "legacy-root", "service-callout", "keystore-by-name", "all"]
 PKIX_SCENARIOS = ("legacy-root", "all")
 MP_JAVA = "17"
 
@@ -95,19 +102,25 @@ def links_for(scenario: str) -> list[dict]:
             out.append({"short": short, "scenario": scen, "declared_in": decl, "backend": backend, "side": side,
                         "content": content, "client_auth": client_auth, "expected_verdict": verdict,
                         "api": f"mtls-{short}", "basepath": f"/{short}", "keystore": "ks" + short.replace("-", ""),
-                        "reference": f"ks-{short}-ref", "alias": pki.CLIENT_LEAVES[side],
+                        "reference": None if scen in BY_NAME_SCENARIOS else f"ks-{short}-ref",
+                        "alias": pki.CLIENT_LEAVES[side],
                         "targetserver": f"ts-{short}" if decl == "targetserver" else None})
     return out
 
 
 # ------------------------------------------------------------------ proxy bundles
 
+def keystore_in_sslinfo(link: dict) -> str:
+    """What SSLInfo's KeyStore says: ref://<reference>, or the keystore's own name when the link has no reference."""
+    return f"ref://{link['reference']}" if link["reference"] else link["keystore"]
+
+
 def ssl_info_xml(link: dict) -> str:
     return (
         "<SSLInfo>"
         "<Enabled>true</Enabled>"
         f"<ClientAuthEnabled>{'true' if link['client_auth'] else 'false'}</ClientAuthEnabled>"
-        f"<KeyStore>ref://{escape(link['reference'])}</KeyStore>"
+        f"<KeyStore>{escape(keystore_in_sslinfo(link))}</KeyStore>"
         f"<KeyAlias>{escape(link['alias'])}</KeyAlias>"
         f"<TrustStore>ref://{MP_TRUSTSTORE_REF}</TrustStore>"
         "</SSLInfo>"
@@ -253,13 +266,14 @@ def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports:
         if link["content"] != "empty":
             chain = pki.read_text(p[f"fullchain_{side}"] if link["content"] == "fullchain" else p[f"leaf_{side}"])
             _alias(m, env, link["keystore"], link["alias"], chain, pki.read_text(p[f"key_{side}"]))
-        _reference(m, env, link["reference"], link["keystore"])
+        if link["reference"]:
+            _reference(m, env, link["reference"], link["keystore"])
         port = backend_ports[link["backend"]]
         if link["declared_in"] == "targetserver":
             m.call("POST", f"/environments/{env}/targetservers", json={
                 "name": link["targetserver"], "host": "localhost", "port": port, "isEnabled": True,
                 "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true" if link["client_auth"] else "false",
-                            "keyStore": f"ref://{link['reference']}", "keyAlias": link["alias"],
+                            "keyStore": keystore_in_sslinfo(link), "keyAlias": link["alias"],
                             "trustStore": f"ref://{MP_TRUSTSTORE_REF}", "ignoreValidationErrors": False}})
         imported = m.call("POST", "/apis", params={"action": "import", "name": link["api"]},
                           files={"file": (f"{link['api']}.zip", proxy_bundle(link, port), "application/zip")}).json()

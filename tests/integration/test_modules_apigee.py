@@ -174,19 +174,26 @@ def test_apigee_target_client_auth(lab, tmp_path):
         requests.delete(url + "/it-ts-auth", auth=auth, timeout=10)
 
 
-def test_apigee_keystore_alias_rotate_keeps_a_keystore_named_directly(lab, tmp_path):
-    """A target server of `prod` names the keystore itself (KeyStore itbynameks, not ref://): a rotation through the
-    reference moves the reference to the new keystore but keeps the old one, and says which link still uses it."""
+def test_apigee_keystore_alias_rotation_moves_the_links_that_name_the_keystore_directly(lab, tmp_path):
+    """Apigee (update-tls-certificate-cloud / -private-cloud) documents, for a keystore named directly in SSLInfo
+    (KeyStore itbynameks, not ref://): a new keystore, then update the target server. A rotation does that for the
+    target server that names it with this alias, repoints the reference, and keeps the old keystore because another
+    target server still names it with another alias (and says so). Run again, nothing changes; with
+    update_direct_users false the target server is left alone."""
     base = {"env": ENV, "alias": "mp-client-a", "private_key": pki(lab, "mp-client-a.key")}
     url = "%s/v1/organizations/%s/environments/%s/targetservers" % (lab["mgmt_url"], lab["org"], ENV)
     auth = (lab["username"], _password(lab))
-    ts = {"name": "it-ts-byname", "host": "localhost", "port": 443, "isEnabled": True,
-          "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true", "keyStore": "itbynameks",
-                      "keyAlias": "mp-client-a", "trustStore": "ref://mp-truststore-ref"}}
+
+    def ts(name, alias):
+        return {"name": name, "host": "localhost", "port": 443, "isEnabled": True,
+                "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true", "keyStore": "itbynameks",
+                            "keyAlias": alias, "trustStore": "ref://mp-truststore-ref"}}
+
     run_play(lab, tmp_path, idempotent("apigee_keystore_alias", dict(base, keystore="itbynameks",
                                                                        cert_chain=pki(lab, "mp-client-a.pem"),
                                                                        ca_bundle=pki(lab, "int-a.pem"))))
-    requests.post(url, json=ts, auth=auth, timeout=10).raise_for_status()
+    for name, alias in (("it-ts-byname", "mp-client-a"), ("it-ts-otheralias", "other")):
+        requests.post(url, json=ts(name, alias), auth=auth, timeout=10).raise_for_status()
     try:
         rotate = dict(base, reference="it-byname-ref", strategy="rotate", cert_chain=pki(lab, "mp-client-a-chain.pem"),
                       ca_bundle=pki(lab, "ca-chain-a.pem"))
@@ -204,24 +211,42 @@ def test_apigee_keystore_alias_rotate_keeps_a_keystore_named_directly(lab, tmp_p
           register: again
         - ansible.builtin.assert:
             that:
-              - dry is changed and dry.previous_keystore_kept_because == ['targetserver:prod/it-ts-byname']
+              - dry is changed and dry.previous_keystore_kept_because == ['targetserver:prod/it-ts-otheralias']
+              - dry.repointed == ['targetserver:prod/it-ts-byname']
               - dry.steps[-1] is search('keep keystore itbynameks')
               - rot is changed and rot.action == 'rotate' and rot.previous_keystore == 'itbynameks'
-              - rot.previous_keystore_kept_because == ['targetserver:prod/it-ts-byname']
+              - rot.previous_keystore_kept_because == ['targetserver:prod/it-ts-otheralias']
+              - rot.repointed == ['targetserver:prod/it-ts-byname'] and not rot.restart_required
               - again is not changed
         """) % {"args": yaml.safe_dump(rotate, default_flow_style=True).strip()})
-        assert "keystore itbynameks is kept" in out and "targetserver:prod/it-ts-byname" in out
-        assert "cannot be zero-downtime" in out
+        assert "keystore itbynameks is kept" in out and "targetserver:prod/it-ts-otheralias" in out
         new = api(lab, "references/it-byname-ref").json()["refers"]
         assert new.startswith("itbynameksrot")
-        # the old keystore, still named by the target server, is there with its old chain (leaf + intermediate)
-        assert api(lab, "keystores/itbynameks").status_code == 200
+        # the target server that named the keystore with this alias names the new one; the other is left alone
+        assert api(lab, "targetservers/it-ts-byname").json()["sSLInfo"]["keyStore"] == new
+        assert api(lab, "targetservers/it-ts-otheralias").json()["sSLInfo"]["keyStore"] == "itbynameks"
+        # the old keystore, still named by the other target server, is there with its old chain (leaf + intermediate)
         old = api(lab, "keystores/itbynameks/aliases/mp-client-a/certificate").text
         assert old.count("BEGIN CERTIFICATE") == 2
         assert api(lab, "keystores/%s/aliases/mp-client-a/certificate" % new).text.count("BEGIN CERTIFICATE") == 3
-        assert api(lab, "targetservers/it-ts-byname").json()["sSLInfo"]["keyStore"] == "itbynameks"
+        # update_direct_users: false keeps every link as it is (here: back on the leaf alone, nothing is moved)
+        leave = dict(base, keystore=new, strategy="rotate", update_direct_users=False,
+                     cert_chain=pki(lab, "mp-client-a.pem"), ca_bundle=pki(lab, "int-a.pem"), include_root=False)
+        requests.put(url + "/it-ts-byname", json=dict(ts("it-ts-byname", "mp-client-a"),
+                                                       sSLInfo=dict(ts("x", "mp-client-a")["sSLInfo"], keyStore=new)),
+                     auth=auth, timeout=10).raise_for_status()
+        _, out = run_play(lab, tmp_path, textwrap.dedent("""
+        - apigee_keystore_alias: %s
+          register: left
+        - ansible.builtin.assert:
+            that:
+              - left is changed and left.repointed == []
+              - left.previous_keystore_kept_because == ['targetserver:prod/it-ts-byname']
+        """) % yaml.safe_dump(leave, default_flow_style=True).strip())
+        assert api(lab, "targetservers/it-ts-byname").json()["sSLInfo"]["keyStore"] == new
     finally:  # the diagnosis of the shared lab follows target servers: leave none behind
-        requests.delete(url + "/it-ts-byname", auth=auth, timeout=10)
+        for name in ("it-ts-byname", "it-ts-otheralias"):
+            requests.delete(url + "/" + name, auth=auth, timeout=10)
 
 
 @pytest.mark.parametrize("name", ["..", "."])

@@ -75,13 +75,14 @@ def rt(tmp_path_factory):
             chain = _read(p[f"fullchain_{side}"] if link["content"] == "fullchain" else p[f"leaf_{side}"])
             store.aliases[("test", link["keystore"], link["alias"])] = {"key_pem": _read(p[f"key_{side}"]),
                                                                         "chain_pem": chain}
-        store.references[("test", link["reference"])] = {"name": link["reference"], "refers": link["keystore"],
-                                                         "resourceType": "KeyStore"}
+        if link["reference"]:
+            store.references[("test", link["reference"])] = {"name": link["reference"], "refers": link["keystore"],
+                                                             "resourceType": "KeyStore"}
         if link["declared_in"] == "targetserver":
             store.targetservers[("test", link["targetserver"])] = {
                 "name": link["targetserver"], "host": "localhost", "port": ports[link["backend"]], "isEnabled": True,
                 "sSLInfo": {"enabled": "true", "clientAuthEnabled": str(link["client_auth"]).lower(),
-                            "keyStore": f"ref://{link['reference']}", "keyAlias": link["alias"],
+                            "keyStore": scenarios.keystore_in_sslinfo(link), "keyAlias": link["alias"],
                             "trustStore": "ref://mp-truststore-ref"}}
         store.bundles[(link["api"], 1)] = scenarios.proxy_bundle(link, ports[link["backend"]])
         store.deployments["test"].append({"api": link["api"], "revision": 1, "basepaths": [link["basepath"]]})

@@ -1,5 +1,6 @@
 """The chain an alias should hold, alias plans, and the client auth XML edit (pure logic)."""
 import datetime as dt
+import hashlib
 
 import pytest
 from ansible.module_utils.mtls.alias_chain import desired_chain, same_chain, stored_chain
@@ -179,7 +180,10 @@ def test_plan_rotate_names_and_refs(pki):
                          references=["ksref"])
     assert plan.action == "rotate"
     # alphanumeric only, as Apigee keystore names must be (keystores-and-trustores.yaml)
-    assert plan.new_keystore == "ks1rot" + pki["leaf"].fingerprint(hashes.SHA256()).hex()[:8]
+    assert plan.new_keystore == "ks1rot" + hashlib.sha256("/".join(d.fingerprints).encode()).hexdigest()[:8]
+    # the same leaf with another chain (here without its root) rotates to another keystore, never onto itself
+    no_root = desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), private_key=key_pem(pki["k_leaf"]))
+    assert rotation_keystore_name(plan.new_keystore, no_root) not in (plan.new_keystore, "ks1")
     assert any("repoint reference ksref from ks1 to %s" % plan.new_keystore == s for s in plan.steps)
     assert plan.steps[-1] == "delete keystore ks1"
     # a later rotation starts from the base name again, and the same chain always gives the same name
@@ -189,8 +193,10 @@ def test_plan_rotate_names_and_refs(pki):
     keep = plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="rotate", references=["r"],
                          keep_previous=True)
     assert keep.steps[-1] == "keep keystore ks1"
-    with pytest.raises(MtlsError, match="reference"):
-        plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="rotate", references=[])
+    # nothing names ks1 (no reference, no link by name): nothing to move, so it is changed in place and says so
+    alone = plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="rotate", references=[])
+    assert alone.action == "replace" and alone.restart_required
+    assert "no reference and no link of the environment names keystore ks1" in alone.warnings[0]
     with pytest.raises(MtlsError, match="strategy"):
         plan_alias(d, [], "ks1", "a1", alias_exists=True, strategy="swap")
 
@@ -232,7 +238,7 @@ def test_rotation_keeps_a_keystore_named_directly_and_says_why(pki):
     assert len(plan.warnings) == 1
     warning = plan.warnings[0]
     for text in ("keystore ks1 is kept", "proxy:prod/api/3/default", "targetserver:prod/ts-by-name",
-                 "cannot be zero-downtime", "ref://ksref"):
+                 "not moved", "ref://ksref"):
         assert text in warning
     # no direct user: the previous keystore is deleted as before, nothing to warn about
     free = plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["ksref"],
@@ -265,3 +271,41 @@ def test_client_auth_xml_edit_keeps_the_rest():
     assert changed and "<ClientAuthEnabled>true</ClientAuthEnabled>" in added
     with pytest.raises(MtlsError, match="no <SSLInfo>"):
         set_client_auth_in_xml("<TargetEndpoint/>")
+
+
+def test_a_rotation_moves_the_links_that_name_the_keystore_directly(pki):
+    """Apigee (update-tls-certificate-cloud / -private-cloud): for a keystore named directly in SSLInfo the documented
+    path is a new keystore and the target server updated / the proxy redeployed; the MPs pick that up at once."""
+    d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), ca_bundle=pem(pki["root"]),
+                      private_key=key_pem(pki["k_leaf"]))
+    stored = stored_chain(pem(pki["leaf"]))
+    movers = ["proxy:prod/api/3/default", "targetserver:prod/ts-by-name"]
+    plan = plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", repoint=movers)
+    assert plan.action == "rotate" and not plan.restart_required and plan.repointed == movers
+    assert plan.new_keystore.startswith("ks1rot") and plan.kept_because == []
+    assert "point targetserver:prod/ts-by-name at keystore %s instead of ks1 (update the target server)" % (
+        plan.new_keystore) in plan.steps
+    assert "point proxy:prod/api/3/default at keystore %s instead of ks1 (import a new proxy revision and deploy " \
+           "it)" % plan.new_keystore in plan.steps
+    assert plan.steps[-1] == "delete keystore ks1"
+    # a link that names ks1 with another alias stays on ks1, so ks1 is kept
+    mixed = plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", repoint=movers[:1],
+                       direct_users=["targetserver:prod/ts-other-alias"])
+    assert mixed.kept_because == ["targetserver:prod/ts-other-alias"] and mixed.repointed == movers[:1]
+    assert mixed.steps[-1].startswith("keep keystore ks1")
+    # an alias missing from a keystore used by name is added through a new keystore too (no restart)
+    added = plan_alias(d, [], "ks1", "a1", alias_exists=False, strategy="rotate", repoint=movers)
+    assert added.action == "rotate" and not added.restart_required
+
+
+def test_the_links_a_rotation_moves_name_the_keystore_and_the_alias():
+    from ansible.module_utils.mtls.alias_plan import direct_keystore_links, key_alias_of
+
+    links = _links() + [Link(id="targetserver:prod/ts-alias-b", env="prod", source="targetserver", name="ts-alias-b",
+                             host="e", port=443, sni="e",
+                             ssl=SslInfo(enabled=True, keystore="ks1", key_alias="b1", present=True))]
+    found = direct_keystore_links(links, "ks1")
+    assert [lk.id for lk in found] == ["proxy:prod/api/3/default", "targetserver:prod/ts-alias-b",
+                                       "targetserver:prod/ts-by-name"]
+    assert [key_alias_of(lk) for lk in found] == [None, "b1", None]
+    assert [key_alias_of(lk.to_dict()) for lk in found] == [None, "b1", None]

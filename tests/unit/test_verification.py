@@ -54,3 +54,14 @@ def test_renames_survive_any_number_of_runs():
         assert got["renames"] == {OLD: NEW}, run
         # this run's remediation.json: rows of this run's diagnosis (the link is at rev 2, renamed to itself)
         earlier = {"links": [{"id": NEW, "now": NEW}], "renames": got["renames"]}
+
+
+def test_a_link_renamed_by_one_fix_follows_a_later_fix_of_the_same_proxy():
+    """Two fixes of one run to one proxy (a keystore repointed in target endpoint a, client auth turned on in b) each
+    deploy a revision: a's rename (rev 1 -> 2) lives on in rev 3, the one deployed."""
+    report = {"links": [{"id": "proxy:test/api/3/a", "verdict": "ok"}, {"id": "proxy:test/api/3/b", "verdict": "ok"}]}
+    renamed = {"proxy:test/api/1/a": "proxy:test/api/2/a", "proxy:test/api/1/b": "proxy:test/api/3/b"}
+    got = verification_calls([{"id": "proxy:test/api/1/a", "url": "u"}, {"id": "proxy:test/api/1/b", "url": "v"}],
+                             report, renamed)
+    assert [(c["id"], c["now"]) for c in got["calls"]] == [("proxy:test/api/1/a", "proxy:test/api/3/a"),
+                                                          ("proxy:test/api/1/b", "proxy:test/api/3/b")]

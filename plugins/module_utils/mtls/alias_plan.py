@@ -5,6 +5,7 @@ certificate only (no key given). A rotation keeps the previous keystore when lin
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.links import REF_PREFIX
 
 STRATEGIES = ("in_place", "rotate")
-# "rot" + 8 hex digits of the new leaf's SHA-256 (Apigee keystore names are alphanumeric only); "-r<hex>" is what
+# "rot" + the new chain's 8-hex tag (chain_tag; Apigee keystore names are alphanumeric only); "-r<hex>" is what
 # earlier versions of this tool appended, still recognised so that their leftovers are found
 ROTATION_SUFFIX = re.compile(r"(?:rot|-r)[0-9a-f]{8}$")
 CERT_ONLY_WARNING = "the alias certificate was updated without its private key (certificate-only update)"
@@ -23,7 +24,8 @@ CERT_ONLY_WARNING = "the alias certificate was updated without its private key (
 RESTART_WARNING = ("%s was changed in place (same keystore name): the Message Processors keep the keystore they "
                    "loaded until they restart. Restart them (Private Cloud: one at a time, apigee-service "
                    "edge-message-processor restart; Cloud: only Apigee Support can), or change it by rotation "
-                   "through a reference (strategy rotate), which needs no restart")
+                   "(strategy rotate: a new keystore, named through a reference or by the links themselves), which "
+                   "needs no restart")
 
 
 def rotation_family(name: str) -> str:
@@ -34,10 +36,16 @@ def rotation_family(name: str) -> str:
 
 def rotation_keystore_name(current: str, desired: DesiredChain, base: str | None = None) -> str:
     """The new keystore of a rotation: the base name (the current one without an earlier rotation suffix, reduced to
-    its letters and digits: Apigee keystore names are alphanumeric only) followed by "rot" and 8 hex digits of the
-    leaf's SHA-256, so that the same chain always rotates to the same name."""
+    its letters and digits: Apigee keystore names are alphanumeric only) followed by "rot" and the chain's tag
+    (:func:`chain_tag`), so that the same chain always rotates to the same name."""
     root = re.sub(r"[^A-Za-z0-9]", "", base or ROTATION_SUFFIX.sub("", current)) or "keystore"
-    return "%srot%s" % (root, desired.fingerprints[0].replace(":", "").lower()[:8])
+    return "%srot%s" % (root, chain_tag(desired.fingerprints))
+
+
+def chain_tag(fingerprints) -> str:
+    """8 hex digits of the SHA-256 of a chain's certificate fingerprints in order: the same chain, the same tag; the
+    same leaf with other intermediates or without its root, another tag."""
+    return hashlib.sha256("/".join(fingerprints).encode("ascii")).hexdigest()[:8]
 
 
 @dataclass
@@ -48,6 +56,7 @@ class AliasPlan:
     diff: dict
     new_keystore: str | None = None
     kept_because: list = field(default_factory=list)  # link ids that name the previous keystore directly
+    repointed: list = field(default_factory=list)  # link ids whose SSLInfo a rotation points at the new keystore
 
     restart_required: bool = False  # changed in place a keystore the MPs may have loaded
 
@@ -56,39 +65,57 @@ class AliasPlan:
         return self.action != "none"
 
 
-def direct_keystore_users(links, keystore: str) -> list[str]:
-    """Ids of the links whose SSLInfo names `keystore` directly (KeyStore "ks-x", not "ref://r").
+def _field(obj, name):
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def direct_keystore_links(links, keystore: str) -> list:
+    """The links whose SSLInfo names `keystore` directly (KeyStore "ks-x", not "ref://r"), sorted by id.
 
     links: Link records of mtls_links (or their dicts). A reference repointed by a rotation moves its users to the new
-    keystore; a link that names the keystore itself keeps using it, so deleting it would break that traffic."""
-    users = set()
+    keystore; a link that names the keystore itself keeps using it until its SSLInfo is changed."""
+    found = {}
     for link in links or ():
-        ssl = link.get("ssl") if isinstance(link, dict) else getattr(link, "ssl", None)
-        declared = (ssl.get("keystore") if isinstance(ssl, dict) else getattr(ssl, "keystore", None)) if ssl else None
-        declared = (declared or "").strip()
+        ssl = _field(link, "ssl")
+        declared = (_field(ssl, "keystore") or "").strip() if ssl else ""
         if declared and not declared.startswith(REF_PREFIX) and declared == keystore:
-            users.add(link.get("id") if isinstance(link, dict) else link.id)
-    return sorted(users)
+            found[_field(link, "id")] = link
+    return [found[k] for k in sorted(found)]
+
+
+def direct_keystore_users(links, keystore: str) -> list[str]:
+    """Ids of the links whose SSLInfo names `keystore` directly (see :func:`direct_keystore_links`)."""
+    return [_field(link, "id") for link in direct_keystore_links(links, keystore)]
+
+
+def key_alias_of(link):
+    """The KeyAlias a link's SSLInfo names (None when it names none)."""
+    ssl = _field(link, "ssl")
+    return (_field(ssl, "key_alias") or None) if ssl else None
 
 
 def kept_keystore_warning(keystore: str, users, references=()) -> str:
     """Why a rotation keeps the previous keystore, and what the operator does next (names only, no material)."""
     ref = list(references)[0] if references else "REFERENCE"
-    return ("keystore %s is kept after the rotation: %s name%s it directly in SSLInfo (KeyStore %s, not a ref://), "
-            "so %s the previous chain. Rotation of a keystore used by name cannot be zero-downtime: point %s at "
-            "ref://%s (or change the alias in place), then delete keystore %s"
+    return ("keystore %s is kept after the rotation: %s name%s it directly in SSLInfo (KeyStore %s, not a ref://) "
+            "and %s not moved (another alias, or update_direct_users off), so %s the previous chain. Point %s at "
+            "ref://%s or at the new keystore, then delete keystore %s"
             % (keystore, ", ".join(users), "s" if len(users) == 1 else "", keystore,
+               "was" if len(users) == 1 else "were",
                "it keeps using" if len(users) == 1 else "they keep using", "it" if len(users) == 1 else "them",
                ref, keystore))
 
 
 def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, alias_exists: bool,
                keystore_exists: bool = True, strategy: str = "in_place", references=(), keep_previous: bool = False,
-               base_name: str | None = None, direct_users=()) -> AliasPlan:
+               base_name: str | None = None, direct_users=(), repoint=()) -> AliasPlan:
     """What to do so that keystore/alias holds the desired chain (and key). Pure: the caller does the HTTP.
 
-    direct_users: ids of links that name `keystore` directly (see :func:`direct_keystore_users`); a rotation then
-    keeps the previous keystore instead of deleting it, and says why."""
+    references: the references that name `keystore` (a rotation repoints them to the new keystore).
+    repoint: ids of links that name `keystore` directly with this alias; a rotation points their SSLInfo at the new
+    keystore (target server updated, proxy redeployed: Apigee's documented path for a keystore used by name).
+    direct_users: ids of other links that name `keystore` directly (another alias, or not to be changed); a rotation
+    then keeps the previous keystore instead of deleting it, and says why."""
     if strategy not in STRATEGIES:
         raise MtlsError("strategy must be one of %s (got %r)" % (", ".join(STRATEGIES), strategy))
     where = "%s/%s" % (keystore, alias)
@@ -106,7 +133,8 @@ def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, a
         check_new_keystore_name(keystore)  # before any change
         return AliasPlan("create", ["create keystore %s" % keystore,
                                     "create alias %s with the private key and the complete chain" % where], [], diff)
-    if not alias_exists and not (strategy == "rotate" and references):
+    movers = list(references) + list(repoint)
+    if not alias_exists and not (strategy == "rotate" and movers):
         # an alias added to a keystore that exists: an MP that loaded the keystore without it keeps that
         return AliasPlan("create", ["create alias %s with the private key and the complete chain" % where],
                          [RESTART_WARNING % where], diff, restart_required=True)
@@ -115,10 +143,13 @@ def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, a
                                      "create alias %s with the private key and the complete chain" % where],
                          ["in_place replaces the alias: calls that use it fail until the new alias is created; "
                           "strategy rotate avoids that", RESTART_WARNING % where], diff, restart_required=True)
-    refs = list(references)
-    if not refs:
-        raise MtlsError("strategy rotate needs at least one reference that names keystore %s (none found); "
-                        "use strategy in_place or create a reference first" % keystore)
+    refs, moved = list(references), sorted(set(repoint or ()))
+    if not refs and not moved:
+        # nothing names the keystore (no reference, no link by name): there is nothing to move to a new one
+        return AliasPlan("replace", ["delete alias %s" % where,
+                                     "create alias %s with the private key and the complete chain" % where],
+                         ["strategy rotate: no reference and no link of the environment names keystore %s, so it "
+                          "was changed in place" % keystore, RESTART_WARNING % where], diff, restart_required=True)
     new = rotation_keystore_name(keystore, desired, base_name)
     if new == keystore:
         raise MtlsError("rotation of %s would reuse the same keystore name" % keystore)
@@ -126,7 +157,10 @@ def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, a
              "create alias %s/%s with the private key and the complete chain" % (new, alias),
              "verify the chain stored in %s/%s" % (new, alias)]
     steps += ["repoint reference %s from %s to %s" % (r, keystore, new) for r in refs]
-    users = sorted(set(direct_users or ()))
+    steps += ["point %s at keystore %s instead of %s (%s)" % (
+        lid, new, keystore, "update the target server" if lid.startswith("targetserver:")
+        else "import a new proxy revision and deploy it") for lid in moved]
+    users = sorted(set(direct_users or ()) - set(moved))
     warnings = []
     if keep_previous:
         steps.append("keep keystore %s" % keystore)
@@ -136,5 +170,5 @@ def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, a
     else:
         steps.append("delete keystore %s" % keystore)
     diff = chain_diff(stored, desired.chain, where)
-    diff["after_header"] = "%s/%s (desired, via %s)" % (new, alias, ", ".join(refs))
-    return AliasPlan("rotate", steps, warnings, diff, new_keystore=new, kept_because=users)
+    diff["after_header"] = "%s/%s (desired, via %s)" % (new, alias, ", ".join(refs + moved))
+    return AliasPlan("rotate", steps, warnings, diff, new_keystore=new, kept_because=users, repointed=moved)

@@ -6,7 +6,14 @@ it unless ``check_mode``; results carry names, fingerprints and summaries, never
 from __future__ import annotations
 
 from ansible.module_utils.mtls.alias_chain import DesiredChain, pem_bytes, same_chain, stored_chain
-from ansible.module_utils.mtls.alias_plan import ROTATION_SUFFIX, direct_keystore_users, plan_alias, rotation_family
+from ansible.module_utils.mtls.alias_plan import (
+    ROTATION_SUFFIX,
+    direct_keystore_links,
+    direct_keystore_users,
+    key_alias_of,
+    plan_alias,
+    rotation_family,
+)
 from ansible.module_utils.mtls.apigee.resources import (
     alias_certificate_path,
     alias_names,
@@ -23,6 +30,7 @@ from ansible.module_utils.mtls.backend_truststore import default_alias
 from ansible.module_utils.mtls.certcore import chain_summary, fingerprint_sha256, load_certificates, validity_status
 from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 from ansible.module_utils.mtls.links import discover_links
+from ansible.module_utils.mtls.sslinfo_edit import repoint_keystore
 
 
 def read_alias_chain(client, env: str, keystore: str, alias: str):
@@ -127,12 +135,32 @@ def verify_stored(client, env: str, keystore: str, alias: str, desired: DesiredC
                         % (keystore, alias, ", ".join(s["subject"] for s in chain_summary(stored)) or "nothing"))
 
 
+def _rotation_in_use(client, env: str, keystore: str, alias: str, links) -> str | None:
+    """The keystore of `keystore`'s rotation family (see alias_plan.rotation_family) that links of the environment
+    name directly with this alias: where an earlier rotation moved them when `keystore` itself is gone or unused.
+    None when there is none; an error when several are."""
+    listing = keystores_path(env)
+    family = [n for n in names(client.get(listing), listing)
+              if n != keystore and rotation_family(n) == rotation_family(keystore)]
+    used = [n for n in family if any(key_alias_of(lk) == alias for lk in direct_keystore_links(links, n))]
+    if len(used) > 1:
+        raise MtlsError("links of environment %s name several rotations of keystore %s directly (%s): give the "
+                        "keystore in use as keystore" % (env, keystore, ", ".join(sorted(used))))
+    return used[0] if used else None
+
+
 def sync_alias(client, env: str, keystore: str | None, alias: str, desired: DesiredChain, strategy: str = "in_place",
-               reference: str | None = None, keep_previous: bool = False, check_mode: bool = False) -> dict:
-    """Make keystore/alias hold the desired chain (and key); with strategy rotate, through reference(s).
+               reference: str | None = None, keep_previous: bool = False, check_mode: bool = False,
+               update_direct_users: bool = True) -> dict:
+    """Make keystore/alias hold the desired chain (and key); with strategy rotate, through a new keystore that the
+    reference(s) and the links naming the keystore directly are moved to.
+
+    update_direct_users: with strategy rotate, links that name the keystore directly with this alias are pointed at
+    the new keystore (a target server updated, a proxy revision imported and deployed); off, they keep the previous
+    keystore, which is then kept too.
 
     Returns a result without key material: changed, action, steps, warnings, keystore (the one in use afterwards),
-    chain (summary), stored_before (summary), diff."""
+    chain (summary), stored_before (summary), diff, renamed (link id -> id after a new proxy revision)."""
     current = keystore
     if reference:
         ref = get_or_none(client, reference_path(env, reference))
@@ -143,33 +171,52 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
             current = ref.get("refers") or keystore
     if not current:
         raise MtlsError("give keystore (or reference) for alias %s" % alias)
+    links = None
+
+    def env_links():
+        nonlocal links
+        if links is None:
+            links = discover_links(client, env, include_plain=True)
+        return links
+
+    unused_named = None  # the keystore given by name, when an earlier rotation moved its links elsewhere
+    if strategy == "rotate" and not reference and desired.key is not None:
+        doc = get_or_none(client, keystore_path(env, current))
+        if doc is None or (not keystore_references(client, env, current)
+                           and not direct_keystore_links(env_links(), current)):
+            moved_to = _rotation_in_use(client, env, current, alias, env_links())
+            if moved_to:
+                unused_named = current if doc is not None else None
+                current = moved_to
     ks_exists, al_exists, stored = read_alias_chain(client, env, current, alias)
-    refs = []
+    refs, repoint, users = [], [], []
     if strategy == "rotate" and ks_exists and (not al_exists or not same_chain(desired.chain, stored)):
         refs = keystore_references(client, env, current)
         if reference and reference not in refs:
             refs.append(reference)
-    users = []
-    if refs and desired.key is not None and not keep_previous:
-        # before a rotation deletes the previous keystore: links that name it directly (not through a reference)
-        users = direct_keystore_users(discover_links(client, env, include_plain=True), current)
+        if desired.key is not None:
+            direct = direct_keystore_links(env_links(), current)
+            repoint = [lk.id for lk in direct if update_direct_users and key_alias_of(lk) == alias]
+            # before a rotation deletes the previous keystore: links that still name it directly
+            users = [lk.id for lk in direct if lk.id not in repoint] if not keep_previous else []
     base = None
     if strategy == "rotate" and keystore and keystore != current:
         base = ROTATION_SUFFIX.sub("", keystore)
     plan = plan_alias(desired, stored, current, alias, al_exists, ks_exists, strategy, refs, keep_previous, base,
-                      users)
+                      users, repoint)
     result = {"changed": plan.changed, "action": plan.action, "steps": plan.steps,
               "warnings": (list(desired.warnings) if plan.changed else []) + plan.warnings,
               "keystore": plan.new_keystore or current, "previous_keystore": current if plan.new_keystore else None,
               "alias": alias, "references": refs, "chain": desired.summary,
               "stored_before": chain_summary(stored) if stored else [], "diff": plan.diff,
-              "previous_keystore_kept_because": list(plan.kept_because),
-              "restart_required": plan.restart_required}
-    if strategy == "rotate" and reference and not keep_previous and plan.action in ("none", "rotate"):
+              "previous_keystore_kept_because": list(plan.kept_because), "repointed": list(plan.repointed),
+              "renamed": {}, "restart_required": plan.restart_required}
+    if strategy == "rotate" and not keep_previous and plan.action in ("none", "rotate") and (
+            reference or unused_named or plan.repointed):
         # finish what an interrupted rotation started: its previous keystore, if nothing uses it any more
         family = ROTATION_SUFFIX.sub("", keystore or current)
         after = plan.new_keystore or current
-        leftovers = [x for x in rotation_leftovers(client, env, after, family)
+        leftovers = [x for x in rotation_leftovers(client, env, after, family, env_links() if not reference else None)
                      if x["name"] != current or plan.action == "none"]
         result["leftovers_deleted"] = [x["name"] for x in leftovers if not x["references"] and not x["direct_users"]]
         result["leftovers_kept"] = [x for x in leftovers if x["references"] or x["direct_users"]]
@@ -218,6 +265,10 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
             _fill_new_keystore(client, env, new, alias, desired, fill)
         for name in refs:
             client.put(reference_path(env, name), json={"name": name, "refers": new, "resourceType": "KeyStore"})
+        for link_id in plan.repointed:
+            done = repoint_keystore(client, link_id, current, new)
+            if done["new_id"] != link_id:
+                result["renamed"][link_id] = done["new_id"]
         if not keep_previous and not plan.kept_because:
             client.delete(keystore_path(env, current))
     for name in result.get("leftovers_deleted") or []:

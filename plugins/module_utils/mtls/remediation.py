@@ -5,7 +5,7 @@ gave them (paths or vaulted values) and are never copied into the plan's text.
 """
 from __future__ import annotations
 
-from ansible.module_utils.mtls.apigee.resources import env_of_link_id
+from ansible.module_utils.mtls.apigee.resources import env_of_link_id, latest_revision_id
 from ansible.module_utils.mtls.report import remediation_of, verdict_code
 
 FIX_ACTIONS = ("upload_chain", "trust_issuer")
@@ -108,7 +108,7 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
                         item["include_root"] = False
                     if reference:
                         item["reference"] = reference
-                    item["strategy"] = _m(material, "strategy") or (strategy if reference else "in_place")
+                    item["strategy"] = _m(material, "strategy") or strategy
                     seen_items[k] = item
                     out["keystore_items"].append(item)
                 seen_items[k]["link_ids"].append(link.get("id"))
@@ -178,6 +178,8 @@ def before_after_rows(plan, before, after, renamed=None):
     a = {row.get("id"): verdict_code(row) for row in (after or {}).get("links") or []}
     renamed = {k: v for k, v in (renamed or {}).items() if k != v}
     for old, new in renamed.items():
+        new = latest_revision_id(new, a)  # a later fix of this run may have deployed the proxy again
+        renamed[old] = new
         if new in a:
             a[old] = a.pop(new)
     rows = []

@@ -5,6 +5,7 @@ remediation records old id -> new id, and verification follows it.
 """
 from __future__ import annotations
 
+from ansible.module_utils.mtls.apigee.resources import latest_revision_id
 from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.report import verdict_code
 
@@ -41,6 +42,12 @@ def follow_renames(link_id: str, mapping: dict, known=None) -> str:
     chain = rename_chain(link_id, mapping)
     if known is not None:
         present = [i for i in chain if i in known]
+        if present and present[-1] == chain[-1]:
+            return present[-1]
+        # a renamed link whose proxy was changed again in the same run (a later revision of it is deployed now)
+        later = latest_revision_id(chain[-1], known) if len(chain) > 1 else None
+        if later in known:
+            return later
         if present:
             return present[-1]
     return chain[-1]

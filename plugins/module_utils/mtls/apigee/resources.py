@@ -86,6 +86,11 @@ def deployments_path(env: str) -> str:
     return "%s/deployments" % environment_path(env)
 
 
+def api_deployments_path(env: str, api: str) -> str:
+    """The revisions of one proxy deployed in one environment."""
+    return "%s/apis/%s/deployments" % (environment_path(env), q(api))
+
+
 def revision_path(api: str, revision) -> str:
     """A proxy revision; GET with params={"format": "bundle"} exports its bundle (zip)."""
     return "/apis/%s/revisions/%s" % (q(api), q(revision))
@@ -173,6 +178,30 @@ def parse_link_id(link_id) -> dict:
                 "target" if kind == "proxy" else "policy": parts[3]}
     raise MtlsError("link id %r is none of targetserver:<env>/<name>, proxy:<env>/<api>/<rev>/<target> and "
                     "callout:<env>/<api>/<rev>/<policy>" % (link_id,))
+
+
+def latest_revision_id(link_id, known) -> str:
+    """The id in `known` that a proxy/callout link id has at the highest revision of the same env, proxy and target
+    (or policy), at least its own: two fixes of one run to the same proxy each deploy a new revision, so a link renamed
+    by the first lives on in the second's. Any other id, or none found, is returned as it is."""
+    try:
+        where = parse_link_id(link_id)
+    except MtlsError:
+        return link_id
+    if where["kind"] == "targetserver" or link_id in known or not where["revision"].isdigit():
+        return link_id
+    best, best_rev = link_id, int(where["revision"])
+    name = where.get("target") or where.get("policy")
+    for other in known:
+        try:
+            o = parse_link_id(other)
+        except MtlsError:
+            continue
+        if o["kind"] == where["kind"] and (o["kind"], o["env"], o["api"], o.get("target") or o.get("policy")) == (
+                where["kind"], where["env"], where["api"], name) and o["revision"].isdigit() \
+                and int(o["revision"]) > best_rev:
+            best, best_rev = other, int(o["revision"])
+    return best
 
 
 def env_of_link_id(link_id):

@@ -6,6 +6,10 @@
   optional ``mfa_token`` (query parameter, as Apigee documents, or form field), or ``grant_type=refresh_token``.
   Answers are UAA's: ``{"access_token", "token_type": "bearer", "refresh_token", "expires_in", "scope", "jti"}`` and,
   on failure, ``{"error": "...", "error_description": "..."}`` with 400/401.
+- SAML (SSO) users have no password: Basic and the password grant with a user name are refused; they log in with a
+  one-time passcode (``grant_type=password&passcode=...``, as docs.apigee.com management-api-tokens documents), got
+  from ``https://<zone>.login.apigee.com/passcode`` after the SSO login (the lab: ``POST /_lab/passcode`` or ``labctl
+  passcode``). A passcode works once and expires after ``passcode_ttl`` seconds (the lab's choice: 300).
 - Bearer tokens expire after a configurable TTL (Edge: 1799 s); refresh tokens after a longer one.
 
 Tokens live in memory (a restart logs everybody out, as a token service restart would); only SHA-256 digests of the
@@ -44,6 +48,7 @@ class User:
     password: str = field(repr=False)
     orgs: tuple = ()
     mfa_secret: str | None = field(default=None, repr=False)
+    sso: bool = False  # a SAML user: no password login, one-time passcodes only
 
 
 class AuthError(Exception):
@@ -64,7 +69,8 @@ def _digest(token: str) -> str:
 class Authenticator:
     """Users, OAuth2 tokens and the checks the management API runs on every /v1 request."""
 
-    def __init__(self, users: list[User], token_ttl: int = 1799, refresh_ttl: int = 86400, clock=time.time):
+    def __init__(self, users: list[User], token_ttl: int = 1799, refresh_ttl: int = 86400, clock=time.time,
+                 passcode_ttl: int = 300):
         self.users = {u.email.lower(): u for u in users}
         self.token_ttl = int(token_ttl)
         self.refresh_ttl = int(refresh_ttl)
@@ -72,6 +78,8 @@ class Authenticator:
         self._lock = threading.Lock()
         self._access: dict[str, tuple[str, float]] = {}
         self._refresh: dict[str, tuple[str, float]] = {}
+        self._passcodes: dict[str, tuple[str, float]] = {}
+        self.passcode_ttl = int(passcode_ttl)
 
     # ------------------------------------------------------------------ credentials
     def _check_password(self, email: str, password: str) -> User | None:
@@ -79,9 +87,19 @@ class Authenticator:
         if user is None:
             hmac.compare_digest(password or "", "x" * 12)   # same work whether or not the user exists
             return None
-        if not hmac.compare_digest((password or "").encode(), user.password.encode()):
+        if user.sso or not hmac.compare_digest((password or "").encode(), user.password.encode()):
             return None
         return user
+
+    def issue_passcode(self, email: str) -> str:
+        """A one-time passcode for an SSO user (what the zone's /passcode page shows after the SSO login)."""
+        user = self.users.get((email or "").lower())
+        if user is None or not user.sso:
+            raise AuthError(400, "invalid_request", "%s is not an SSO user" % email, uaa=True)
+        code = secrets.token_hex(4)
+        with self._lock:
+            self._passcodes[_digest(code)] = (user.email, self.clock() + self.passcode_ttl)
+        return code
 
     def _check_mfa(self, user: User, code: str | None) -> bool:
         if not user.mfa_secret:
@@ -103,6 +121,12 @@ class Authenticator:
         if client != "%s:%s" % (EDGE_CLIENT_ID, EDGE_CLIENT_SECRET):
             raise AuthError(401, "unauthorized", "Bad credentials", uaa=True)
         grant = form.get("grant_type")
+        if grant == "password" and form.get("passcode"):
+            with self._lock:
+                entry = self._passcodes.pop(_digest(form["passcode"]), None)  # one-time
+            if entry is None or entry[1] < self.clock():
+                raise AuthError(401, "unauthorized", "Invalid passcode (used, expired or unknown)", uaa=True)
+            return self._issue(entry[0])
         if grant == "password":
             user = self._check_password(form.get("username", ""), form.get("password", ""))
             if user is None:

@@ -9,7 +9,8 @@ towards a backend with a keystore/truststore; Edge documents the request (``Test
 
 Authentication (``auth.py``): HTTP Basic or OAuth2 bearer tokens from ``POST /oauth/token`` (login.apigee.com style).
 Admin endpoints outside ``/v1`` (no authentication, loopback only): ``/_lab/faults`` (fault injection, ``faults.py``),
-``/_lab/requests`` (request counters), ``/_lab/health``.
+``/_lab/requests`` (request counters), ``/_lab/health``, ``/_lab/passcode`` (a one-time passcode for the SSO user
+``lab-sso@example.com``, as the SSO zone's /passcode page gives one).
 
 State: SQLite at ``<state>/lab.db`` (``store.py``), mode 0600; private keys are stored there for the Message Processor
 and never returned by any endpoint.
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import struct
@@ -44,6 +46,7 @@ DEFAULT_ORG = "lab"
 DEFAULT_ENVS = ("test", "prod")
 DEFAULT_USER = "lab-admin@example.com"
 DEFAULT_PASSWORD = "Lab-Passw0rd!"
+SSO_USER = "lab-sso@example.com"  # a SAML user: one-time passcodes only (POST /_lab/passcode)
 MAX_CERT_FILE = 50 * 1024            # Edge: "File size is no larger than 50KB"
 
 # keystores-and-trustores.yaml (createKeystoreTruststore): "Keystore names can contain only alphanumeric characters"
@@ -324,7 +327,8 @@ def create_app(state_dir: str, org: str = DEFAULT_ORG, envs=DEFAULT_ENVS, users:
     store = Store(os.path.join(state_dir, "lab.db"))
     store.ensure_org(org, list(envs))
     if users is None:
-        users = [User(DEFAULT_USER, DEFAULT_PASSWORD, orgs=(org,))]
+        users = [User(DEFAULT_USER, DEFAULT_PASSWORD, orgs=(org,)),
+                 User(SSO_USER, secrets.token_urlsafe(24), orgs=(org,), sso=True)]
     auth = Authenticator(users, token_ttl=token_ttl, refresh_ttl=refresh_ttl, clock=clock)
     faults = Faults()
 
@@ -456,6 +460,12 @@ def create_app(state_dir: str, org: str = DEFAULT_ORG, envs=DEFAULT_ENVS, users:
         except FaultRuleError as exc:
             raise _bad(str(exc), "lab.fault.InvalidRule") from None
         return jsonify(added if isinstance(spec, list) else added[0]), 201
+
+    @app.post("/_lab/passcode")
+    def lab_passcode():
+        """What https://<zone>.login.apigee.com/passcode shows an SSO user after the SAML login: a one-time code."""
+        email = (request.get_json(silent=True) or {}).get("user") or request.args.get("user") or SSO_USER
+        return jsonify({"passcode": auth.issue_passcode(email), "user": email, "expires_in": auth.passcode_ttl})
 
     @app.route("/_lab/requests", methods=["GET", "DELETE"])
     def lab_requests():

@@ -24,6 +24,16 @@ options:
   mfa_token:
     description: A one-time MFA code for the OAuth2 login.
     type: str
+  passcode:
+    description:
+      - A one-time passcode of a SAML (SSO) org, from C(https://<zone>.login.apigee.com/passcode), for the OAuth2
+        login instead of a user and password; O(login_url) then names the zone. Used once - log in once with module
+        C(apigee_login) and pass its tokens to later tasks.
+    type: str
+  refresh_token:
+    description: The refresh token of O(token) (from C(apigee_login)); an access token that expires during the run is
+      refreshed once with it.
+    type: str
   login_url:
     description: The Edge login service (OAuth2).
     type: str
@@ -50,5 +60,5 @@ options:
     default: 5
 notes:
   - Connection options also come from the environment (C(APIGEE_MGMT_URL), C(APIGEE_ORG), C(APIGEE_USERNAME),
-    C(APIGEE_PASSWORD), C(APIGEE_TOKEN), ...).
+    C(APIGEE_PASSWORD), C(APIGEE_TOKEN), C(APIGEE_PASSCODE), C(APIGEE_REFRESH_TOKEN), ...).
 """

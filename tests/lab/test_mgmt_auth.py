@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 
 import pytest
-from apigee_lab.auth import totp
+from apigee_lab.auth import User, totp
 
-from tests.contract.mgmt_support import BASIC, EDGECLI, make_app, user
+from tests.contract.mgmt_support import BASIC, DEFAULT_USER, EDGECLI, make_app, user
 
 TOKEN_URL = "/oauth/token"
 PASSWORD_FORM = {"grant_type": "password", "username": "lab-admin@example.com", "password": "Lab-Passw0rd!"}
@@ -124,3 +124,35 @@ def test_totp_matches_rfc6238_vector():
     secret = base64.b32encode(b"12345678901234567890").decode()
     assert totp(secret, 59, digits=8) == "94287082"
     assert totp(secret, 1111111109, digits=8) == "07081804"
+
+
+def test_an_sso_user_logs_in_with_a_one_time_passcode_only(tmp_path, clock):
+    """docs.apigee.com management-api-tokens: a SAML org's users get a one-time passcode from
+    https://<zone>.login.apigee.com/passcode and send it as `passcode` with grant_type=password instead of a user name
+    and password. Used once, it is gone; it also expires."""
+    from apigee_lab.auth import Authenticator, AuthError
+
+    app = make_app(tmp_path, clock=clock, users=[user(), User("sso@example.com", "never-used", orgs=("lab",),
+                                                              sso=True)])
+    web = app.test_client()
+    code = web.post("/_lab/passcode", json={"user": "sso@example.com"}).get_json()["passcode"]
+    form = {"grant_type": "password", "passcode": code}
+    resp = web.post(TOKEN_URL, data=form, headers=EDGECLI)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    token = resp.get_json()["access_token"]
+    assert web.get("/v1/organizations/lab", headers={"Authorization": "Bearer " + token}).status_code == 200
+    again = web.post(TOKEN_URL, data=form, headers=EDGECLI)
+    assert again.status_code == 401 and again.get_json()["error"] == "unauthorized"
+    # no password login for an SSO user, neither Basic nor the password grant
+    basic = {"Authorization": "Basic " + base64.b64encode(b"sso@example.com:never-used").decode()}
+    assert web.get("/v1/organizations/lab", headers=basic).status_code == 401
+    pw = web.post(TOKEN_URL, data={"grant_type": "password", "username": "sso@example.com",
+                                    "password": "never-used"}, headers=EDGECLI)
+    assert pw.status_code == 401
+    # an expired passcode
+    late = web.post("/_lab/passcode", json={"user": "sso@example.com"}).get_json()
+    clock.t += late["expires_in"] + 1
+    assert web.post(TOKEN_URL, data={"grant_type": "password", "passcode": late["passcode"]},
+                    headers=EDGECLI).status_code == 401
+    with pytest.raises(AuthError):
+        Authenticator([user()]).issue_passcode(DEFAULT_USER)  # a password user has no passcodes

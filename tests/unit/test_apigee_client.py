@@ -86,7 +86,7 @@ def client(edge, **kw):
 
 def test_argument_spec_marks_secrets_and_env_fallbacks():
     spec = apigee_argument_spec()
-    for secret in ("password", "token", "mfa_token"):
+    for secret in ("password", "token", "mfa_token", "passcode", "refresh_token"):
         assert spec[secret]["no_log"] is True
     assert spec["org"]["required"] is True
     assert spec["mgmt_url"]["default"] == "https://api.enterprise.apigee.com"
@@ -95,6 +95,7 @@ def test_argument_spec_marks_secrets_and_env_fallbacks():
     assert spec["validate_certs"]["type"] == "bool" and spec["validate_certs"]["default"] is True
     for name, env in (("mgmt_url", "APIGEE_MGMT_URL"), ("org", "APIGEE_ORG"), ("password", "APIGEE_PASSWORD"),
                       ("token", "APIGEE_TOKEN"), ("mfa_token", "APIGEE_MFA_TOKEN"),
+                      ("passcode", "APIGEE_PASSCODE"), ("refresh_token", "APIGEE_REFRESH_TOKEN"),
                       ("validate_certs", "APIGEE_VALIDATE_CERTS"), ("login_url", "APIGEE_LOGIN_URL")):
         assert spec[name]["fallback"][1] == [env]
 
@@ -453,3 +454,61 @@ def test_explicit_tls_options_win_over_requests_ca_bundle(tls_edge, monkeypatch)
     assert client(fake, ca_path=str(d / "ca.pem")).get("/environments") == ["test"]
     with pytest.raises(MtlsError, match="TLS error"):  # validation on, no ca_path: the environment's bundle applies
         client(fake).get("/environments")
+
+
+def test_a_passcode_logs_in_once_and_is_never_sent_again(edge):
+    """docs.apigee.com management-api-tokens: a SAML org's one-time passcode is sent as `passcode` with
+    grant_type=password (no user name, no password). Once the token expires and its refresh fails, the passcode is not
+    replayed: the error says to get a new one."""
+    issued = []
+
+    def answer(handler, body):
+        form = parse_qs(body.decode())
+        issued.append(form)
+        if form.get("passcode") == ["pc-1"] and len(issued) == 1:
+            return 200, {}, {"access_token": "access-1", "refresh_token": "refresh-1", "expires_in": 1799}
+        return 401, {}, {"error": "unauthorized", "error_description": "Invalid passcode"}
+    edge.route("POST", "/oauth/token", (200, {}, answer))
+    edge.route("GET", "/v1/organizations/acme", (200, {}, {"name": "acme"}), (401, {}, {"message": "expired"}))
+    c = client(edge, username=None, password=None, passcode="pc-1", login_url=edge.url)
+    assert c.auth_type == "oauth2"
+    assert c.login() == {"access_token": "access-1", "refresh_token": "refresh-1", "expires_in": 1799}
+    assert issued == [{"grant_type": ["password"], "passcode": ["pc-1"]}]
+    assert c.get("") == {"name": "acme"}
+    with pytest.raises(ApigeeApiError) as err:
+        c.get("", cache=False)
+    assert [f["grant_type"] for f in issued] == [["password"], ["refresh_token"]]  # the passcode went once
+    assert "get a new passcode" in str(err.value) and "pc-1" not in str(err.value)
+
+
+def test_a_refused_passcode_says_it_is_one_time(edge):
+    edge.route("POST", "/oauth/token", (401, {}, {"error": "unauthorized", "error_description": "Invalid passcode"}))
+    c = client(edge, username=None, password=None, passcode="pc-2", login_url=edge.url)
+    with pytest.raises(ApigeeApiError) as err:
+        c.get("")
+    assert "passcode is one-time" in str(err.value) and "pc-2" not in str(err.value)
+
+
+def test_a_given_token_is_refreshed_once_with_its_refresh_token(edge):
+    """The token of an earlier login (module apigee_login) expires during a long run: refreshed once, and the
+    request is made again with the new token."""
+    issued = []
+    _token_endpoint(edge, issued)
+
+    def org(handler, body):
+        if handler.headers.get("Authorization") == "Bearer access-1":
+            return 200, {}, {"name": "acme"}
+        return 401, {}, {"message": "token expired"}
+    edge.route("GET", "/v1/organizations/acme", (200, {}, org))
+    c = client(edge, username=None, password=None, token="old", refresh_token="refresh-1", login_url=edge.url)
+    assert c.auth_type == "token" and c.get("") == {"name": "acme"}
+    assert [f["grant_type"] for f in issued] == [["refresh_token"]]
+    # without a refresh token a refused token is just refused, naming neither token
+    bare = client(edge, username=None, password=None, token="old")
+    with pytest.raises(ApigeeApiError) as err:
+        bare.get("")
+    assert "bearer token" in str(err.value) and "old" not in str(err.value).split("bearer token")[1][:40]
+    stale = client(edge, username=None, password=None, token="old", refresh_token="gone", login_url=edge.url)
+    with pytest.raises(ApigeeApiError) as err:
+        stale.get("")
+    assert "its refresh token was refused" in str(err.value)

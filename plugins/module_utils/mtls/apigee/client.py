@@ -3,7 +3,9 @@
 - Base URL: Public Cloud (``https://api.enterprise.apigee.com``) or a Private Cloud management server
   (``http(s)://host:8080``); every path is relative to ``/v1/organizations/{org}``.
 - Auth: HTTP basic, OAuth2 password grant against the Edge login service (client ``edgecli:edgeclisecret``, optional
-  MFA code, one refresh on 401), or a bearer token given by the caller.
+  MFA code, or a SAML/SSO org's one-time passcode from ``https://<zone>.login.apigee.com/passcode``; one refresh on
+  401), or a bearer token given by the caller (refreshed on 401 when its refresh token is given too). A one-time code
+  (MFA, passcode) can be exchanged only once: ``login()`` does it once, and later clients use the token it got.
 - One retry policy: 429 and 5xx, honouring ``Retry-After``, exponential backoff otherwise, only for requests that are
   safe to repeat (GET/HEAD/PUT/DELETE unless the caller says a POST is idempotent).
 - Errors: :class:`ApigeeApiError` (HTTP status, Apigee's ``code`` and ``message``, in plain words); connection errors
@@ -65,6 +67,8 @@ def apigee_argument_spec():
         "password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["APIGEE_PASSWORD"])},
         "token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["APIGEE_TOKEN"])},
         "mfa_token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["APIGEE_MFA_TOKEN"])},
+        "passcode": {"type": "str", "no_log": True, "fallback": (env_fallback, ["APIGEE_PASSCODE"])},
+        "refresh_token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["APIGEE_REFRESH_TOKEN"])},
         "login_url": {"type": "str", "default": PUBLIC_CLOUD_LOGIN_URL,
                       "fallback": (env_fallback, ["APIGEE_LOGIN_URL"])},
         "auth_type": {"type": "str", "default": "auto", "choices": ["auto", "basic", "oauth2", "token"],
@@ -128,7 +132,7 @@ class ApigeeClient:
 
     def __init__(self, mgmt_url, org, username=None, password=None, token=None, mfa_token=None, login_url=None,
                  validate_certs=True, ca_path=None, timeout=30, retries=5, auth_type="auto", backoff=0.5,
-                 sleep=time.sleep, session=None):
+                 sleep=time.sleep, session=None, passcode=None, refresh_token=None):
         if not HAS_REQUESTS:
             raise MtlsError("the Python library 'requests' is required to talk to the Apigee management API")
         if not mgmt_url:
@@ -148,13 +152,16 @@ class ApigeeClient:
         self._password = password
         self._token = token
         self._mfa_token = mfa_token
-        self._refresh_token = None
+        self._passcode = passcode
+        self._refresh_token = refresh_token or None
+        self._expires_in = None
+        self._token_refresh_tried = False
         self.login_url = (login_url or PUBLIC_CLOUD_LOGIN_URL).rstrip("/")
         self.timeout = timeout
         self.retries = max(0, int(retries))
         self.backoff = backoff
         self._sleep = sleep
-        self.auth_type = self._choose_auth(auth_type, username, password, token, mfa_token)
+        self.auth_type = self._choose_auth(auth_type, username, password, token, mfa_token, passcode)
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         # Passed with every request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify,
@@ -180,6 +187,8 @@ class ApigeeClient:
             password=params.get("password"),
             token=params.get("token"),
             mfa_token=params.get("mfa_token"),
+            passcode=params.get("passcode"),
+            refresh_token=params.get("refresh_token"),
             login_url=params.get("login_url"),
             validate_certs=params.get("validate_certs", True) if params.get("validate_certs") is not None else True,
             ca_path=params.get("ca_path"),
@@ -190,11 +199,11 @@ class ApigeeClient:
         )
 
     @staticmethod
-    def _choose_auth(auth_type, username, password, token, mfa_token):
+    def _choose_auth(auth_type, username, password, token, mfa_token, passcode=None):
         if auth_type in (None, "", "auto"):
             if token:
                 return "token"
-            if mfa_token:
+            if mfa_token or passcode:
                 return "oauth2"
             if username or password:
                 return "basic"
@@ -202,6 +211,8 @@ class ApigeeClient:
                             "or a token (apigee_token)")
         if auth_type == "token" and not token:
             raise MtlsError("auth_type is 'token' but no token was given (apigee_token)")
+        if auth_type == "oauth2" and passcode:
+            return auth_type
         if auth_type in ("basic", "oauth2") and not (username and password):
             raise MtlsError("auth_type is '%s' but username and password are not both set "
                             "(apigee_username/apigee_password)" % auth_type)
@@ -256,31 +267,59 @@ class ApigeeClient:
         return url, resp
 
     def _oauth_login(self):
-        form = {"grant_type": "password", "username": self.username or "", "password": self._password or ""}
-        if self._mfa_token:
+        if self._passcode:
+            # a SAML (or LDAP) org: the one-time passcode stands for user and password (management-api-tokens)
+            form = {"grant_type": "password", "passcode": self._passcode}
+            self._passcode, used = None, True  # one-time: never sent twice
+        else:
+            form = {"grant_type": "password", "username": self.username or "", "password": self._password or ""}
+            used = False
+        if self._mfa_token and not used:
             form["mfa_token"] = self._mfa_token
         url, resp = self._oauth_token_request(form)
         if resp.status_code != 200:
             body = _safe_json(resp)
             code, message = _apigee_error_fields(body)
+            said = ": " + message if message else ""
+            if used:
+                raise ApigeeApiError(
+                    "OAuth2 login with a passcode failed at %s (HTTP %s%s): a passcode is one-time and short-lived; "
+                    "get a new one from https://<zone>.login.apigee.com/passcode (apigee_passcode / APIGEE_PASSCODE) "
+                    "and check apigee_login_url names your SSO zone" % (url, resp.status_code, said),
+                    status=resp.status_code, code=code, apigee_message=message, method="POST", url=url)
             hint = " (an MFA code is one-time: give a fresh apigee_mfa_token)" if self._mfa_token else ""
             raise ApigeeApiError(
                 "OAuth2 login failed for user %s at %s (HTTP %s%s): check apigee_username/apigee_password%s"
-                % (self.username, url, resp.status_code, ": " + message if message else "", hint),
+                % (self.username, url, resp.status_code, said, hint),
                 status=resp.status_code, code=code, apigee_message=message, method="POST", url=url)
         self._take_token(resp, url)
+        self._mfa_token = None if used else self._mfa_token
+
+    def login(self) -> dict:
+        """Exchange the credentials for tokens now (once), for clients of later module runs: {"access_token",
+        "refresh_token", "expires_in"}. Only for OAuth2 (a passcode, an MFA code, or user and password)."""
+        if self.auth_type != "oauth2":
+            raise MtlsError("a login gives tokens only for OAuth2 (a passcode, an MFA code, or auth_type oauth2); "
+                            "this client uses %s" % self.auth_type)
+        with self._auth_lock:
+            if not self._token:
+                self._oauth_login()
+        return {"access_token": self._token, "refresh_token": self._refresh_token,
+                "expires_in": self._expires_in}
 
     def _oauth_refresh(self):
         """Refresh the access token once (refresh grant, else a new password grant). False when impossible."""
         with self._auth_lock:
             if self._refresh_token:
+                self._token_refresh_tried = True
                 url, resp = self._oauth_token_request(
                     {"grant_type": "refresh_token", "refresh_token": self._refresh_token})
                 if resp.status_code == 200:
                     self._take_token(resp, url)
                     return True
-            if self._mfa_token:
-                # An MFA code cannot be replayed; nothing more to try.
+                self._refresh_token = None
+            if self._mfa_token or self.auth_type == "token" or not (self.username and self._password):
+                # a one-time code (MFA, passcode) cannot be replayed, and a given token has no password behind it
                 return False
             self._token = None
             self._oauth_login()
@@ -292,6 +331,7 @@ class ApigeeClient:
             raise MtlsError("the Apigee login service at %s answered without an access_token" % url)
         self._token = body["access_token"]
         self._refresh_token = body.get("refresh_token")
+        self._expires_in = body.get("expires_in")
 
     # ------------------------------------------------------------------ core request
     def _count(self):
@@ -332,7 +372,8 @@ class ApigeeClient:
                 raise MtlsError("cannot reach the Apigee management API at %s (%s %s): %s"
                                 % (self.mgmt_url, method, url, _plain_conn_error(exc)),
                                 url=url, method=method) from None
-            if resp.status_code == 401 and self.auth_type == "oauth2" and not refreshed:
+            if resp.status_code == 401 and not refreshed and (
+                    self.auth_type == "oauth2" or (self.auth_type == "token" and self._refresh_token)):
                 refreshed = True
                 if self._oauth_refresh():
                     continue
@@ -360,7 +401,12 @@ class ApigeeClient:
         if status == 401:
             if self.auth_type == "token":
                 text = ("authentication failed with the given bearer token at %s (HTTP 401%s): the token is invalid "
-                        "or expired; get a new apigee_token" % (self.mgmt_url, said))
+                        "or expired%s; get a new apigee_token" % (
+                            self.mgmt_url, said, " and its refresh token was refused" if self._token_refresh_tried
+                            else ""))
+            elif not self.username:
+                text = ("authentication failed at %s (HTTP 401%s): the access token of the passcode login expired and "
+                        "could not be refreshed; get a new passcode (apigee_passcode)" % (self.mgmt_url, said))
             else:
                 text = ("authentication failed for user %s at %s (HTTP 401%s): check apigee_username/apigee_password"
                         % (self.username, self.mgmt_url, said))

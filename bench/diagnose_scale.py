@@ -131,6 +131,9 @@ def main():
     ap.add_argument("--backends", type=int, default=20)
     ap.add_argument("--naive-sample", type=int, default=100)
     ap.add_argument("--workers", type=int, default=16)
+    ap.add_argument("--latency-ms", type=int, default=0,
+                    help="added to every management API call by a lab fault rule (a WAN between tool and Apigee)")
+    ap.add_argument("--skip-naive", action="store_true", help="only the one-call diagnosis")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
 
@@ -156,6 +159,11 @@ def main():
         def client():
             return ApigeeClient(lab["mgmt_url"], lab["org"], username=lab["username"], password=lab["password"])
 
+        if args.latency_ms:
+            requests.post(lab["mgmt_url"] + "/_lab/faults", json={"method": "*", "path_regex": "^/v1/",
+                                                                 "latency_ms": args.latency_ms, "count": 10 ** 9},
+                          timeout=10).raise_for_status()
+
         c = client()
         t0 = time.monotonic()
         report = run_diagnosis(c, ["prod"], max_workers=args.workers)
@@ -167,8 +175,11 @@ def main():
             "one_call": {"wall_s": round(one_call_s, 2), "api_requests": c.request_count,
                          "distinct_resources": distinct, "requests_per_resource": round(c.request_count / distinct, 3),
                          "probes": report["stats"]["probes"]},
-            "seed_s": round(seed_s, 1),
+            "seed_s": round(seed_s, 1), "latency_ms": args.latency_ms, "workers": args.workers,
         }
+        if args.skip_naive:
+            print(json.dumps(figures, indent=2))
+            return
 
         # naive: one "task" per link, each with its own client, reads and probe
         sample = min(args.naive_sample, args.links)

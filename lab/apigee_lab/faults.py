@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 
 ALLOWED_STATUS = (400, 401, 403, 404, 408, 409, 429, 500, 502, 503, 504)
@@ -62,6 +62,7 @@ class Faults:
         self.by_route: Counter = Counter()
         self.by_status: Counter = Counter()
         self.injected = 0
+        self.journal: deque = deque(maxlen=50000)  # method, path, query names, content type of each request
 
     def add(self, spec: dict) -> FaultRule:
         if not isinstance(spec, dict):
@@ -118,10 +119,13 @@ class Faults:
         return None
 
     # ------------------------------------------------------------------ request accounting
-    def count(self, method: str, path: str) -> None:
+    def count(self, method: str, path: str, query=(), content_type: str = "") -> None:
         with self._lock:
             self.total += 1
             self.by_route["%s %s" % (method.upper(), path)] += 1
+            # what a request looked like, never its body or headers' values (no secrets): for the contract check
+            self.journal.append({"method": method.upper(), "path": path, "query": sorted(set(query)),
+                                 "content_type": content_type})
 
     def count_status(self, status: int) -> None:
         with self._lock:
@@ -132,9 +136,14 @@ class Faults:
             return {"total": self.total, "injected": self.injected, "by_route": dict(self.by_route),
                     "by_status": dict(self.by_status)}
 
+    def journal_entries(self) -> list[dict]:
+        with self._lock:
+            return list(self.journal)
+
     def reset_stats(self) -> None:
         with self._lock:
             self.total = 0
             self.injected = 0
             self.by_route.clear()
             self.by_status.clear()
+            self.journal.clear()

@@ -385,7 +385,7 @@ def create_app(state_dir: str, org: str = DEFAULT_ORG, envs=DEFAULT_ENVS, users:
         path = request.path
         if path.startswith("/_lab/"):
             return None
-        faults.count(request.method, path)
+        faults.count(request.method, path, request.args.keys(), request.mimetype or "")
         rule = faults.match(request.method, path)
         if rule is not None:
             if rule.latency_ms:
@@ -471,6 +471,8 @@ def create_app(state_dir: str, org: str = DEFAULT_ORG, envs=DEFAULT_ENVS, users:
     def lab_requests():
         if request.method == "DELETE":
             faults.reset_stats()
+        if request.args.get("journal"):
+            return jsonify(faults.journal_entries())
         return jsonify(faults.stats())
 
     # ------------------------------------------------------------------ organization and environments

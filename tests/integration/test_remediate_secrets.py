@@ -144,3 +144,15 @@ def test_key_material_given_as_content_never_appears(slab, tmp_path):
     assert not PEM_KEY.search(out), "private key PEM in the output"
     for secret in secrets_of(slab):
         assert secret not in out
+
+
+def test_every_request_of_these_runs_is_one_the_published_specs_accept(slab):
+    """Every call the tool (and the lab's own seeding) made to the management API in this module's runs -- remediate
+    --check, remediate, converge --check, remediate with key content -- against the published Edge specs: path,
+    method, required query parameters, Content-Type (tests/contract/request_check.py)."""
+    from tests.contract.request_check import problems
+
+    journal = requests.get(slab["mgmt_url"] + "/_lab/requests", params={"journal": "1"}, timeout=30).json()
+    writes = [e for e in journal if e["method"] in ("POST", "PUT", "DELETE") and e["path"].startswith("/v1/")]
+    assert len(writes) > 50 and {e["method"] for e in writes} == {"POST", "PUT", "DELETE"}
+    assert problems(journal) == []

@@ -15,6 +15,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
@@ -256,16 +257,29 @@ def check_env(client, env):
     return doc
 
 
-def discover_links(client, env, target_servers=None, proxies=None, include_plain=False, flow_values=None):
+def _each(items, fn, workers):
+    """fn(item) for every item, `workers` at a time (the client is thread-safe and shares one cache); results in
+    order. The first error is raised, as a plain loop would."""
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+def discover_links(client, env, target_servers=None, proxies=None, include_plain=False, flow_values=None, workers=8):
     """Every TLS link of one environment, references resolved.
 
     target_servers / proxies: optional name filters (lists). A target server filter keeps the named target servers
     (and the proxies that use them through a LoadBalancer); a proxy filter keeps only those proxies' endpoints and the
     target servers they use. Links with no TLS at all (plain http, no SSLInfo) are left out unless include_plain.
+    workers: documents read at a time (target servers, revision bundles, references), through the one cached client.
     """
     check_env(client, env)
     links = {}
     ts_names = res.names(client.get(res.target_server_path(env)), res.target_server_path(env))
+    wanted = [n for n in ts_names if not (target_servers and not proxies and n not in target_servers)]
+    _each(wanted, lambda n: client.get(res.target_server_path(env, n)), workers)  # read at once, used from the cache
     for name in ts_names:
         if target_servers and not proxies and name not in target_servers:
             continue
@@ -283,6 +297,10 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
     if not isinstance(proxies_deployed, list) or not all(isinstance(p, dict) for p in proxies_deployed):
         raise MtlsError("the Apigee management API answered GET %s with a malformed document: aPIProxy is not a list "
                         "of proxies" % res.deployments_path(env))
+    revisions = [(p.get("name"), int(r.get("name"))) for p in proxies_deployed
+                 if not (proxies and p.get("name") not in proxies)
+                 for r in p.get("revision") or [] if r.get("state", "deployed") == "deployed"]
+    _each(revisions, lambda ar: client.get_raw(res.revision_path(*ar), params=res.BUNDLE_PARAMS, cache=True), workers)
     for proxy in proxies_deployed:
         api = proxy.get("name")
         if proxies and api not in proxies:
@@ -339,9 +357,12 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
             continue
         selected.append(link)
 
-    for link in selected:
+    def resolve(link):
         link.keystore = resolve_store(client, env, link.ssl.keystore, flow_values=flow_values)
         link.truststore = resolve_store(client, env, link.ssl.truststore, flow_values=flow_values)
+
+    _each(selected, resolve, workers)
+    for link in selected:
         if flow_variables_of(link.ssl.key_alias):
             alias, missing = substitute(link.ssl.key_alias, flow_values)
             if missing:

@@ -55,6 +55,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0  # the longest single wait
 MAX_TOTAL_WAIT = 120.0  # the longest a request waits in all for retries; a Retry-After beyond it fails at once
 USER_AGENT = "apigee-mtls-doctor"
+POOL_SIZE = 32  # connections kept per host: at least the workers of the concurrent stages (links, keystores)
 
 
 def apigee_argument_spec():
@@ -162,7 +163,14 @@ class ApigeeClient:
         self.backoff = backoff
         self._sleep = sleep
         self.auth_type = self._choose_auth(auth_type, username, password, token, mfa_token, passcode)
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # as many kept-alive connections as the stages read at a time (the default pool of 10 would open and
+            # close TLS connections to the management API under concurrent reads)
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self.session = session
         self.session.headers["User-Agent"] = USER_AGENT
         # Passed with every request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify,
         # but not a request's explicit False or CA path. With validation on and no ca_path, the environment's bundle

@@ -8,7 +8,9 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "1/5 Start the local Apigee lab with every broken scenario (lab/labctl up --scenario all)"
 python lab/labctl down >/dev/null 2>&1 || true
-python lab/labctl up --scenario all
+python lab/labctl up --scenario all >/dev/null
+# a lab started again keeps its state (an earlier demo's fixes): reseed it, so every failure is there to see
+python lab/labctl reset --scenario all
 
 step "2/5 Reproduce the symptom through the Message Processor runtime"
 python - <<'PY'
@@ -24,7 +26,7 @@ for link in lab["links"]:
     print(f"  {status}  {url:45s} {link['id']:55s} {body.decode(errors='replace')[:70]}")
 PY
 log="${MTLS_LAB_STATE:-lab/.state}/logs/mp/system.log"
-[ -f "$log" ] && { echo "  MP system.log:"; grep -m 3 "handshake failed" "$log" | cut -c1-230 | sed 's/^/    /'; }
+[ -f "$log" ] && { echo "  MP system.log (the last three handshake failures):"; grep "handshake failed" "$log" | tail -n 3 | cut -c1-230 | sed 's/^/    /'; }
 
 step "3/5 Diagnose every southbound TLS link (playbooks/diagnose.yml)"
 ansible-playbook -i inventory/lab playbooks/diagnose.yml

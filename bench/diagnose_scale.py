@@ -31,6 +31,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "lab"))  # apigee_lab (its port layout)
 # ansible.module_utils.mtls importable, as on a host: before the imports below need it
 importlib.import_module("plugins.filter._path")
 import requests  # noqa: E402
@@ -38,13 +39,8 @@ from ansible.module_utils.mtls.apigee.client import ApigeeClient  # noqa: E402
 from ansible.module_utils.mtls.diagnosis import run_diagnosis  # noqa: E402
 from OpenSSL import SSL, crypto  # noqa: E402
 
+from tests.helpers.lab import free_block, lab_ports  # noqa: E402
 from tests.helpers.pki import make_ca, make_leaf  # noqa: E402
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Backend:
@@ -144,9 +140,11 @@ def main():
     state = tempfile.mkdtemp(prefix="mtls-bench-")
     backends = []
     try:
-        ports = [free_port() for _ in range(2)]
-        labctl(state, "up", "--scenario", "healthy", "--mgmt-port", str(ports[0]), "--mp-port", str(ports[1]),
-               "--backend-port-base", str(free_port()))
+        # the lab's whole block of ports, free and below the ephemeral range (a port the kernel hands out to an
+        # outgoing connection a moment later would make a backend fail to bind)
+        base = free_block(lab_ports())
+        labctl(state, "up", "--scenario", "healthy", "--mgmt-port", str(base), "--mp-port", str(base + 1),
+               "--backend-port-base", str(base + 2))
         with open(os.path.join(state, "lab.json"), encoding="utf-8") as fh:
             lab = json.load(fh)
         with open(lab["password_file"], encoding="utf-8") as fh:
@@ -161,7 +159,7 @@ def main():
 
         if args.latency_ms:
             requests.post(lab["mgmt_url"] + "/_lab/faults", json={"method": "*", "path_regex": "^/v1/",
-                                                                 "latency_ms": args.latency_ms, "count": 10 ** 9},
+                                                                 "latency_ms": args.latency_ms, "count": 1000000},
                           timeout=10).raise_for_status()
 
         c = client()

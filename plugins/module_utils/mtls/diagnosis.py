@@ -53,7 +53,8 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
     if not envs:
         raise MtlsError("no environment given: set apigee_envs (a list of environment names)")
     check_org(client)
-    links = discover_all(client, envs, target_servers=target_servers, proxies=proxies, flow_values=flow_values)
+    links = discover_all(client, envs, target_servers=target_servers, proxies=proxies, flow_values=flow_values,
+                         workers=max_workers)
 
     wanted = set()
     for link in links:

@@ -377,11 +377,11 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
     return selected
 
 
-def discover_all(client, envs, target_servers=None, proxies=None, include_plain=False, flow_values=None):
+def discover_all(client, envs, target_servers=None, proxies=None, include_plain=False, flow_values=None, workers=8):
     out = []
     for env in envs:
         out.extend(discover_links(client, env, target_servers=target_servers, proxies=proxies,
-                                  include_plain=include_plain, flow_values=flow_values))
+                                  include_plain=include_plain, flow_values=flow_values, workers=workers))
     return out
 
 

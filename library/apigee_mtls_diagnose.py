@@ -102,6 +102,14 @@ options:
         it is never guessed."
     type: dict
     default: {}
+  restart_pending:
+    description:
+      - Keystores a fix changed in place (same name) with no Message Processor restart recorded since, as
+        C(env/keystore) -> when. A link on one of them that would be C(ok) is C(mp_restart_pending) - the MPs keep the
+        keystore they loaded until they restart. Role C(apigee_mtls_diagnose) takes them from the C(restart_pending)
+        of the last C(remediation.json) (cleared by C(mtls_mp_restarted=true)).
+    type: dict
+    default: {}
   mp_java:
     description:
       - The Java release of the Message Processors, which sets what their JSSE client supports
@@ -201,6 +209,7 @@ def main():
         "key_manager": {"type": "str", "default": "SunX509", "choices": ["SunX509", "PKIX"]},
         "mp_java": {"type": "str", "default": "17", "choices": ["8", "11", "17", "17-sha1-off"]},
         "flow_variables": {"type": "dict", "default": {}},
+        "restart_pending": {"type": "dict", "default": {}},
         "report_dir": {"type": "path"},
     })
 
@@ -211,7 +220,7 @@ def main():
                                tls_versions=p["tls_versions"] or None, max_workers=p["max_workers"],
                                backend_kinds=p["backend_kinds"], mp_log_groups=p["mp_log_groups"],
                                mp_log_max_ids=p["mp_log_max_ids"], key_manager=p["key_manager"], java=p["mp_java"],
-                               flow_values=p["flow_variables"])
+                               flow_values=p["flow_variables"], restart_pending=p["restart_pending"])
         result = {"changed": False}
         if p["report_dir"]:
             paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode)

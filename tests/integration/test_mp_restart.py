@@ -40,11 +40,28 @@ def calls(lab):
     return [requests.get(lab["mp_url"] + link["basepath"], timeout=30).status_code for link in lab["links"]]
 
 
+def diagnose(lab, reports, *extra):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               MTLS_LAB_STATE=lab["state"], MTLS_REPORT_DIR=str(reports))
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                          os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i", os.path.join(ROOT, "inventory", "lab"),
+                          *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    return {row["id"]: row["verdict"] for row in json.loads((reports / "mtls-report.json").read_text())["links"]}
+
+
 def test_a_fix_in_place_verifies_only_once_the_mps_are_restarted_one_at_a_time(lab, tmp_path):
     rc, out = remediate(lab, tmp_path / "without")
-    assert rc != 0 and "restart pending" in out, out[-3000:]
+    # the management API holds the complete chains, so the probe alone would say ok: the diagnosis after the fix
+    # knows the keystores were changed in place with no restart since, and says so instead of ok
+    assert rc != 0 and "(mp_restart_pending)" in out, out[-3000:]
     assert "PLAY [Restart the Message Processors" in out and "Stop the Message Processor" not in out
-    assert calls(lab) == [503, 400]  # the API holds the complete chains, the MP still sends what it loaded
+    assert calls(lab) == [503, 400]  # ... and the MP still sends what it loaded
+    pending = json.loads((tmp_path / "without" / "remediation.json").read_text())["restart_pending"]
+    assert sorted(pending) == sorted("test/%s" % link["keystore"] for link in lab["links"])
+    # a later diagnosis (the scheduled run) still says so, until a restart is recorded
+    assert set(diagnose(lab, tmp_path / "without").values()) == {"mp_restart_pending"}
+    assert set(diagnose(lab, tmp_path / "without", "-e", "mtls_mp_restarted=true").values()) == {"ok"}
 
     run_labctl(lab["state"], "reset", check=True)
     rc, out = remediate(lab, tmp_path / "with", "-e", "mtls_mp_restart=true")
@@ -54,6 +71,7 @@ def test_a_fix_in_place_verifies_only_once_the_mps_are_restarted_one_at_a_time(l
         assert "TASK [apigee_mp_restart : %s" % step in out
     report = json.loads((tmp_path / "with" / "remediation.json").read_text())
     assert report["mp_restarted"] == ["lab-mp"] and report["restart_required"] == []
+    assert report["restart_pending"] == {}
     assert [row["after"] for row in report["links"]] == ["ok", "ok"]
     assert calls(lab) == [200, 200]
     assert "Message Processors restarted one at a time" in (tmp_path / "with" / "remediation.md").read_text()

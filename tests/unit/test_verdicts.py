@@ -255,3 +255,23 @@ def test_a_certificate_request_that_could_not_be_read_is_never_ok(pki):
     ks = keystore(("client", [pki["leaf_a"], pki["int_a"], pki["root_a"]], True))
     out = diagnose(link(), ks, probe([pki["root_a"]], request=None), at=NOW)
     assert out["verdict"] == "certificate_request_unreadable"
+
+
+def test_an_ok_link_on_a_keystore_changed_in_place_is_restart_pending_until_a_restart():
+    """Apigee (update-tls-certificate-cloud / -private-cloud): MPs keep a keystore they loaded until they restart, so
+    a keystore changed in place can be right in the management API and still wrong on the wire: never ok."""
+    from ansible.module_utils.mtls.verdicts import restart_pending
+
+    ok = {"verdict": "ok", "evidence": {"sent": True}, "remediation": {"action": "none", "text": "nothing"}}
+    pending = {"test/ks1": "2026-12-01T10:00:00+00:00"}
+    got = restart_pending(ok, "test", "ks1", pending)
+    assert got["verdict"] == "mp_restart_pending" and got["remediation"]["action"] == "manual"
+    assert got["evidence"]["changed_in_place"] == "test/ks1" and got["evidence"]["sent"] is True
+    assert "mtls_mp_restart=true" in got["remediation"]["text"] and "2026-12-01T10:00" in got["remediation"]["text"]
+    # another env's keystore of the same name, another keystore, nothing pending: unchanged
+    assert restart_pending(ok, "prod", "ks1", pending) is ok
+    assert restart_pending(ok, "test", "ks2", pending) is ok
+    assert restart_pending(ok, "test", "ks1", {}) is ok
+    # a link that is broken anyway keeps its own verdict (the cause to fix first)
+    broken = dict(ok, verdict="ca_mismatch")
+    assert restart_pending(broken, "test", "ks1", pending) is broken

@@ -18,6 +18,7 @@ from ansible.module_utils.mtls.mp_log import MP_LOG_MAX_IDS, attach_mp_log_evide
 from ansible.module_utils.mtls.probe import probe_many, public_probe
 from ansible.module_utils.mtls.report import SCHEMA_VERSION, jsonable
 from ansible.module_utils.mtls.verdicts import diagnose, summarize
+from ansible.module_utils.mtls.verdicts import restart_pending as verdicts_restart_pending
 
 
 def _read_keystores(client, wanted, max_workers):
@@ -37,7 +38,7 @@ def _read_keystores(client, wanted, max_workers):
 def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=None, scan_env_keystores=True,
                   use_sni=True, probe_timeout=10.0, tls_versions=None, max_workers=16, at=None, probe_fn=None,
                   backend_kinds=None, mp_log_groups=None, mp_log_max_ids=MP_LOG_MAX_IDS, resolve_fn=None,
-                  key_manager="SunX509", java=None, flow_values=None):
+                  key_manager="SunX509", java=None, flow_values=None, restart_pending=None):
     """Diagnose every southbound TLS link of envs. Returns the report dict (schema docs/mtls-report.schema.json).
 
     Each link is probed once per TLS version it allows (its SSLInfo <Protocols>, or the defaults of the MP's Java
@@ -46,6 +47,9 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
 
     flow_values: the values a proxy gives the flow variables its SSLInfo names ({"ssl.keystore": "ks1"}); a link
     whose KeyStore/KeyAlias needs one that is not given is ``dynamic_keystore``, never guessed.
+
+    restart_pending: keystores a fix changed in place with no MP restart recorded since ({"env/keystore": when});
+    a link on one of them that would be ``ok`` is ``mp_restart_pending`` (the MPs may still hold the old chain).
 
     mp_log_groups: the groups of an MP system.log scan (``mtls_logscan.scan``); matching groups are attached to each
     link as ``evidence.mp_log`` (evidence only, verdicts are unchanged)."""
@@ -101,6 +105,7 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
         if link.tls_enabled and link.host and link.port and not versions:
             per_version = [(None, no_protocol_probe(link, prof))]
         result, pr, tls = decide_per_version(per_version, decide, versions, prof)
+        result = verdicts_restart_pending(result, link.env, link.keystore.name, restart_pending)
         row = _link_row(link, ks, pr, result, at)
         row["tls_versions"] = tls
         rows.append(row)

@@ -46,6 +46,9 @@ EXPLAIN = {
     "ok": "Nothing to do.",
     "tls_disabled": "The link is configured for TLS but TLS is off, so no handshake (and no client certificate) "
                     "happens at all.",
+    "mp_restart_pending": "The management API holds a chain the backend accepts, but it was changed in place (same "
+                          "keystore name) and no Message Processor restart has been recorded since: the MPs keep "
+                          "the keystore they loaded until they restart, so calls may still fail with the old chain.",
     "dynamic_keystore": "The SSLInfo KeyStore or KeyAlias is set per request from flow variables whose values the "
                         "tool was not given, so what the MP sends could not be checked: declare the values.",
     "reference_missing": "The SSLInfo KeyStore is a reference (ref://) that does not exist, so the MP has no "

@@ -23,6 +23,9 @@ Precedence (the first rule that applies wins; documented in docs/diagnose.md):
                                (plus ca_chain up to the root for OpenSSL-based backends)
 10. rejected_by_backend        JSSE sends a chain but the backend still refuses it (real handshake with the
                                operator's material, or a leaf without the clientAuth extended key usage)
+    mp_restart_pending         everything above says ok, but the keystore was changed in place (same name) by a fix
+                               and no Message Processor restart has been recorded since: the MPs may still use the
+                               chain they loaded before (Apigee keeps it until they restart), so never ok
 11. ok
 Links with client auth off and a backend that does not ask for a certificate are ``ok`` (plain one-way TLS).
 """
@@ -44,14 +47,14 @@ VERDICTS = (
     "reference_missing", "keystore_missing", "alias_missing", "no_client_certificate", "chain_incomplete",
     "ca_mismatch", "certificate_expired", "certificate_not_yet_valid", "rejected_by_backend",
     "key_type_not_accepted", "signature_algorithm_rejected", "no_certificate_verify_scheme",
-    "certificate_request_unreadable", "dynamic_keystore",
+    "certificate_request_unreadable", "dynamic_keystore", "mp_restart_pending",
 )
 PRECEDENCE = (
     "tls_disabled", "reference_missing", "dynamic_keystore", "keystore_missing", "alias_missing",
     "no_client_certificate", "client_auth_disabled", "backend_unreachable", "backend_no_client_auth",
     "certificate_expired", "certificate_not_yet_valid", "key_type_not_accepted", "signature_algorithm_rejected",
     "chain_incomplete", "ca_mismatch", "no_certificate_verify_scheme", "rejected_by_backend",
-    "certificate_request_unreadable", "ok",
+    "certificate_request_unreadable", "mp_restart_pending", "ok",
 )
 ACTIONS = ("none", "upload_chain", "trust_issuer", "enable_client_auth", "renew_certificate", "manual")
 
@@ -437,3 +440,20 @@ def summarize(results):
         counts[r["verdict"]] += 1
     broken = sum(n for v, n in counts.items() if v != "ok")
     return {"total": len(results), "ok": counts["ok"], "broken": broken, "by_verdict": counts}
+
+
+def restart_pending(result: dict, env: str, keystore: str | None, pending) -> dict:
+    """An ``ok`` verdict becomes ``mp_restart_pending`` when the link's keystore is one a fix changed in place (same
+    name) and no MP restart was recorded since: what the management API holds is right, but Apigee's MPs keep the
+    keystore they loaded until they restart (update-tls-certificate-cloud / -private-cloud), so the traffic may still
+    break. pending: {"env/keystore": when it was changed}. Any other verdict is returned as it is."""
+    key = "%s/%s" % (env, keystore)
+    if result.get("verdict") != "ok" or not keystore or key not in (pending or {}):
+        return result
+    since = pending[key]
+    return _result("mp_restart_pending", dict(result.get("evidence") or {}, changed_in_place=key, since=since), plan(
+        "manual", "keystore %s was changed in place%s and the Message Processors keep the keystore they loaded until "
+        "they restart: restart them (Private Cloud: remediate.yml -e mtls_mp_restart=true, one MP at a time; Cloud: "
+        "Apigee Support), or rotate it to a new keystore (strategy rotate), which they use at once. Once they are "
+        "restarted, run with mtls_mp_restarted=true to clear this" % (key, " (%s)" % since if since else ""),
+        missing="a restart of the Message Processors (or a rotation of keystore %s)" % key))

@@ -10,6 +10,7 @@ import os
 _spec = importlib.util.spec_from_file_location("_mtls_filter_path", os.path.join(os.path.dirname(__file__), "_path.py"))
 _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
 
+from ansible.module_utils.mtls.alias_chain import item_options  # noqa: E402
 from ansible.module_utils.mtls.remediation import (  # noqa: E402
     before_after_rows,
     plan_remediation,
@@ -24,7 +25,13 @@ def mtls_remediation_plan(report, materials=None, backends=None, strategy="rotat
                             backend_group)
 
 
+def mtls_alias_items(items, strategy="rotate", include_root=True):
+    """Keystore items (a plan's, or inventory entries carrying other keys too) as the options of
+    apigee_keystore_aliases' items: only the option keys, ca_chain as the ca_bundle, the role's defaults."""
+    return [item_options(i, strategy, include_root) for i in items or []]
+
+
 class FilterModule:
     def filters(self):
         return {"mtls_remediation_plan": mtls_remediation_plan, "mtls_before_after": before_after_rows,
-                "mtls_row_text": row_text, "mtls_with_material": with_material}
+                "mtls_row_text": row_text, "mtls_with_material": with_material, "mtls_alias_items": mtls_alias_items}

@@ -1,6 +1,7 @@
 """Every Apigee module against the lab's management API, as community.crypto tests its modules: converge -> converge
 again is not changed -> check mode is not changed; check mode and bad input write nothing. Uses the empty `prod`
 environment of the session lab so the `test` environment keeps its scenario for the other tests."""
+import json
 import os
 import subprocess
 import sys
@@ -32,7 +33,8 @@ def run_play(lab, tmp_path, tasks, check=True, extra_args=()):
             "password": "{{ lab_password }}", "retries": 2}
     play = [{"name": "modules", "hosts": "lab-apigee", "gather_facts": False,
              "vars": {"lab_password": "{{ lookup('ansible.builtin.file', '%s') }}" % lab["password_file"]},
-             "module_defaults": {m: conn for m in ("apigee_keystore", "apigee_keystore_alias", "apigee_reference",
+             "module_defaults": {m: conn for m in ("apigee_keystore", "apigee_keystore_alias",
+                                                    "apigee_keystore_aliases", "apigee_reference",
                                                     "apigee_truststore_cert", "apigee_target_client_auth")},
              "tasks": yaml.safe_load(textwrap.dedent(tasks))}]
     path = tmp_path / "play.yml"
@@ -292,3 +294,34 @@ def test_a_fix_in_place_is_restart_required_until_the_mp_restarts_and_a_rotation
     assert requests.get(lab["mp_url"] + rotated["basepath"], timeout=30).status_code == 200  # at once
     labctl("restart-mp")
     assert requests.get(url, timeout=30).status_code == 200
+
+
+def test_apigee_keystore_aliases_applies_every_item_with_one_client(lab, tmp_path):
+    """Three aliases in one run: converge -> again (not changed) -> check mode (not changed). One run reads what the
+    items share once: fewer requests than one apigee_keystore_alias run per item. A bad item fails the run before
+    any change, naming it."""
+    key = pki(lab, "mp-client-a.key")
+    items = [{"env": ENV, "keystore": "itbatch%d" % i, "alias": "mp-client-a",
+              "cert_chain": pki(lab, "mp-client-a.pem"), "ca_bundle": pki(lab, "ca-chain-a.pem"), "private_key": key}
+             for i in range(3)]
+    _, out = run_play(lab, tmp_path, idempotent("apigee_keystore_aliases", {"items": items}) + textwrap.dedent("""
+    - name: the same items one module run each
+      apigee_keystore_alias: "{{ item }}"
+      loop: %s
+      register: singles
+      check_mode: true
+    - name: one run for all reads less than a run per item
+      ansible.builtin.assert:
+        that:
+          - second.results | length == 3 and second.results | map(attribute='action') | unique == ['none']
+          - second.api_requests < (singles.results | map(attribute='api_requests') | sum)
+    """) % json.dumps(items))
+    for i in range(3):
+        assert api(lab, "keystores/itbatch%d/aliases/mp-client-a/certificate" % i).text.count("BEGIN CERTIFICATE") == 3
+    bad = dict(items[0], keystore="itbatchbad", private_key=pki(lab, "mp-client-c.key"))
+    rc, out = run_play(lab, tmp_path, """
+    - apigee_keystore_aliases: {items: %s}
+    """ % json.dumps([dict(items[1], keystore="itbatchnew"), bad]), check=False)
+    assert rc != 0 and "1 of 2 keystore item(s) cannot be used, nothing was changed" in out
+    assert "prod keystore itbatchbad alias mp-client-a:" in out
+    assert api(lab, "keystores/itbatchnew").status_code == 404 and api(lab, "keystores/itbatchbad").status_code == 404

@@ -153,3 +153,62 @@ def describe_chain(chain: list) -> str:
 def chain_diff(stored: list, desired: list, where: str) -> dict:
     return {"before_header": "%s (stored)" % where, "after_header": "%s (desired)" % where,
             "before": describe_chain(stored), "after": describe_chain(desired)}
+
+
+# The options of one keystore item (module apigee_keystore_alias, and each item of apigee_keystore_aliases)
+ITEM_OPTIONS = {
+    "env": {"type": "str", "required": True},
+    "keystore": {"type": "str"},
+    "alias": {"type": "str", "required": True},
+    "reference": {"type": "str"},
+    "cert_chain": {"type": "str"},
+    "ca_bundle": {"type": "str"},
+    "private_key": {"type": "str", "no_log": True},
+    "private_key_password": {"type": "str", "no_log": True},
+    "pkcs12": {"type": "path"},
+    "pkcs12_password": {"type": "str", "no_log": True},
+    "strategy": {"type": "str", "default": "rotate", "choices": ["in_place", "rotate"]},
+    "keep_previous": {"type": "bool", "default": False},
+    "update_direct_users": {"type": "bool", "default": True},
+    "include_root": {"type": "bool", "default": True},
+    "accepted_keys": {"type": "list", "elements": "str", "default": []},
+}
+
+
+def item_where(item) -> str:
+    """How an item is named in messages: env, keystore (or ref://reference) and alias."""
+    return "%s keystore %s alias %s" % (item.get("env"), item.get("keystore") or "ref://%s" % item.get("reference"),
+                                        item.get("alias"))
+
+
+def desired_chain_of(item, read_material) -> DesiredChain:
+    """The desired chain of one item's options, its material read (content or path); bad local input (malformed PEM,
+    a key that does not match, a wrong password, an expired leaf) raises MtlsError naming the item."""
+    try:
+        if not (item.get("cert_chain") or item.get("pkcs12")):
+            raise MtlsError("give cert_chain or pkcs12")
+        if not (item.get("keystore") or item.get("reference")):
+            raise MtlsError("give keystore or reference")
+        if item.get("private_key") and item.get("pkcs12"):
+            raise MtlsError("give private_key or pkcs12, not both")
+        return desired_chain(
+            cert_chain=read_material(item.get("cert_chain"), "cert_chain"),
+            ca_bundle=read_material(item.get("ca_bundle"), "ca_bundle"),
+            private_key=read_material(item.get("private_key"), "private_key", secret=True),
+            private_key_password=item.get("private_key_password"),
+            pkcs12=read_material(item.get("pkcs12"), "pkcs12", secret=True),
+            pkcs12_password=item.get("pkcs12_password"),
+            include_root=item.get("include_root", True), accepted_keys=item.get("accepted_keys") or None)
+    except MtlsError as exc:
+        raise MtlsError("%s: %s" % (item_where(item), exc)) from None
+
+
+def item_options(item, strategy="rotate", include_root=True) -> dict:
+    """An item (a plan's keystore item, or an inventory entry carrying other keys too) reduced to ITEM_OPTIONS, with
+    ca_chain as the ca_bundle when no ca_bundle is given and the role's defaults for strategy and include_root."""
+    out = {k: item[k] for k in ITEM_OPTIONS if k in item and item[k] not in (None, "")}
+    if "ca_bundle" not in out and item.get("ca_chain"):
+        out["ca_bundle"] = item["ca_chain"]
+    out.setdefault("strategy", strategy)
+    out.setdefault("include_root", include_root)
+    return out

@@ -5,7 +5,7 @@ it unless ``check_mode``; results carry names, fingerprints and summaries, never
 """
 from __future__ import annotations
 
-from ansible.module_utils.mtls.alias_chain import DesiredChain, pem_bytes, same_chain, stored_chain
+from ansible.module_utils.mtls.alias_chain import DesiredChain, item_where, pem_bytes, same_chain, stored_chain
 from ansible.module_utils.mtls.alias_plan import (
     ROTATION_SUFFIX,
     direct_keystore_links,
@@ -274,6 +274,33 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
     for name in result.get("leftovers_deleted") or []:
         client.delete(keystore_path(env, name))
     return result
+
+
+def sync_aliases(client, items, desired, check_mode: bool = False) -> dict:
+    """Every keystore item, one after the other, through one client: what one item read (target servers, bundles,
+    references, keystores) is read once for all of them, and what an item changed is read again (the client
+    invalidates what a write touches). items: ITEM_OPTIONS dicts (alias_chain); desired: their DesiredChain, in order
+    (all checked before this is called, so bad material changes nothing).
+
+    Returns {"changed", "results": one sync_alias result per item with its "chain_index" and "env", "warnings"
+    (each naming its item), "diff" (one per item)}. An error names the item, and the items changed before it."""
+    results, warnings, diffs = [], [], []
+    for index, (item, want) in enumerate(zip(items, desired, strict=True)):
+        try:
+            result = sync_alias(client, item["env"], item.get("keystore"), item["alias"], want,
+                                strategy=item.get("strategy") or "rotate", reference=item.get("reference"),
+                                keep_previous=bool(item.get("keep_previous")), check_mode=check_mode,
+                                update_direct_users=item.get("update_direct_users", True))
+        except MtlsError as exc:
+            done = [item_where(items[r["chain_index"]]) for r in results if r["changed"]]
+            raise type(exc)("%s: %s%s" % (item_where(item), exc, "; changed before it: %s" % "; ".join(done)
+                                          if done else "; nothing was changed"), **exc.details) from None
+        warnings += ["%s: %s" % (item_where(item), w) for w in result.pop("warnings", [])]
+        diffs.append(result.pop("diff", None) or {})
+        result.update(chain_index=index, env=item["env"])
+        results.append(result)
+    return {"changed": any(r["changed"] for r in results), "results": results, "warnings": warnings,
+            "diff": diffs}
 
 
 def ensure_keystore(client, env: str, name: str, state: str = "present", check_mode: bool = False) -> dict:

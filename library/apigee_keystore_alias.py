@@ -240,43 +240,20 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.mtls.alias_chain import desired_chain
+from ansible.module_utils.mtls.alias_chain import ITEM_OPTIONS, desired_chain_of
 from ansible.module_utils.mtls.apigee_stores import sync_alias
-from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.material import read_material
 from ansible.module_utils.mtls.module_ansible import ApigeeModule, MtlsModule
 
 
 def main():
-    module = ApigeeModule({
-        "env": {"type": "str", "required": True},
-        "keystore": {"type": "str"},
-        "alias": {"type": "str", "required": True},
-        "reference": {"type": "str"},
-        "cert_chain": {"type": "str"},
-        "ca_bundle": {"type": "str"},
-        "private_key": {"type": "str", "no_log": True},
-        "private_key_password": {"type": "str", "no_log": True},
-        "pkcs12": {"type": "path"},
-        "pkcs12_password": {"type": "str", "no_log": True},
-        "strategy": {"type": "str", "default": "rotate", "choices": ["in_place", "rotate"]},
-        "keep_previous": {"type": "bool", "default": False},
-        "update_direct_users": {"type": "bool", "default": True},
-        "include_root": {"type": "bool", "default": True},
-        "accepted_keys": {"type": "list", "elements": "str", "default": []},
-        "validate_only": {"type": "bool", "default": False},
-    }, mutually_exclusive=[("private_key", "pkcs12")],
-        required_one_of=[("cert_chain", "pkcs12"), ("keystore", "reference")])
+    module = ApigeeModule(dict(ITEM_OPTIONS, validate_only={"type": "bool", "default": False}),
+                          mutually_exclusive=[("private_key", "pkcs12")],
+                          required_one_of=[("cert_chain", "pkcs12"), ("keystore", "reference")])
 
     def prepare(p):
         # bad local input (malformed PEM, key/certificate mismatch, wrong password) fails before any API request
-        return desired_chain(
-            cert_chain=read_material(p["cert_chain"], "cert_chain"),
-            ca_bundle=read_material(p["ca_bundle"], "ca_bundle"),
-            private_key=read_material(p["private_key"], "private_key", secret=True),
-            private_key_password=p["private_key_password"],
-            pkcs12=read_material(p["pkcs12"], "pkcs12", secret=True), pkcs12_password=p["pkcs12_password"],
-            include_root=p["include_root"], accepted_keys=p["accepted_keys"] or None)
+        return desired_chain_of(p, read_material)
 
     def work(client, p, desired):
         return sync_alias(client, p["env"], p["keystore"], p["alias"], desired, strategy=p["strategy"],
@@ -285,11 +262,7 @@ def main():
 
     if module.params["validate_only"]:
         def check(p):
-            where = "keystore %s alias %s" % (p["keystore"] or "ref://%s" % p["reference"], p["alias"])
-            try:
-                desired = prepare(p)
-            except MtlsError as exc:
-                raise MtlsError("%s: %s" % (where, exc)) from None
+            desired = prepare(p)
             return {"changed": False, "action": "none", "valid": True, "chain": desired.summary,
                     "warnings": list(desired.warnings)}
 

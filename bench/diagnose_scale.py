@@ -97,26 +97,59 @@ def labctl(state, *args):
         raise SystemExit("labctl %s failed:\n%s\n%s" % (" ".join(args), res.stdout, res.stderr))
 
 
-def seed(lab, env, n_links, n_keystores, backends, pki):
+def bench_pki():
+    """The benchmark's CA, intermediate, MP client leaf and the backends' server certificate (EC P-256)."""
+    root = make_ca("CN=Bench Root,O=Bench", key_type="ec")
+    inter = make_ca("CN=Bench Intermediate,O=Bench", parent=root, key_type="ec")
+    return {"root": root, "inter": inter,
+            "leaf": make_leaf("CN=bench-mp-client,O=Bench", issuer=inter, key_type="ec"),
+            "server": make_leaf("CN=localhost", issuer=root, key_type="ec", eku=("serverAuth",), san=["localhost"])}
+
+
+def start_lab(state):
+    """The lab (scenario healthy) in `state`; its lab.json with the password."""
+    # the lab's whole block of ports, free and below the ephemeral range (a port the kernel hands out to an outgoing
+    # connection a moment later would make a backend fail to bind)
+    base = free_block(lab_ports())
+    labctl(state, "up", "--scenario", "healthy", "--mgmt-port", str(base), "--mp-port", str(base + 1),
+           "--backend-port-base", str(base + 2))
+    with open(os.path.join(state, "lab.json"), encoding="utf-8") as fh:
+        lab = json.load(fh)
+    with open(lab["password_file"], encoding="utf-8") as fh:
+        lab["password"] = fh.read().strip()
+    return lab
+
+
+def keystore_name(k):
+    return "benchks%04d" % k
+
+
+def reference_name(k):
+    return "bench-ref-%04d" % k
+
+
+def seed(lab, env, n_links, n_keystores, backends, pki, leaf_only=lambda k: k % 5 == 4):
+    """n_keystores keystores (their alias holds leaf + intermediate + key, or the leaf alone where leaf_only(k)), one
+    reference each, n_links target servers: link i uses keystore i % n_keystores, backend i % len(backends)."""
     auth = (lab["username"], lab["password"])
     base = "%s/v1/organizations/%s/environments/%s" % (lab["mgmt_url"], lab["org"], env)
     s = requests.Session()
     s.auth = auth
     key_pem = pki["leaf"].key_pem()
     for k in range(n_keystores):
-        ks = "benchks%02d" % k  # keystore names are alphanumeric only
+        ks = keystore_name(k)  # keystore names are alphanumeric only
         s.post(base + "/keystores", json={"name": ks}, timeout=30).raise_for_status()
-        chain = pki["leaf"].cert_pem() + (b"" if k % 5 == 4 else pki["inter"].cert_pem())
+        chain = pki["leaf"].cert_pem() + (b"" if leaf_only(k) else pki["inter"].cert_pem())
         r = s.post(base + "/keystores/%s/aliases" % ks, params={"alias": "client", "format": "keycertfile"},
                    files={"certFile": ("chain.pem", chain), "keyFile": ("key.pem", key_pem)}, timeout=30)
         r.raise_for_status()
-        s.post(base + "/references", json={"name": "bench-ref-%02d" % k, "refers": ks, "resourceType": "KeyStore"},
+        s.post(base + "/references", json={"name": reference_name(k), "refers": ks, "resourceType": "KeyStore"},
                timeout=30).raise_for_status()
     for i in range(n_links):
         b = backends[i % len(backends)]
         body = {"name": "bench-ts-%04d" % i, "host": "127.0.0.1", "port": b.port, "isEnabled": True,
                 "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true",
-                            "keyStore": "ref://bench-ref-%02d" % (i % n_keystores), "keyAlias": "client"}}
+                            "keyStore": "ref://" + reference_name(i % n_keystores), "keyAlias": "client"}}
         s.post(base + "/targetservers", json=body, timeout=30).raise_for_status()
 
 
@@ -133,23 +166,12 @@ def main():
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
 
-    root = make_ca("CN=Bench Root,O=Bench", key_type="ec")
-    inter = make_ca("CN=Bench Intermediate,O=Bench", parent=root, key_type="ec")
-    pki = {"root": root, "inter": inter, "leaf": make_leaf("CN=bench-mp-client,O=Bench", issuer=inter, key_type="ec"),
-           "server": make_leaf("CN=localhost", issuer=root, key_type="ec", eku=("serverAuth",), san=["localhost"])}
+    pki = bench_pki()
     state = tempfile.mkdtemp(prefix="mtls-bench-")
     backends = []
     try:
-        # the lab's whole block of ports, free and below the ephemeral range (a port the kernel hands out to an
-        # outgoing connection a moment later would make a backend fail to bind)
-        base = free_block(lab_ports())
-        labctl(state, "up", "--scenario", "healthy", "--mgmt-port", str(base), "--mp-port", str(base + 1),
-               "--backend-port-base", str(base + 2))
-        with open(os.path.join(state, "lab.json"), encoding="utf-8") as fh:
-            lab = json.load(fh)
-        with open(lab["password_file"], encoding="utf-8") as fh:
-            lab["password"] = fh.read().strip()
-        backends = [Backend(pki["server"], root) for _ in range(args.backends)]
+        lab = start_lab(state)
+        backends = [Backend(pki["server"], pki["root"]) for _ in range(args.backends)]
         t0 = time.monotonic()
         seed(lab, "prod", args.links, args.keystores, backends, pki)
         seed_s = time.monotonic() - t0

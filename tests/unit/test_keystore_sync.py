@@ -309,3 +309,19 @@ def test_the_links_a_rotation_moves_name_the_keystore_and_the_alias():
                                        "targetserver:prod/ts-by-name"]
     assert [key_alias_of(lk) for lk in found] == [None, "b1", None]
     assert [key_alias_of(lk.to_dict()) for lk in found] == [None, "b1", None]
+
+
+def test_a_keystore_with_other_aliases_is_never_rotated_away_from_them(pki):
+    """A rotation makes a new keystore with one alias and moves the reference's users to it; the keystore's other
+    aliases cannot follow (Apigee never exports a private key), so their users would lose them: in place instead."""
+    d = desired_chain(cert_chain=pem(pki["leaf"], pki["int"]), private_key=key_pem(pki["k_leaf"]))
+    stored = stored_chain(pem(pki["leaf"]))
+    plan = plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["r"],
+                      other_aliases=["b2"])
+    assert plan.action == "replace" and plan.restart_required and plan.new_keystore is None
+    assert "also holds alias(es) b2, which a rotation cannot carry over" in plan.warnings[0]
+    added = plan_alias(d, [], "ks1", "a1", alias_exists=False, strategy="rotate", references=["r"],
+                       other_aliases=["b2"])
+    assert added.action == "create" and added.restart_required
+    # alone in its keystore, the alias rotates as before
+    assert plan_alias(d, stored, "ks1", "a1", alias_exists=True, strategy="rotate", references=["r"]).action == "rotate"

@@ -108,14 +108,16 @@ def kept_keystore_warning(keystore: str, users, references=()) -> str:
 
 def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, alias_exists: bool,
                keystore_exists: bool = True, strategy: str = "in_place", references=(), keep_previous: bool = False,
-               base_name: str | None = None, direct_users=(), repoint=()) -> AliasPlan:
+               base_name: str | None = None, direct_users=(), repoint=(), other_aliases=()) -> AliasPlan:
     """What to do so that keystore/alias holds the desired chain (and key). Pure: the caller does the HTTP.
 
     references: the references that name `keystore` (a rotation repoints them to the new keystore).
     repoint: ids of links that name `keystore` directly with this alias; a rotation points their SSLInfo at the new
     keystore (target server updated, proxy redeployed: Apigee's documented path for a keystore used by name).
     direct_users: ids of other links that name `keystore` directly (another alias, or not to be changed); a rotation
-    then keeps the previous keystore instead of deleting it, and says why."""
+    then keeps the previous keystore instead of deleting it, and says why.
+    other_aliases: the keystore's other aliases. A rotation cannot carry them over (Apigee never exports a private
+    key), so the users the references move would lose them: with other aliases the change is made in place."""
     if strategy not in STRATEGIES:
         raise MtlsError("strategy must be one of %s (got %r)" % (", ".join(STRATEGIES), strategy))
     where = "%s/%s" % (keystore, alias)
@@ -134,15 +136,22 @@ def plan_alias(desired: DesiredChain, stored: list, keystore: str, alias: str, a
         return AliasPlan("create", ["create keystore %s" % keystore,
                                     "create alias %s with the private key and the complete chain" % where], [], diff)
     movers = list(references) + list(repoint)
+    kept_note = []
+    if strategy == "rotate" and movers and other_aliases:
+        kept_note = ["keystore %s also holds alias(es) %s, which a rotation cannot carry over to a new keystore (a "
+                     "private key is never exported): changed in place instead" % (keystore, ", ".join(
+                         sorted(other_aliases)))]
+        strategy, movers = "in_place", []
     if not alias_exists and not (strategy == "rotate" and movers):
         # an alias added to a keystore that exists: an MP that loaded the keystore without it keeps that
         return AliasPlan("create", ["create alias %s with the private key and the complete chain" % where],
-                         [RESTART_WARNING % where], diff, restart_required=True)
+                         kept_note + [RESTART_WARNING % where], diff, restart_required=True)
     if strategy == "in_place":
         return AliasPlan("replace", ["delete alias %s" % where,
                                      "create alias %s with the private key and the complete chain" % where],
-                         ["in_place replaces the alias: calls that use it fail until the new alias is created; "
-                          "strategy rotate avoids that", RESTART_WARNING % where], diff, restart_required=True)
+                         kept_note + ["in_place replaces the alias: calls that use it fail until the new alias is "
+                                      "created; strategy rotate avoids that", RESTART_WARNING % where], diff,
+                         restart_required=True)
     refs, moved = list(references), sorted(set(repoint or ()))
     if not refs and not moved:
         # nothing names the keystore (no reference, no link by name): there is nothing to move to a new one

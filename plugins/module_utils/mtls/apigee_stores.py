@@ -94,7 +94,44 @@ def _fill_new_keystore(client, env, keystore, alias, desired, fill):
         raise type(exc)("%s; %s" % (exc, note), **exc.details) from None
 
 
-def rotation_leftovers(client, env: str, current: str, base: str, links=None) -> list[dict]:
+class EnvIndex:
+    """What the items of one run look up again and again, read once per environment: its links (discovery) and which
+    references name which keystore. The run tells it what it changed (a reference repointed, a link's SSLInfo edited),
+    so it stays true without reading everything again for every item."""
+
+    def __init__(self, client):
+        self.client = client
+        self._links = {}
+        self._refers = {}
+
+    def links(self, env):
+        if env not in self._links:
+            self._links[env] = discover_links(self.client, env, include_plain=True)
+        return self._links[env]
+
+    def _reference_index(self, env):
+        if env not in self._refers:
+            listing = reference_path(env)
+            index = {}
+            for name in names(self.client.get(listing), listing):
+                ref = get_or_none(self.client, reference_path(env, name))
+                if ref and (ref.get("resourceType") or "KeyStore").lower() == "keystore":
+                    index[name] = ref.get("refers")
+            self._refers[env] = index
+        return self._refers[env]
+
+    def references(self, env, keystore):
+        """Every reference of the environment whose target is this keystore."""
+        return sorted(n for n, target in self._reference_index(env).items() if target == keystore)
+
+    def repointed(self, env, name, keystore):
+        self._reference_index(env)[name] = keystore
+
+    def links_changed(self, env):
+        self._links.pop(env, None)
+
+
+def rotation_leftovers(client, env: str, current: str, base: str, links=None, index=None) -> list[dict]:
     """Keystores of the same rotation family as `current` (``base``, ``base`` + ``rot<8 hex>``, or an earlier
     version's ``base-r<8 hex>``: see alias_plan.rotation_family) other than `current`, each
     with why it must be kept: {"name", "references", "direct_users"}. An interrupted rotation leaves its previous
@@ -103,10 +140,11 @@ def rotation_leftovers(client, env: str, current: str, base: str, links=None) ->
     found = [n for n in names(client.get(listing), listing)
              if n != current and rotation_family(n) == rotation_family(base)]
     out = []
+    index = index or EnvIndex(client)
     for name in sorted(found):
-        refs = keystore_references(client, env, name)
+        refs = index.references(env, name)
         if links is None:
-            links = discover_links(client, env, include_plain=True)
+            links = index.links(env)
         out.append({"name": name, "references": refs, "direct_users": direct_keystore_users(links, name)})
     return out
 
@@ -118,13 +156,7 @@ def update_alias_certificate(client, env: str, keystore: str, alias: str, desire
 
 def keystore_references(client, env: str, keystore: str) -> list[str]:
     """Every reference of the environment whose target is this keystore."""
-    listing = reference_path(env)
-    out = []
-    for name in names(client.get(listing), listing):
-        ref = get_or_none(client, reference_path(env, name))
-        if ref and ref.get("refers") == keystore and (ref.get("resourceType") or "KeyStore").lower() == "keystore":
-            out.append(name)
-    return sorted(out)
+    return EnvIndex(client).references(env, keystore)
 
 
 def verify_stored(client, env: str, keystore: str, alias: str, desired: DesiredChain) -> None:
@@ -151,7 +183,7 @@ def _rotation_in_use(client, env: str, keystore: str, alias: str, links) -> str 
 
 def sync_alias(client, env: str, keystore: str | None, alias: str, desired: DesiredChain, strategy: str = "in_place",
                reference: str | None = None, keep_previous: bool = False, check_mode: bool = False,
-               update_direct_users: bool = True) -> dict:
+               update_direct_users: bool = True, index: EnvIndex | None = None) -> dict:
     """Make keystore/alias hold the desired chain (and key); with strategy rotate, through a new keystore that the
     reference(s) and the links naming the keystore directly are moved to.
 
@@ -171,18 +203,15 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
             current = ref.get("refers") or keystore
     if not current:
         raise MtlsError("give keystore (or reference) for alias %s" % alias)
-    links = None
+    index = index or EnvIndex(client)
 
     def env_links():
-        nonlocal links
-        if links is None:
-            links = discover_links(client, env, include_plain=True)
-        return links
+        return index.links(env)
 
     unused_named = None  # the keystore given by name, when an earlier rotation moved its links elsewhere
     if strategy == "rotate" and not reference and desired.key is not None:
         doc = get_or_none(client, keystore_path(env, current))
-        if doc is None or (not keystore_references(client, env, current)
+        if doc is None or (not index.references(env, current)
                            and not direct_keystore_links(env_links(), current)):
             moved_to = _rotation_in_use(client, env, current, alias, env_links())
             if moved_to:
@@ -191,7 +220,7 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
     ks_exists, al_exists, stored = read_alias_chain(client, env, current, alias)
     refs, repoint, users = [], [], []
     if strategy == "rotate" and ks_exists and (not al_exists or not same_chain(desired.chain, stored)):
-        refs = keystore_references(client, env, current)
+        refs = index.references(env, current)
         if reference and reference not in refs:
             refs.append(reference)
         if desired.key is not None:
@@ -202,8 +231,11 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
     base = None
     if strategy == "rotate" and keystore and keystore != current:
         base = ROTATION_SUFFIX.sub("", keystore)
+    others = []
+    if refs or repoint:
+        others = [a for a in alias_names(get_or_none(client, keystore_path(env, current))) if a != alias]
     plan = plan_alias(desired, stored, current, alias, al_exists, ks_exists, strategy, refs, keep_previous, base,
-                      users, repoint)
+                      users, repoint, others)
     result = {"changed": plan.changed, "action": plan.action, "steps": plan.steps,
               "warnings": (list(desired.warnings) if plan.changed else []) + plan.warnings,
               "keystore": plan.new_keystore or current, "previous_keystore": current if plan.new_keystore else None,
@@ -216,7 +248,8 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
         # finish what an interrupted rotation started: its previous keystore, if nothing uses it any more
         family = ROTATION_SUFFIX.sub("", keystore or current)
         after = plan.new_keystore or current
-        leftovers = [x for x in rotation_leftovers(client, env, after, family, env_links() if not reference else None)
+        leftovers = [x for x in rotation_leftovers(client, env, after, family, env_links() if not reference else None,
+                                                   index)
                      if x["name"] != current or plan.action == "none"]
         result["leftovers_deleted"] = [x["name"] for x in leftovers if not x["references"] and not x["direct_users"]]
         result["leftovers_kept"] = [x for x in leftovers if x["references"] or x["direct_users"]]
@@ -265,10 +298,13 @@ def sync_alias(client, env: str, keystore: str | None, alias: str, desired: Desi
             _fill_new_keystore(client, env, new, alias, desired, fill)
         for name in refs:
             client.put(reference_path(env, name), json={"name": name, "refers": new, "resourceType": "KeyStore"})
+            index.repointed(env, name, new)
         for link_id in plan.repointed:
             done = repoint_keystore(client, link_id, current, new)
             if done["new_id"] != link_id:
                 result["renamed"][link_id] = done["new_id"]
+        if plan.repointed:
+            index.links_changed(env)
         if not keep_previous and not plan.kept_because:
             client.delete(keystore_path(env, current))
     for name in result.get("leftovers_deleted") or []:
@@ -285,12 +321,13 @@ def sync_aliases(client, items, desired, check_mode: bool = False) -> dict:
     Returns {"changed", "results": one sync_alias result per item with its "chain_index" and "env", "warnings"
     (each naming its item), "diff" (one per item)}. An error names the item, and the items changed before it."""
     results, warnings, diffs = [], [], []
+    shared = EnvIndex(client)
     for index, (item, want) in enumerate(zip(items, desired, strict=True)):
         try:
             result = sync_alias(client, item["env"], item.get("keystore"), item["alias"], want,
                                 strategy=item.get("strategy") or "rotate", reference=item.get("reference"),
                                 keep_previous=bool(item.get("keep_previous")), check_mode=check_mode,
-                                update_direct_users=item.get("update_direct_users", True))
+                                update_direct_users=item.get("update_direct_users", True), index=shared)
         except MtlsError as exc:
             done = [item_where(items[r["chain_index"]]) for r in results if r["changed"]]
             raise type(exc)("%s: %s%s" % (item_where(item), exc, "; changed before it: %s" % "; ".join(done)

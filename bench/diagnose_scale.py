@@ -120,6 +120,24 @@ def start_lab(state):
     return lab
 
 
+def playbook_figures(state, one_call_s):
+    """ansible-playbook playbooks/diagnose.yml against the bench's lab (inventory/lab reads its lab.json): wall time
+    and its ratio to the one-call diagnosis in-process."""
+    reports = os.path.join(state, "reports")
+    env = dict(os.environ, MTLS_LAB_STATE=state, MTLS_REPORT_DIR=reports, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+    t0 = time.monotonic()
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                          os.path.join(ROOT, "playbooks", "diagnose.yml"),
+                          "-i", os.path.join(ROOT, "inventory", "lab")],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)
+    wall = time.monotonic() - t0
+    if res.returncode != 0:
+        raise SystemExit("diagnose.yml failed:\n%s" % (res.stdout + res.stderr)[-3000:])
+    size = os.path.getsize(os.path.join(reports, "mtls-report.json"))
+    return {"wall_s": round(wall, 2), "ratio_to_one_call": round(wall / one_call_s, 2), "report_bytes": size}
+
+
 def keystore_name(k):
     return "benchks%04d" % k
 
@@ -163,6 +181,8 @@ def main():
     ap.add_argument("--latency-ms", type=int, default=0,
                     help="added to every management API call by a lab fault rule (a WAN between tool and Apigee)")
     ap.add_argument("--skip-naive", action="store_true", help="only the one-call diagnosis")
+    ap.add_argument("--playbook", action="store_true",
+                    help="also run ansible-playbook playbooks/diagnose.yml on the same lab (its envs: test and prod)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
 
@@ -197,6 +217,8 @@ def main():
                          "probes": report["stats"]["probes"]},
             "seed_s": round(seed_s, 1), "latency_ms": args.latency_ms, "workers": args.workers,
         }
+        if args.playbook:
+            figures["playbook"] = playbook_figures(state, one_call_s)
         if args.skip_naive:
             print(json.dumps(figures, indent=2))
             return

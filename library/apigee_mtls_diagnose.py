@@ -122,6 +122,16 @@ options:
   report_dir:
     description: When set, write C(mtls-report.json) and C(mtls-report.md) there (files change only when content does).
     type: path
+  probe_host:
+    description: The host the probes ran from, recorded in the report (C(probe_host)).
+    type: str
+  return_copies:
+    description:
+      - Also return RV(links) and RV(report_markdown), which repeat what RV(report) holds. At a thousand links the
+        report alone is megabytes that Ansible carries; with O(report_dir) set, C(false) returns it once and the
+        Markdown only in its file.
+    type: bool
+    default: true
 extends_documentation_fragment:
   - apigee
 attributes:
@@ -160,8 +170,8 @@ report:
 links:
   description: One entry per link with id, source, host, port, keystore, reference, alias, chain_summary,
     acceptable_cas, handshake, verdict, evidence (with C(mp_log) when O(mp_log_groups) has matching groups) and
-    remediation.
-  returned: always
+    remediation; the same as the report's C(links).
+  returned: unless O(return_copies=false)
   type: list
   elements: dict
 summary:
@@ -171,7 +181,7 @@ summary:
   sample: {"total": 3, "ok": 1, "broken": 2, "by_verdict": {"ok": 1, "ca_mismatch": 2}}
 report_markdown:
   description: The Markdown report (a table, then per broken link what was found and what to do).
-  returned: always
+  returned: unless O(return_copies=false)
   type: str
 report_paths:
   description: Paths of the JSON and Markdown reports (when O(report_dir) is set).
@@ -211,6 +221,8 @@ def main():
         "flow_variables": {"type": "dict", "default": {}},
         "restart_pending": {"type": "dict", "default": {}},
         "report_dir": {"type": "path"},
+        "probe_host": {"type": "str"},
+        "return_copies": {"type": "bool", "default": True},
     })
 
     def work(client, p):
@@ -221,12 +233,15 @@ def main():
                                backend_kinds=p["backend_kinds"], mp_log_groups=p["mp_log_groups"],
                                mp_log_max_ids=p["mp_log_max_ids"], key_manager=p["key_manager"], java=p["mp_java"],
                                flow_values=p["flow_variables"], restart_pending=p["restart_pending"])
+        if p["probe_host"]:
+            report["probe_host"] = p["probe_host"]
         result = {"changed": False}
         if p["report_dir"]:
             paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode)
             result.update(changed=changed, report_paths=paths)
-        result.update(report=report, links=report["links"], summary=report["summary"],
-                      probes=report["stats"]["probes"], report_markdown=render_markdown(report))
+        result.update(report=report, summary=report["summary"], probes=report["stats"]["probes"])
+        if p["return_copies"]:
+            result.update(links=report["links"], report_markdown=render_markdown(report))
         return result
 
     module.run(work)

@@ -4,7 +4,10 @@
 ``parse_bundle(data)`` validates the zip the way an import needs (readable zip, an ``apiproxy/`` tree, well-formed XML
 for every endpoint) and returns the manifest the management API reports for a revision: base paths, proxy and target
 endpoints, policies, resources, the target servers named by ``<LoadBalancer><Server name=.../>``, and for each target
-endpoint its ``<URL>`` / servers and ``<SSLInfo>``.
+endpoint its ``<URL>`` / servers / ``<Path>`` and ``<SSLInfo>``; for each proxy endpoint its route rules and its
+request PreFlow steps; for each ServiceCallout policy that calls out over HTTP its ``<URL>`` and ``<SSLInfo>``.
+The management API reports the manifest; the MP runtime (``runtime.py``) executes the same parse, so both read a
+bundle one way.
 """
 from __future__ import annotations
 
@@ -64,7 +67,10 @@ def parse_bundle(data: bytes, expected_name: str | None = None) -> dict:
     """Validate a bundle and return its manifest.
 
     Returns {"name", "displayName", "description", "basepaths", "proxyEndpoints", "targetEndpoints", "policies",
-    "resources", "targetServers", "targets": [{"name", "url", "servers", "ssl_info"}]}.
+    "resources", "targetServers", "targets": [{"name", "url", "servers", "path", "ssl_info"}],
+    "proxies": [{"name", "basepath", "routes": [{"name", "target", "condition"}], "request_steps"}],
+    "callouts": [{"name", "url", "ssl_info"}]}; the last three are what the runtime executes, not what the
+    management API reports.
     """
     if not data:
         raise BundleError("the bundle is empty")
@@ -92,15 +98,22 @@ def parse_bundle(data: bytes, expected_name: str | None = None) -> dict:
         display = _text(descriptor, "DisplayName") or name
         description = _text(descriptor, "Description") or ""
 
-        proxies, basepaths = [], []
+        proxies, basepaths, proxy_flows = [], [], []
         for n in sorted(x for x in inside if x.startswith("apiproxy/proxies/") and x.endswith(".xml")):
             root = _parse_xml(zf, n)
             if root.tag != "ProxyEndpoint":
                 raise BundleError("%s: the root element must be <ProxyEndpoint>, not <%s>" % (n, root.tag))
-            proxies.append(root.get("name") or posixpath.splitext(posixpath.basename(n))[0])
+            pname = root.get("name") or posixpath.splitext(posixpath.basename(n))[0]
+            proxies.append(pname)
             bp = _text(root, "HTTPProxyConnection/BasePath")
             if bp and bp not in basepaths:
                 basepaths.append(bp)
+            proxy_flows.append({
+                "name": pname, "basepath": bp or "/",
+                "routes": [{"name": rr.get("name"), "target": _text(rr, "TargetEndpoint"),
+                            "condition": _text(rr, "Condition")} for rr in root.findall("RouteRule")],
+                "request_steps": [st.text.strip() for st in root.findall("PreFlow/Request/Step/Name")
+                                  if st.text and st.text.strip()]})
 
         targets, servers_used = [], []
         for n in sorted(x for x in inside if x.startswith("apiproxy/targets/") and x.endswith(".xml")):
@@ -121,12 +134,19 @@ def parse_bundle(data: bytes, expected_name: str | None = None) -> dict:
             url = _text(conn, "URL")
             if conn is not None and url and servers:
                 raise BundleError("%s: <HTTPTargetConnection> has both <URL> and <LoadBalancer>" % n)
-            targets.append({"name": tname, "url": url, "servers": servers,
+            targets.append({"name": tname, "url": url, "servers": servers, "path": _text(conn, "Path"),
                             "ssl_info": ssl_info_from_xml(conn.find("SSLInfo") if conn is not None else None)})
 
-        policies = sorted(
-            posixpath.splitext(posixpath.basename(x))[0]
-            for x in inside if x.startswith("apiproxy/policies/") and x.endswith(".xml"))
+        policies, callouts = [], []
+        for n in sorted(x for x in inside if x.startswith("apiproxy/policies/") and x.endswith(".xml")):
+            root = _parse_xml(zf, n)
+            pname = posixpath.splitext(posixpath.basename(n))[0]
+            policies.append(pname)
+            conn = root.find("HTTPTargetConnection") if root.tag == "ServiceCallout" else None
+            if conn is not None and _text(conn, "URL"):
+                callouts.append({"name": root.get("name") or pname, "url": _text(conn, "URL"),
+                                 "ssl_info": ssl_info_from_xml(conn.find("SSLInfo"))})
+        policies.sort()
         resources = []
         for x in sorted(inside):
             parts = x.split("/")
@@ -146,4 +166,9 @@ def parse_bundle(data: bytes, expected_name: str | None = None) -> dict:
         "resources": resources,
         "targetServers": servers_used,
         "targets": targets,
+        "proxies": proxy_flows,
+        "callouts": callouts,
     }
+
+
+RUNTIME_ONLY = ("targets", "proxies", "callouts")   # what the runtime executes; not part of a revision's manifest

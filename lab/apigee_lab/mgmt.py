@@ -38,7 +38,7 @@ from flask import Flask, Response, g, jsonify, request
 
 from . import _core  # makes ansible.module_utils.mtls.certcore importable
 from .auth import Authenticator, AuthError, User
-from .bundles import BundleError, parse_bundle
+from .bundles import RUNTIME_ONLY, BundleError, parse_bundle
 from .faults import FaultRuleError, Faults
 from .store import Store, split_pem
 
@@ -919,7 +919,7 @@ def create_app(state_dir: str, org: str = DEFAULT_ORG, envs=DEFAULT_ENVS, users:
             manifest = parse_bundle(data, expected_name=name)
         except BundleError as exc:
             raise _bad("Bundle is invalid: %s" % exc, "messaging.config.beans.ImportFailed") from None
-        manifest = {k: v for k, v in manifest.items() if k != "targets"}
+        manifest = {k: v for k, v in manifest.items() if k not in RUNTIME_ONLY}
         manifest["sha512"] = hashlib.sha512(data).hexdigest()[:32]
         return manifest
 

@@ -17,7 +17,6 @@ import argparse
 import base64
 import datetime as _dt
 import hashlib
-import io
 import itertools
 import json
 import os
@@ -28,12 +27,12 @@ import sys
 import threading
 import time
 import urllib.parse
-import xml.etree.ElementTree as ET
-import zipfile
 from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import serialization
+
+from . import bundles
 
 SERVICE_UNAVAILABLE = {
     "fault": {
@@ -49,14 +48,7 @@ class RuntimeConfigError(Exception):
     """The deployed configuration cannot be resolved (missing target server, reference, keystore...)."""
 
 
-# ------------------------------------------------------------------ bundle parsing (pure)
-
-def _text(el, path: str) -> str | None:
-    found = el.find(path) if el is not None else None
-    if found is None or found.text is None:
-        return None
-    return found.text.strip()
-
+# ------------------------------------------------------------------ bundle view (pure)
 
 def _flag(value, default: bool) -> bool:
     if value is None or value == "":
@@ -66,56 +58,28 @@ def _flag(value, default: bool) -> bool:
     return str(value).strip().lower() == "true"
 
 
-def parse_ssl_info_xml(el) -> dict | None:
-    if el is None:
+def _ssl_flags(ssl: dict | None) -> dict | None:
+    """A bundle's SSLInfo (strings, as written in the XML) with its flags as the MP reads them."""
+    if ssl is None:
         return None
-    return {
-        "enabled": _flag(_text(el, "Enabled"), False),
-        "clientAuthEnabled": _flag(_text(el, "ClientAuthEnabled"), False),
-        "keyStore": _text(el, "KeyStore"),
-        "keyAlias": _text(el, "KeyAlias"),
-        "trustStore": _text(el, "TrustStore"),
-        "ignoreValidationErrors": _flag(_text(el, "IgnoreValidationErrors"), False),
-        "protocols": [p.text.strip() for p in el.findall("Protocols/Protocol") if p.text],
-        "ciphers": [c.text.strip() for c in el.findall("Ciphers/Cipher") if c.text],
-    }
+    return {**ssl, "enabled": _flag(ssl.get("enabled"), False),
+            "clientAuthEnabled": _flag(ssl.get("clientAuthEnabled"), False),
+            "ignoreValidationErrors": _flag(ssl.get("ignoreValidationErrors"), False)}
 
 
 def parse_bundle(data: bytes) -> dict:
-    """Proxy endpoints (basepath, route rules, the steps of the request PreFlow), target endpoints (URL or load
-    balancer servers, SSLInfo) and ServiceCallout policies that call out over HTTP (URL, SSLInfo)."""
-    proxies, targets, callouts = {}, {}, {}
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for info in zf.infolist():
-            parts = info.filename.split("/")
-            if len(parts) < 3 or not parts[-1].endswith(".xml"):
-                continue
-            root = ET.fromstring(zf.read(info))
-            if parts[-2] == "proxies" and root.tag == "ProxyEndpoint":
-                routes = []
-                for rr in root.findall("RouteRule"):
-                    routes.append({"name": rr.get("name"), "target": _text(rr, "TargetEndpoint"),
-                                   "condition": _text(rr, "Condition")})
-                proxies[root.get("name") or parts[-1][:-4]] = {
-                    "basepath": _text(root, "HTTPProxyConnection/BasePath") or "/", "routes": routes,
-                    "request_steps": [st.text.strip() for st in root.findall("PreFlow/Request/Step/Name")
-                                      if st.text]}
-            elif parts[-2] == "policies" and root.tag == "ServiceCallout":
-                conn = root.find("HTTPTargetConnection")
-                if conn is not None and _text(conn, "URL"):
-                    callouts[root.get("name") or parts[-1][:-4]] = {
-                        "url": _text(conn, "URL"), "servers": [], "path": None,
-                        "ssl_info": parse_ssl_info_xml(conn.find("SSLInfo"))}
-            elif parts[-2] == "targets" and root.tag == "TargetEndpoint":
-                conn = root.find("HTTPTargetConnection")
-                servers = [s.get("name") for s in conn.findall("LoadBalancer/Server")] if conn is not None else []
-                targets[root.get("name") or parts[-1][:-4]] = {
-                    "url": _text(conn, "URL"),
-                    "servers": [s for s in servers if s],
-                    "path": _text(conn, "Path"),
-                    "ssl_info": parse_ssl_info_xml(conn.find("SSLInfo") if conn is not None else None),
-                }
-    return {"proxies": proxies, "targets": targets, "callouts": callouts}
+    """What the MP executes of a deployed bundle, read by the one bundle parser (``bundles.parse_bundle``): proxy
+    endpoints (basepath, route rules, the steps of the request PreFlow), target endpoints (URL or load balancer
+    servers, path, SSLInfo) and ServiceCallout policies that call out over HTTP (URL, SSLInfo)."""
+    manifest = bundles.parse_bundle(data)
+    return {
+        "proxies": {p["name"]: {"basepath": p["basepath"], "routes": p["routes"], "request_steps": p["request_steps"]}
+                    for p in manifest["proxies"]},
+        "targets": {t["name"]: {"url": t["url"], "servers": t["servers"], "path": t["path"],
+                                "ssl_info": _ssl_flags(t["ssl_info"])} for t in manifest["targets"]},
+        "callouts": {c["name"]: {"url": c["url"], "servers": [], "path": None, "ssl_info": _ssl_flags(c["ssl_info"])}
+                     for c in manifest["callouts"]},
+    }
 
 
 def choose_target(bundle: dict) -> str | None:

@@ -5,13 +5,15 @@ the runtime's call-time resolution and its failure output without the management
 the same paths through the whole lab.
 """
 import http.client
+import io
 import json
 import os
 import threading
+import zipfile
 from http.server import ThreadingHTTPServer
 
 import pytest
-from apigee_lab import backends, pki, procs, runtime, scenarios
+from apigee_lab import backends, bundles, pki, procs, runtime, scenarios
 
 from tests.helpers.lab import free_block, lab_ports
 
@@ -247,6 +249,28 @@ def test_parse_bundle_reads_ssl_info_and_load_balancer():
     assert t["ssl_info"]["keyStore"] == f"ref://{px['reference']}"
     assert t["ssl_info"]["clientAuthEnabled"] is True and t["ssl_info"]["keyAlias"] == "mp-client-a"
     assert b_px["proxies"]["default"]["basepath"] == px["basepath"]
+
+
+def test_parse_bundle_reads_service_callouts_and_preflow_steps_with_the_management_parser():
+    """The runtime executes what the management API validated at import: one parser (bundles.parse_bundle)."""
+    co = next(x for x in scenarios.links_for("service-callout") if x["declared_in"] == "callout")
+    data = scenarios.proxy_bundle(co, 1234)
+    view = runtime.parse_bundle(data)
+    assert view["targets"] == {}
+    assert view["proxies"]["default"]["request_steps"] == [scenarios.CALLOUT_POLICY]
+    callout = view["callouts"][scenarios.CALLOUT_POLICY]
+    assert callout["url"] == "https://localhost:1234/"
+    assert callout["ssl_info"]["clientAuthEnabled"] is True and callout["ssl_info"]["enabled"] is True
+    assert callout["ssl_info"]["keyStore"] == f"ref://{co['reference']}"
+    manifest = bundles.parse_bundle(data)
+    assert manifest["policies"] == [scenarios.CALLOUT_POLICY]
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as zf:
+        for name in zipfile.ZipFile(io.BytesIO(data)).namelist():
+            zf.writestr(name, zipfile.ZipFile(io.BytesIO(data)).read(name))
+        zf.writestr("apiproxy/policies/Broken.xml", "<ServiceCallout name='Broken'>")
+    with pytest.raises(bundles.BundleError, match="Broken.xml is not well-formed"):
+        runtime.parse_bundle(broken.getvalue())
 
 
 @pytest.mark.parametrize("name", ["jsse-a", "nginx-a"])

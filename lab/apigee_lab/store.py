@@ -1,7 +1,7 @@
 """The lab's persistent state: one SQLite file (``<state>/lab.db``, mode 0600) shared by the management API and the
 Message Processor runtime.
 
-The management API (``mgmt.py``) is the only writer; the runtime opens the same file and only reads, through the read
+The management API (``mgmt/``) is the only writer; the runtime opens the same file and only reads, through the read
 methods below (``list_deployments``, ``get_revision_bundle``, ``get_targetserver``, ``get_reference``, ``get_keystore``,
 ``get_alias_material``, ``list_truststore_certs_pem``). Private keys are stored here (the Message Processor needs them)
 and nowhere else; no management API endpoint returns them.

@@ -340,28 +340,56 @@ public class JsseMatrix {
 
         Map<String, KeyStore> loaded = new HashMap<>();
         long t0 = System.nanoTime();
-        int runs = 0;
-        for (Object co : list(spec.get("cases"))) {
-            Map<String, Object> c = obj(co);
-            String id = (String) c.get("id");
+        List<Object> cases = list(spec.get("cases"));
+        // Cases on different ports (a server per case) run at once, one thread per port; the cases of one port run
+        // one after the other (an OpenSSL s_server serves one connection at a time). Results keep the case order.
+        List<List<String>> results = new java.util.ArrayList<>();
+        Map<Integer, List<Integer>> byPort = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < cases.size(); i++) {
+            Map<String, Object> c = obj(cases.get(i));
             String ksName = (String) c.get("keystore");
             Map<String, Object> ksSpec = obj(keystores.get(ksName));
-            char[] password = ((String) ksSpec.get("password")).toCharArray();
-            KeyStore ks = loaded.get(ksName);
-            if (ks == null) {
-                ks = KeyStore.getInstance("PKCS12");
+            if (!loaded.containsKey(ksName)) {
+                KeyStore ks = KeyStore.getInstance("PKCS12");
                 try (InputStream in = new FileInputStream((String) ksSpec.get("path"))) {
-                    ks.load(in, password);
+                    ks.load(in, ((String) ksSpec.get("password")).toCharArray());
                 }
                 loaded.put(ksName, ks);
             }
-            String protocol = (String) c.get("protocol");
-            int casePort = c.containsKey("port") ? ((Long) c.get("port")).intValue() : port;  // a server per case
-            Map<String, Object> snis = obj(c.get("sni"));
-            for (Map.Entry<String, Object> e : snis.entrySet()) {
-                String kmAlg = e.getKey();
-                String sni = (String) e.getValue();
-                out.println(runOne(id, kmAlg, sni, ks, password, protocol, host, casePort, timeoutMs));
+            int casePort = c.containsKey("port") ? ((Long) c.get("port")).intValue() : port;
+            byPort.computeIfAbsent(casePort, k -> new java.util.ArrayList<>()).add(i);
+            results.add(null);
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+                Math.max(1, Math.min(byPort.size(), 16)));
+        List<java.util.concurrent.Future<?>> running = new java.util.ArrayList<>();
+        for (Map.Entry<Integer, List<Integer>> group : byPort.entrySet()) {
+            int casePort = group.getKey();
+            running.add(pool.submit(() -> {
+                for (int i : group.getValue()) {
+                    Map<String, Object> c = obj(cases.get(i));
+                    String ksName = (String) c.get("keystore");
+                    char[] password = ((String) obj(keystores.get(ksName)).get("password")).toCharArray();
+                    List<String> lines = new java.util.ArrayList<>();
+                    for (Map.Entry<String, Object> e : obj(c.get("sni")).entrySet()) {
+                        lines.add(runOne((String) c.get("id"), e.getKey(), (String) e.getValue(), loaded.get(ksName),
+                                password, (String) c.get("protocol"), host, casePort, timeoutMs));
+                    }
+                    synchronized (results) {
+                        results.set(i, lines);
+                    }
+                }
+                return null;
+            }));
+        }
+        for (java.util.concurrent.Future<?> f : running) {
+            f.get();
+        }
+        pool.shutdown();
+        int runs = 0;
+        for (List<String> lines : results) {
+            for (String line : lines) {
+                out.println(line);
                 runs++;
             }
         }
@@ -378,7 +406,7 @@ public class JsseMatrix {
     /** One real key manager per keystore and algorithm (key managers are stateless between handshakes). */
     static final Map<String, X509ExtendedKeyManager> KEY_MANAGERS = new HashMap<>();
 
-    static X509ExtendedKeyManager keyManager(String kmAlg, KeyStore ks, char[] password) throws Exception {
+    static synchronized X509ExtendedKeyManager keyManager(String kmAlg, KeyStore ks, char[] password) throws Exception {
         String key = kmAlg + "@" + System.identityHashCode(ks);
         X509ExtendedKeyManager cached = KEY_MANAGERS.get(key);
         if (cached != null) {

@@ -112,6 +112,7 @@ options:
     default: []
 extends_documentation_fragment:
   - apigee
+  - attributes
 attributes:
   check_mode:
     support: full

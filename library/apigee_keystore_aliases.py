@@ -85,6 +85,7 @@ options:
     default: false
 extends_documentation_fragment:
   - apigee
+  - attributes
 attributes:
   check_mode:
     support: full

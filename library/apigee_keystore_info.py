@@ -23,13 +23,7 @@ options:
     default: []
 extends_documentation_fragment:
   - apigee
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; never changes anything.
-  diff_mode:
-    support: none
-    description: Read-only.
+  - attributes.info_module
 """
 
 EXAMPLES = r"""

@@ -21,12 +21,14 @@ author: apigee-mtls-doctor maintainers
 options: {}
 extends_documentation_fragment:
   - apigee
+  - attributes
 attributes:
   check_mode:
     support: full
     description: Logs in in check mode too (it changes nothing in Apigee); later tasks need the token.
   diff_mode:
     support: none
+    description: Nothing to compare; the module changes nothing.
 """
 
 EXAMPLES = r"""

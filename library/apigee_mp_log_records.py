@@ -26,13 +26,8 @@ options:
     description: Also read the rotated siblings of each file.
     type: bool
     default: true
-attributes:
-  check_mode:
-    support: full
-    description: Read-only.
-  diff_mode:
-    support: none
-    description: Read-only.
+extends_documentation_fragment:
+  - attributes.info_module
 """
 
 EXAMPLES = r"""

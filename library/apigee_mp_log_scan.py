@@ -36,13 +36,8 @@ options:
   since:
     description: Only records at or after this time (C(YYYY-MM-DD HH:MM:SS)).
     type: str
-attributes:
-  check_mode:
-    support: full
-    description: Read-only.
-  diff_mode:
-    support: none
-    description: Read-only.
+extends_documentation_fragment:
+  - attributes.info_module
 """
 
 EXAMPLES = r"""

@@ -134,6 +134,7 @@ options:
     default: true
 extends_documentation_fragment:
   - apigee
+  - attributes
 attributes:
   check_mode:
     support: full

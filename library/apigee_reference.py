@@ -35,13 +35,7 @@ options:
     default: present
 extends_documentation_fragment:
   - apigee
-attributes:
-  check_mode:
-    support: full
-    description: Reads Apigee, computes C(changed), writes nothing.
-  diff_mode:
-    support: full
-    description: Shows the state before and after.
+  - attributes
 """
 
 EXAMPLES = r"""

@@ -72,6 +72,7 @@ options:
     default: []
 extends_documentation_fragment:
   - apigee
+  - attributes
 attributes:
   check_mode:
     support: full

@@ -21,12 +21,9 @@ options:
     required: true
 extends_documentation_fragment:
   - apigee
+  - attributes
 attributes:
-  check_mode:
-    support: full
-    description: Reads Apigee, computes C(changed), writes nothing.
   diff_mode:
-    support: full
     description: Shows the ClientAuthEnabled value before and after.
 """
 

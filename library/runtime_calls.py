@@ -38,6 +38,9 @@ attributes:
     description: Makes the calls in check mode too (a GET changes nothing).
   diff_mode:
     support: none
+    description: Nothing to compare; the module changes nothing.
+extends_documentation_fragment:
+  - attributes
 """
 
 EXAMPLES = r"""

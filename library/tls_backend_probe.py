@@ -67,6 +67,8 @@ attributes:
   diff_mode:
     support: none
     description: Read-only.
+extends_documentation_fragment:
+  - attributes
 """
 
 EXAMPLES = r"""

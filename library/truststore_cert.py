@@ -83,6 +83,8 @@ attributes:
     description: Shows the certificates (subject, issuer, serial, not-after, SHA-256) before and after.
 notes:
   - Private keys never go in a truststore; the password is never returned nor logged.
+extends_documentation_fragment:
+  - attributes
 """
 
 EXAMPLES = r"""

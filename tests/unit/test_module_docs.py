@@ -72,3 +72,21 @@ def test_connection_options_match_the_client_argument_spec(docs):
             if "default" in want and want["default"] is not None:
                 assert opts[key].get("default") == want["default"], (name, key)
             assert bool(opts[key].get("required", False)) == bool(want.get("required", False)), (name, key)
+
+
+def test_attributes_come_from_the_fragment_and_say_what_the_code_does(docs):
+    """Every module extends the `attributes` fragment (plugins/doc_fragments/attributes.py); each attribute has a
+    support level and words; check_mode `full` is what the module's AnsibleModule declares."""
+    names = [(folder, n) for folder in MODULE_DIRS for n in _modules(folder)]
+    for folder, name in names:
+        with open(os.path.join(folder, name + ".py"), encoding="utf-8") as fh:
+            text = fh.read()
+        assert "  - attributes" in text, name
+        attrs = docs[name]["doc"]["attributes"]
+        for key in ("check_mode", "diff_mode"):
+            assert attrs[key]["support"] in ("full", "partial", "none"), (name, key)
+            assert attrs[key].get("description"), (name, key)
+        if attrs["check_mode"]["support"] == "full":
+            assert "supports_check_mode" not in text or "supports_check_mode=False" not in text, name
+        if attrs["diff_mode"]["support"] == "none":
+            assert "before and after" not in attrs["diff_mode"]["description"], name

@@ -1,4 +1,4 @@
-"""Molecule scenario `all` (every lab scenario at once): remediate.yml five times in a row, changed=0 after the first,
+"""Molecule scenario `all` (every lab scenario at once): remediate.yml three times in a row, changed=0 after the first,
 then the calls through the lab's Message Processor. The single scenarios: test_remediate_molecule_scenarios.py."""
 import pytest
 
@@ -13,5 +13,7 @@ def test_every_scenario_is_declared():
 
 def test_molecule_scenario_all(tmp_path):
     out = run_scenario("all", tmp_path)
-    # five consecutive runs of remediate.yml: converge, then four idempotence passes
-    assert out.count("idempotence: Executed: Successful") == 4, out[-6000:]
+    # three consecutive runs of remediate.yml: converge, then two idempotence passes (the third run reads what a
+    # run that changed nothing wrote)
+    assert out.count("idempotence: Executed: Successful") == 2, out[-6000:]
+    assert "syntax: Executed: Successful" in out

@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST_ARGS ?= -n 2 --dist loadfile --durations=15
 
-.PHONY: setup lint unit interop integration molecule test demo lab-up lab-down clean
+.PHONY: setup lint unit interop integration molecule test demo lab-up lab-down clean collection ee-context
 
 setup:
 	@bash scripts/setup.sh
@@ -21,6 +21,15 @@ test: setup lint
 demo: setup
 	@bash scripts/demo.sh
 
+# The Ansible collection apigee_mtls.doctor (galaxy.yml) as dist/apigee_mtls-doctor-<version>.tar.gz
+collection: setup
+	$(BIN)/python scripts/build_collection.py --out dist
+
+# The execution environment's build context (execution-environment.yml) in dist/ee-context; build the image from it
+# with `ansible-builder build` where podman or docker runs.
+ee-context: collection
+	$(BIN)/ansible-builder create -f execution-environment.yml -c dist/ee-context
+
 lab-up: setup
 	$(BIN)/python lab/labctl up --scenario all
 
@@ -28,4 +37,4 @@ lab-down:
 	-$(BIN)/python lab/labctl down
 
 clean: lab-down
-	rm -rf reports .pytest_cache .ruff_cache
+	rm -rf reports dist .pytest_cache .ruff_cache

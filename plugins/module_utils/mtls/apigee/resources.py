@@ -48,6 +48,10 @@ def _shape(doc) -> str:
     return "%s %s" % (type(doc).__name__, text if len(text) <= 80 else text[:77] + "...")
 
 
+def environments_path() -> str:
+    return "/environments"
+
+
 def environment_path(env: str) -> str:
     return "/environments/%s" % q(env)
 

@@ -25,6 +25,10 @@ options:
     type: str
     choices: [present, absent]
     default: present
+seealso:
+  - module: apigee_keystore_alias
+  - module: apigee_reference
+  - module: apigee_keystore_info
 extends_documentation_fragment:
   - apigee
   - attributes

@@ -110,6 +110,10 @@ options:
     type: list
     elements: str
     default: []
+seealso:
+  - module: apigee_keystore_aliases
+  - module: apigee_keystore
+  - module: apigee_reference
 extends_documentation_fragment:
   - apigee
   - attributes
@@ -230,11 +234,29 @@ chain:
   returned: always
   type: list
   elements: dict
+  contains:
+    subject: {description: Subject DN (Java's form)., type: str}
+    issuer: {description: Issuer DN., type: str}
+    serial: {description: Serial number (hex)., type: str}
+    not_before: {description: Start of validity (UTC)., type: str}
+    not_after: {description: End of validity (UTC)., type: str}
+    sha256: {description: SHA-256 fingerprint., type: str}
+    is_ca: {description: Whether it is a CA certificate., type: bool}
+    validity: {description: "C(valid), C(expired) or C(not_yet_valid)", type: str}
 stored_before:
   description: The chain stored before the change.
   returned: always
   type: list
   elements: dict
+  contains:
+    subject: {description: Subject DN (Java's form)., type: str}
+    issuer: {description: Issuer DN., type: str}
+    serial: {description: Serial number (hex)., type: str}
+    not_before: {description: Start of validity (UTC)., type: str}
+    not_after: {description: End of validity (UTC)., type: str}
+    sha256: {description: SHA-256 fingerprint., type: str}
+    is_ca: {description: Whether it is a CA certificate., type: bool}
+    validity: {description: "C(valid), C(expired) or C(not_yet_valid)", type: str}
 api_requests:
   description: HTTP requests made to the management API.
   returned: always

@@ -138,6 +138,7 @@ results:
     renamed:
       description: Link id -> link id after a new proxy revision.
       type: dict
+      sample: {"proxy:prod/orders/3/default": "proxy:prod/orders/4/default"}
   sample: [{"chain_index": 0, "env": "prod", "action": "rotate", "keystore": "backendclientrot1a2b3c4d",
             "restart_required": false, "repointed": [], "renamed": {}}]
 api_requests:

@@ -21,6 +21,9 @@ options:
     type: list
     elements: str
     default: []
+seealso:
+  - module: apigee_keystore_alias
+  - module: apigee_southbound_info
 extends_documentation_fragment:
   - apigee
   - attributes.info_module
@@ -42,6 +45,30 @@ keystores:
   returned: always
   type: list
   elements: dict
+  sample:
+    - name: mpclient
+      env: prod
+      exists: true
+      certs:
+      - mp-client-cert
+      aliases:
+      - alias: mp-client
+        has_key: true
+        error: null
+        chain:
+        - subject: CN=mp-client,O=Acme
+          issuer: CN=Acme Issuing CA,O=Acme
+          serial: 1f:14:e3:65
+          not_before: '2026-01-01T00:00:00Z'
+          not_after: '2027-01-01T00:00:00Z'
+          sha256: 4D:1C:84:A4:...:AD:C4
+          is_ca: false
+          validity: valid
+        cert_info:
+        - subject: CN=mp-client, O=Acme
+          issuer: CN=Acme Issuing CA, O=Acme
+          sigAlgName: SHA256withRSA
+          isValid: 'Yes'
 api_requests:
   description: HTTP requests made to the management API.
   returned: always

@@ -19,6 +19,8 @@ description:
 version_added: "1.0.0"
 author: apigee-mtls-doctor maintainers
 options: {}
+seealso:
+  - module: apigee_preflight
 extends_documentation_fragment:
   - apigee
   - attributes

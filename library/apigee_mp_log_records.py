@@ -26,6 +26,11 @@ options:
     description: Also read the rotated siblings of each file.
     type: bool
     default: true
+seealso:
+  - module: apigee_mp_log_scan
+  - module: apigee_mtls_diagnose
+requirements:
+  - "Python 3.10 or later on the host that holds the logs (standard library only)"
 extends_documentation_fragment:
   - attributes.info_module
 """

@@ -36,6 +36,11 @@ options:
   since:
     description: Only records at or after this time (C(YYYY-MM-DD HH:MM:SS)).
     type: str
+seealso:
+  - module: apigee_mp_log_records
+  - module: apigee_mtls_diagnose
+requirements:
+  - "Python 3.10 or later on the host that holds the logs (standard library only)"
 extends_documentation_fragment:
   - attributes.info_module
 """
@@ -55,6 +60,19 @@ groups:
   returned: always
   type: list
   elements: dict
+  sample:
+    - org: myorg
+      env: prod
+      api: orders
+      rev: '3'
+      remote: 10.0.4.12:8443
+      alert: bad_certificate
+      message: 'Received fatal alert: bad_certificate'
+      count: 12
+      first: 2026-12-01 09:14:02,118
+      last: 2026-12-01 09:20:40,551
+      message_ids:
+      - rrt-0b9f1c2d3e4f5a6b-c-ea-31977-1234-1
 records:
   description: Handshake failure records matched.
   returned: always

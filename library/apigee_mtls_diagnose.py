@@ -132,6 +132,12 @@ options:
         Markdown only in its file.
     type: bool
     default: true
+seealso:
+  - module: apigee_southbound_info
+  - module: tls_backend_probe
+  - module: apigee_mp_log_scan
+requirements:
+  - "pyOpenSSL>=24 (the probes)"
 extends_documentation_fragment:
   - apigee
   - attributes
@@ -168,6 +174,22 @@ report:
   description: The whole report (schema docs/mtls-report.schema.json).
   returned: always
   type: dict
+  sample:
+    schema_version: 1
+    generated_at: '2026-12-01T09:30:00+00:00'
+    org: myorg
+    envs:
+    - prod
+    summary:
+      total: 1
+      ok: 0
+      broken: 1
+      by_verdict:
+        chain_incomplete: 1
+    stats:
+      api_requests: 9
+      probes: 2
+    links: []
 links:
   description: One entry per link with id, source, host, port, keystore, reference, alias, chain_summary,
     acceptable_cas, handshake, verdict, evidence (with C(mp_log) when O(mp_log_groups) has matching groups) and
@@ -175,6 +197,26 @@ links:
   returned: unless O(return_copies=false)
   type: list
   elements: dict
+  sample:
+    - id: targetserver:prod/orders-backend
+      source: targetserver
+      env: prod
+      host: orders.internal
+      port: 8443
+      keystore: mpclient
+      reference: mp-client-ref
+      alias: mp-client
+      client_auth_enabled: true
+      client_auth_requested: true
+      acceptable_cas:
+      - CN=Acme Issuing CA, O=Acme
+      chain_summary:
+      - subject: CN=mp-client,O=Acme
+        issuer: CN=Acme Issuing CA,O=Acme
+      verdict: chain_incomplete
+      remediation:
+        action: upload_chain
+        text: Upload the complete chain to mpclient alias mp-client.
 summary:
   description: Totals and the count of links per verdict.
   returned: always
@@ -188,6 +230,7 @@ report_paths:
   description: Paths of the JSON and Markdown reports (when O(report_dir) is set).
   returned: when report_dir is set
   type: dict
+  sample: {"json": "/srv/reports/mtls-report.json", "markdown": "/srv/reports/mtls-report.md"}
 api_requests:
   description: HTTP requests made to the management API.
   returned: always

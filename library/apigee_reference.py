@@ -33,6 +33,9 @@ options:
     type: str
     choices: [present, absent]
     default: present
+seealso:
+  - module: apigee_keystore
+  - module: apigee_keystore_alias
 extends_documentation_fragment:
   - apigee
   - attributes

@@ -33,6 +33,9 @@ options:
     description: Also list links with no TLS at all (plain http, no SSLInfo).
     type: bool
     default: false
+seealso:
+  - module: apigee_mtls_diagnose
+  - module: apigee_keystore_info
 extends_documentation_fragment:
   - apigee
   - attributes.info_module
@@ -54,6 +57,49 @@ links:
   returned: always
   type: list
   elements: dict
+  sample:
+    - id: targetserver:prod/orders-backend
+      env: prod
+      source: targetserver
+      name: orders-backend
+      host: orders.internal
+      port: 8443
+      sni: orders.internal
+      scheme: https
+      tls_enabled: true
+      ssl:
+        enabled: true
+        client_auth_enabled: true
+        keystore: ref://mp-client-ref
+        key_alias: mp-client
+        truststore: ref://backend-ca-ref
+        protocols: []
+        ciphers: []
+        ignore_validation_errors: false
+        present: true
+      keystore:
+        declared: ref://mp-client-ref
+        reference: mp-client-ref
+        reference_found: true
+        name: mpclient
+        dynamic: false
+        error: null
+        variables: []
+      truststore:
+        declared: ref://backend-ca-ref
+        reference: backend-ca-ref
+        reference_found: true
+        name: backendca
+        dynamic: false
+        error: null
+        variables: []
+      used_by:
+      - api: orders
+        revision: 3
+        target: default
+        basepaths:
+        - /orders
+      notes: []
 api_requests:
   description: HTTP requests made to the management API.
   returned: always

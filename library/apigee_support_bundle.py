@@ -70,6 +70,9 @@ options:
     type: list
     elements: str
     default: []
+seealso:
+  - module: apigee_mtls_diagnose
+  - module: apigee_mp_log_records
 extends_documentation_fragment:
   - apigee
   - attributes
@@ -105,11 +108,13 @@ files:
   returned: always
   type: list
   elements: dict
+  sample: [{"name": "mtls-report.json", "bytes": 18211, "redactions": 3}]
 excluded:
   description: Files left out, with the reason (key file, binary).
   returned: always
   type: list
   elements: dict
+  sample: [{"name": "keys/mp-client.key", "reason": "key file"}]
 redactions:
   description: Number of redactions made over all files.
   returned: always
@@ -119,6 +124,7 @@ proxies:
   returned: always
   type: list
   elements: dict
+  sample: [{"api": "orders", "revision": 3}]
 curl:
   description: The curl commands that reproduce the broken links' calls.
   returned: always

@@ -19,6 +19,9 @@ options:
     description: The link id, as in the diagnosis report.
     type: str
     required: true
+seealso:
+  - module: apigee_southbound_info
+  - module: apigee_mtls_diagnose
 extends_documentation_fragment:
   - apigee
   - attributes

@@ -37,6 +37,9 @@ options:
     description: Create the truststore when it does not exist.
     type: bool
     default: true
+seealso:
+  - module: truststore_cert
+  - module: apigee_keystore
 extends_documentation_fragment:
   - apigee
   - attributes
@@ -63,6 +66,15 @@ certificate:
   description: Summary of the certificate (subject, issuer, serial, not_after, sha256, ...).
   returned: always
   type: dict
+  sample:
+    subject: CN=mp-client,O=Acme
+    issuer: CN=Acme Issuing CA,O=Acme
+    serial: 1f:14:e3:65
+    not_before: '2026-01-01T00:00:00Z'
+    not_after: '2027-01-01T00:00:00Z'
+    sha256: 4D:1C:84:A4:...:AD:C4
+    is_ca: false
+    validity: valid
 api_requests:
   description: HTTP requests made to the management API.
   returned: always

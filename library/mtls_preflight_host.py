@@ -17,6 +17,8 @@ options:
       - {name: requests, requirement: "requests>=2.31,<3"}
       - {name: cryptography, requirement: "cryptography>=42,<51"}
       - {name: OpenSSL, requirement: "pyOpenSSL>=24,<27"}
+requirements:
+  - "Python 3.10 or later (it reports which of requests, cryptography and pyOpenSSL are there)"
 extends_documentation_fragment:
   - attributes.info_module
 seealso:

@@ -39,6 +39,8 @@ attributes:
   diff_mode:
     support: none
     description: Nothing to compare; the module changes nothing.
+seealso:
+  - module: apigee_mtls_diagnose
 extends_documentation_fragment:
   - attributes
 """

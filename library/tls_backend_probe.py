@@ -67,6 +67,12 @@ attributes:
   diff_mode:
     support: none
     description: Read-only.
+seealso:
+  - module: apigee_mtls_diagnose
+  - module: truststore_cert
+requirements:
+  - "cryptography>=42"
+  - "pyOpenSSL>=24"
 extends_documentation_fragment:
   - attributes
 """
@@ -111,6 +117,15 @@ server_chain:
   returned: always
   type: list
   elements: dict
+  contains:
+    subject: {description: Subject DN (Java's form)., type: str}
+    issuer: {description: Issuer DN., type: str}
+    serial: {description: Serial number (hex)., type: str}
+    not_before: {description: Start of validity (UTC)., type: str}
+    not_after: {description: End of validity (UTC)., type: str}
+    sha256: {description: SHA-256 fingerprint., type: str}
+    is_ca: {description: Whether it is a CA certificate., type: bool}
+    validity: {description: "C(valid), C(expired) or C(not_yet_valid)", type: str}
 protocol:
   description: Negotiated TLS version.
   returned: when reachable
@@ -127,10 +142,28 @@ handshake:
   description: The outcome as the MP would see it (ok, alert, alert_text, http_status, protocol).
   returned: when attempt_handshake
   type: dict
+  sample:
+    ok: false
+    completed: false
+    alert: bad_certificate
+    alert_text: sslv3 alert bad certificate
+    http_status: null
+    protocol: TLSv1.2
+    error: null
+    client_certificate_presented: true
 handshake_without_certificate:
   description: The outcome when no client certificate is sent.
   returned: always
   type: dict
+  sample:
+    ok: false
+    completed: false
+    alert: handshake_failure
+    alert_text: sslv3 alert handshake failure
+    http_status: null
+    protocol: TLSv1.2
+    error: null
+    client_certificate_presented: false
 """
 
 

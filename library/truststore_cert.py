@@ -83,6 +83,12 @@ attributes:
     description: Shows the certificates (subject, issuer, serial, not-after, SHA-256) before and after.
 notes:
   - Private keys never go in a truststore; the password is never returned nor logged.
+seealso:
+  - module: apigee_truststore_cert
+  - module: tls_backend_probe
+requirements:
+  - "cryptography>=42"
+  - "keytool (a Java runtime's) for O(format=jks)"
 extends_documentation_fragment:
   - attributes
 """
@@ -128,11 +134,21 @@ added:
   returned: always
   type: list
   elements: dict
+  contains:
+    subject: {description: Subject DN (Java's form)., type: str}
+    issuer: {description: Issuer DN., type: str}
+    serial: {description: Serial number (hex)., type: str}
+    not_before: {description: Start of validity (UTC)., type: str}
+    not_after: {description: End of validity (UTC)., type: str}
+    sha256: {description: SHA-256 fingerprint., type: str}
+    is_ca: {description: Whether it is a CA certificate., type: bool}
+    validity: {description: "C(valid), C(expired) or C(not_yet_valid)", type: str}
 removed:
   description: Certificates removed.
   returned: always
   type: list
   elements: dict
+  sample: []
 certificates:
   description: How many certificates the truststore holds afterwards.
   returned: always

@@ -3,6 +3,9 @@
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
+requirements:
+  - requests>=2.31 (the management API client)
+  - cryptography>=42 (certificates)
 options:
   mgmt_url:
     description: The management API base URL.

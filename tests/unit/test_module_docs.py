@@ -90,3 +90,26 @@ def test_attributes_come_from_the_fragment_and_say_what_the_code_does(docs):
             assert "supports_check_mode" not in text or "supports_check_mode=False" not in text, name
         if attrs["diff_mode"]["support"] == "none":
             assert "before and after" not in attrs["diff_mode"]["description"], name
+
+
+def _structured_without_shape(returns, where=""):
+    """RETURN values of type dict / list of dicts that say neither what they contain nor show a sample."""
+    out = []
+    for name, spec in (returns or {}).items():
+        spec = spec or {}
+        structured = spec.get("type") == "dict" or (spec.get("type") == "list" and spec.get("elements") == "dict")
+        if structured and "contains" not in spec and "sample" not in spec:
+            out.append(where + name)
+        out += _structured_without_shape(spec.get("contains"), where + name + ".")
+    return out
+
+
+def test_module_docs_say_what_the_ecosystem_expects(docs):
+    """requirements, seealso, and for every structured return value its contains or a sample."""
+    for folder in MODULE_DIRS:
+        for name in _modules(folder):
+            doc = docs[name]["doc"]
+            assert doc.get("requirements"), "%s: no requirements" % name
+            assert doc.get("seealso"), "%s: no seealso" % name
+            missing = _structured_without_shape(docs[name].get("return"))
+            assert not missing, "%s: RETURN without contains or sample: %s" % (name, ", ".join(missing))

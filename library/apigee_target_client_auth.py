@@ -27,7 +27,8 @@ extends_documentation_fragment:
   - attributes
 attributes:
   diff_mode:
-    description: Shows the ClientAuthEnabled value before and after.
+    description: Shows the link, its ClientAuthEnabled before and after, and the change (the target server updated, or a
+      new proxy revision imported and deployed).
 """
 
 EXAMPLES = r"""
@@ -54,7 +55,7 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.mtls.client_auth import enable_client_auth
+from ansible.module_utils.mtls.client_auth import client_auth_diff, enable_client_auth
 from ansible.module_utils.mtls.module_ansible import ApigeeModule
 
 
@@ -63,8 +64,7 @@ def main():
 
     def work(client, p):
         result = enable_client_auth(client, p["link_id"], check_mode=module.check_mode)
-        result["diff"] = {"before": "ClientAuthEnabled: %s\n" % ("true" if not result["changed"] else "false"),
-                          "after": "ClientAuthEnabled: true\n"}
+        result["diff"] = client_auth_diff(result)
         return result
 
     module.run(work)

@@ -392,3 +392,15 @@ def test_a_secret_option_says_what_its_value_looked_like(tmp_path):
     with pytest.raises(MtlsError, match="cert_chain: %s is neither PEM content nor a readable file" % missing):
         read_material(missing, "cert_chain")
     assert read_material("-----BEGIN X-----\n", "private_key", secret=True) == b"-----BEGIN X-----\n"
+
+
+def test_a_diff_shows_each_certificate_as_a_short_block(pki):
+    text = certcore.describe_certificates([pki["leaf"].cert, pki["inter"].cert], labels=["mp-client", None])
+    blocks = text.strip("\n").split("\n[")
+    assert len(blocks) == 2 and text.startswith("[mp-client] CN=") and "\n[1] CN=" in text
+    first = blocks[0].splitlines()
+    assert len(first) == 4
+    assert first[1].startswith("    issued by ") and first[2].startswith("    serial ") and "(valid)" in first[2]
+    assert first[3] == "    SHA-256 " + certcore.fingerprint_sha256(pki["leaf"].cert)
+    assert "PRIVATE" not in text
+    assert certcore.describe_certificates([]) == "(no certificate)\n"

@@ -125,7 +125,7 @@ def test_plan_in_place_replace_and_diff_has_no_key_material(pki):
     stored = stored_chain(pem(pki["leaf"]))
     plan = plan_alias(d, stored, "ks1", "a1", alias_exists=True)
     assert plan.action == "replace" and plan.changed
-    assert "subject=CN=Intermediate A" in plan.diff["after"] and "subject=CN=Intermediate A" not in plan.diff["before"]
+    assert "] CN=Intermediate A" in plan.diff["after"] and "] CN=Intermediate A" not in plan.diff["before"]
     assert fp(pki["int"]) in plan.diff["after"]
     text = repr(plan)
     assert "PRIVATE KEY" not in text and key_pem(pki["k_leaf"]).decode().splitlines()[1] not in text

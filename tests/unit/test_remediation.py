@@ -127,3 +127,37 @@ def test_before_after_rows_follow_a_rename():
     assert rows == [{"id": "proxy:test/p/1/default", "before": "client_auth_disabled", "action": "enable_client_auth",
                      "status": "fix", "after": "ok", "missing": None, "now": "proxy:test/p/2/default"}]
     assert row_text(rows[0]) == "proxy:test/p/1/default: client_auth_disabled -> ok (enable_client_auth, fix)"
+
+
+def test_check_mode_lines_read_like_a_plan():
+    fix = {"id": "targetserver:test/a", "before": "ca_mismatch", "after": "ca_mismatch", "action": "trust_issuer",
+           "status": "fix", "missing": None}
+    manual = {"id": "targetserver:test/b", "before": "client_auth_disabled", "after": "client_auth_disabled",
+              "action": "enable_client_auth", "status": "manual", "missing": "apigee_mtls_remediate_enable_client_auth"}
+    ok = {"id": "targetserver:test/c", "before": "ok", "after": "ok", "action": "none", "status": "none"}
+    assert row_text(fix, check_mode=True) == "targetserver:test/a: ca_mismatch: would fix (trust_issuer)"
+    assert row_text(manual, check_mode=True) == ("targetserver:test/b: client_auth_disabled: manual, not changed by "
+                                                 "the tool (enable_client_auth); missing: "
+                                                 "apigee_mtls_remediate_enable_client_auth")
+    assert row_text(ok, check_mode=True) == "targetserver:test/c: ok"
+    assert "->" not in row_text(fix, check_mode=True)
+    assert row_text(fix) == "targetserver:test/a: ca_mismatch -> ca_mismatch (trust_issuer, fix)"
+
+
+def test_the_plan_file_lists_each_change_and_what_needs_a_person():
+    from ansible.module_utils.mtls.remediation import plan_markdown
+
+    plan = {"links": [{"id": "targetserver:test/a", "verdict": "chain_incomplete", "action": "upload_chain",
+                       "status": "fix", "detail": "upload the complete chain to ks alias a (rotate)"},
+                      {"id": "targetserver:test/b", "verdict": "ca_mismatch", "action": "trust_issuer",
+                       "status": "manual", "missing": "a host of group mtls_backends for b:443"},
+                      {"id": "targetserver:test/c", "verdict": "ok", "action": "none", "status": "none"}],
+            "counts": {"fix": 1, "manual": 1, "none": 1}, "truststore_certs": {"nginx-b": ["-----BEGIN CERT"]}}
+    text = plan_markdown(plan, "lab", ["test"], "2026-12-01T10:00:00+00:00")
+    assert text.startswith("# Remediation plan for lab test\n")
+    assert "Nothing has been changed yet." in text
+    assert "3 link(s): 1 to fix, 1 manual, 1 with nothing to do." in text
+    assert "| `targetserver:test/a` | chain_incomplete | upload the complete chain to ks alias a (rotate) |" in text
+    assert "| `targetserver:test/b` | ca_mismatch | a host of group mtls_backends for b:443 |" in text
+    assert "- nginx-b: 1 CA certificate(s)" in text and "BEGIN" not in text
+    assert "targetserver:test/c" not in text

@@ -85,3 +85,18 @@ def test_a_link_renamed_twice_in_one_run_is_found_at_its_latest_revision():
     assert latest_revision_id("proxy:test/orders/4/gone", known) == "proxy:test/orders/4/gone"
     assert latest_revision_id("targetserver:test/ts1", known) == "targetserver:test/ts1"
     assert latest_revision_id("not a link id", known) == "not a link id"
+
+
+def test_the_client_auth_diff_names_the_link_and_says_a_new_revision_is_deployed():
+    from ansible.module_utils.mtls.client_auth import client_auth_diff
+
+    proxy = {"changed": True, "id": "proxy:test/orders/3/default", "new_id": "proxy:test/orders/4/default",
+             "detail": "import a new revision of orders with ClientAuthEnabled=true in target endpoint default and "
+                       "deploy it to test over revision 3"}
+    diff = client_auth_diff(proxy)
+    assert diff["before_header"] == "proxy:test/orders/3/default"
+    assert diff["after_header"] == "proxy:test/orders/4/default"
+    assert "ClientAuthEnabled: false" in diff["before"] and "ClientAuthEnabled: true" in diff["after"]
+    assert "change: import a new revision of orders" in diff["after"] and "deploy it to test" in diff["after"]
+    same = client_auth_diff({"changed": False, "id": "targetserver:test/a", "new_id": "targetserver:test/a"})
+    assert same["before"] == same["after"]

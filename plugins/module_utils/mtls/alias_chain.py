@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ansible.module_utils.mtls.certcore import (
     build_chain,
     chain_summary,
+    describe_certificates,
     dump_pem,
     fingerprint_sha256,
     key_matches_certificate,
@@ -143,11 +144,7 @@ def same_chain(desired: list, stored: list) -> bool:
 
 
 def describe_chain(chain: list) -> str:
-    lines = []
-    for i, s in enumerate(chain_summary(chain) if chain else []):
-        lines.append("%d: subject=%s | issuer=%s | serial=%s | not_after=%s | sha256=%s\n"
-                     % (i, s["subject"], s["issuer"], s["serial"], s["not_after"], s["sha256"]))
-    return "".join(lines) or "(no certificate)\n"
+    return describe_certificates(chain)
 
 
 def chain_diff(stored: list, desired: list, where: str) -> dict:

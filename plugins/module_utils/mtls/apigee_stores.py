@@ -27,7 +27,13 @@ from ansible.module_utils.mtls.apigee.resources import (
     reference_path,
 )
 from ansible.module_utils.mtls.backend_truststore import default_alias
-from ansible.module_utils.mtls.certcore import chain_summary, fingerprint_sha256, load_certificates, validity_status
+from ansible.module_utils.mtls.certcore import (
+    chain_summary,
+    describe_certificates,
+    fingerprint_sha256,
+    load_certificates,
+    validity_status,
+)
 from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 from ansible.module_utils.mtls.links import discover_links
 from ansible.module_utils.mtls.sslinfo_edit import repoint_keystore
@@ -430,8 +436,8 @@ def sync_truststore_cert(client, env: str, truststore: str, certificate, alias: 
         alias = default_alias(cert)
 
     def listing(items):
-        return "".join("[%s] subject=%s | sha256=%s\n" % (n, chain_summary([c])[0]["subject"],
-                                                           fingerprint_sha256(c)) for n, c in items) or "(empty)\n"
+        items = list(items)
+        return describe_certificates([c for _n, c in items], [n for n, _c in items], empty="(empty)")
 
     result = {"changed": False, "truststore": truststore, "certificate": summary, "aliases": matching}
     after = list(entries)

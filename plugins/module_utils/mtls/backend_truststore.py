@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from ansible.module_utils.mtls.certcore import chain_summary, load_certificates, validity_status
+from ansible.module_utils.mtls.certcore import chain_summary, describe_certificates, load_certificates, validity_status
 from ansible.module_utils.mtls.errors import MtlsError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -197,16 +197,11 @@ def plan_truststore(entries: list[TrustEntry], wanted: list[x509.Certificate], s
 
 
 def describe(entries_or_certs) -> str:
-    """One line per certificate (alias, subject, issuer, serial, not-after, SHA-256): what a diff shows."""
-    lines = []
-    for item in entries_or_certs:
-        cert = item.cert if isinstance(item, TrustEntry) else item
-        alias = item.alias if isinstance(item, TrustEntry) else None
-        s = chain_summary([cert])[0]
-        lines.append("%ssubject=%s | issuer=%s | serial=%s | not_after=%s | sha256=%s\n"
-                     % ("[%s] " % alias if alias else "", s["subject"], s["issuer"], s["serial"], s["not_after"],
-                        s["sha256"]))
-    return "".join(lines)
+    """A block per certificate (alias, subject, issuer, serial, validity, SHA-256): what a diff shows."""
+    items = list(entries_or_certs)
+    certs = [item.cert if isinstance(item, TrustEntry) else item for item in items]
+    labels = [item.alias if isinstance(item, TrustEntry) and item.alias else str(i) for i, item in enumerate(items)]
+    return describe_certificates(certs, labels, empty="")
 
 
 def after_entries(plan: TruststorePlan, alias: str | None = None) -> list[TrustEntry]:

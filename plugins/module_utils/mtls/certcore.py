@@ -636,3 +636,16 @@ def chain_summary(chain, at: _dt.datetime | None = None) -> list[dict]:
         "is_ca": is_ca(c),
         "validity": validity_status(c, at),
     } for c in chain]
+
+
+def describe_certificates(certs, labels=None, empty="(no certificate)") -> str:
+    """What a diff shows of certificates: a short block each (label, subject, issuer, serial and validity, SHA-256),
+    so that a changed certificate reads as a changed block. Secret-free."""
+    blocks = []
+    for i, c in enumerate(certs or []):
+        s = chain_summary([c])[0]
+        label = labels[i] if labels and i < len(labels) and labels[i] is not None else str(i)
+        blocks.append("[%s] %s\n    issued by %s\n    serial %s, valid %s to %s (%s)\n    SHA-256 %s\n"
+                      % (label, s["subject"], s["issuer"], s["serial"], s["not_before"], s["not_after"],
+                         str(s["validity"]).replace("_", " "), s["sha256"]))
+    return "".join(blocks) or empty + "\n"

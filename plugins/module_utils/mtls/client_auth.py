@@ -47,3 +47,15 @@ def enable_client_auth(client, link_id: str, check_mode: bool = False) -> dict:
     new proxy revision means a new id."""
     return edit_link_sslinfo(client, link_id, set_client_auth_in_json, set_client_auth_in_xml,
                              "ClientAuthEnabled=true", check_mode=check_mode)
+
+
+def client_auth_diff(result: dict) -> dict:
+    """The diff of enable_client_auth's result: the link by its id, its SSLInfo ClientAuthEnabled before and after,
+    and what the change is (a target server updated, or a new proxy revision imported and deployed)."""
+    where = result.get("id") or "?"
+    now = result.get("new_id") or where
+    before = "%s\n  SSLInfo ClientAuthEnabled: %s\n" % (where, "false" if result.get("changed") else "true")
+    after = "%s\n  SSLInfo ClientAuthEnabled: true\n" % now
+    if result.get("changed") and result.get("detail"):
+        after += "  change: %s\n" % result["detail"]
+    return {"before_header": where, "after_header": now, "before": before, "after": after}

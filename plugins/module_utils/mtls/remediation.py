@@ -193,9 +193,20 @@ def before_after_rows(plan, before, after, renamed=None):
     return rows
 
 
-def row_text(row):
-    """One line of the console summary for a before/after row."""
-    text = "%s: %s -> %s (%s, %s)" % (row["id"], row["before"], row["after"], row["action"], row["status"])
+def row_text(row, check_mode=False):
+    """One line of the console summary for a before/after row. In check mode nothing was changed, so the line says
+    what would be done ("would fix", "manual") instead of a verdict that stayed the same."""
+    if check_mode:
+        if row["status"] == "fix":
+            text = "%s: %s: would fix (%s)" % (row["id"], row["before"], row["action"])
+        elif row["before"] == "ok":
+            text = "%s: ok" % row["id"]
+        elif row["status"] == "manual":
+            text = "%s: %s: manual, not changed by the tool (%s)" % (row["id"], row["before"], row["action"])
+        else:
+            text = "%s: %s (%s, %s)" % (row["id"], row["before"], row["action"], row["status"])
+    else:
+        text = "%s: %s -> %s (%s, %s)" % (row["id"], row["before"], row["after"], row["action"], row["status"])
     if row.get("missing"):
         text += "; missing: %s" % row["missing"]
     return text
@@ -209,3 +220,36 @@ def _manual_hint(action, code, link):
     if action == "renew_certificate":
         return "a renewed client certificate (the stored one is expired or not yet valid) for %s" % where
     return "a decision by an operator (verdict %s)" % code
+
+
+def plan_markdown(plan, org=None, envs=None, generated_at=None) -> str:
+    """The plan as a change ticket reads it: what would change, object by object, and what needs a person. Secret-free
+    (the plan holds material by path or entry number only)."""
+    links = (plan or {}).get("links") or []
+    counts = (plan or {}).get("counts") or {}
+    lines = ["# Remediation plan%s" % (" for %s %s" % (org, ", ".join(envs or [])) if org else ""), ""]
+    if generated_at:
+        lines += ["Planned at %s. Nothing has been changed yet." % generated_at, ""]
+    lines += ["%d link(s): %d to fix, %d manual, %d with nothing to do." % (
+        len(links), counts.get("fix", 0), counts.get("manual", 0), counts.get("none", 0)), ""]
+    fixes = [e for e in links if e.get("status") == "fix"]
+    if fixes:
+        lines += ["## Changes", "", "| link | verdict | change |", "|---|---|---|"]
+        for e in fixes:
+            lines.append("| `%s` | %s | %s |" % (e.get("id"), e.get("verdict"), (e.get("detail") or e.get("action"))
+                                                .replace("|", "\\|")))
+        lines.append("")
+        certs = (plan or {}).get("truststore_certs") or {}
+        if certs:
+            lines += ["Backend truststores (a backup is kept; validated before and after; the backend reloaded):", ""]
+            for host in sorted(certs):
+                lines.append("- %s: %d CA certificate(s)" % (host, len(certs[host] or [])))
+            lines.append("")
+    manual = [e for e in links if e.get("status") == "manual"]
+    if manual:
+        lines += ["## Needs a person", "", "| link | verdict | missing |", "|---|---|---|"]
+        for e in manual:
+            lines.append("| `%s` | %s | %s |" % (e.get("id"), e.get("verdict"), str(e.get("missing") or "")
+                                                .replace("|", "\\|")))
+        lines.append("")
+    return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Molecule scenario `default` (`molecule test`: the lab's `all` scenario, every lab scenario at once): remediate.yml three times in a row, changed=0 after the first,
+"""Molecule scenario `default` (`molecule test`: the lab's `all` scenario, every lab scenario at once):
+remediate.yml three times in a row, changed=0 after the first,
 then the calls through the lab's Message Processor. The single scenarios: test_remediate_molecule_scenarios.py."""
 import pytest
 

@@ -17,6 +17,7 @@ from tests.contract import edge_contract
 # and target servers API reference): method -> the request media types they take (None: no body).
 OTHER_OPERATIONS = {
     "/organizations/{org_name}": {"get": None},
+    "/organizations/{org_name}/environments": {"get": None},   # List environments: a JSON list of names
     "/organizations/{org_name}/environments/{env_name}": {"get": None},
     "/organizations/{org_name}/environments/{env_name}/targetservers": {"get": None, "post": ["application/json"]},
     "/organizations/{org_name}/environments/{env_name}/targetservers/{ts_name}": {

@@ -60,7 +60,7 @@ def installed(tmp_path_factory):
     tarball = build(str(work / "dist"))
     assert os.path.basename(tarball) == "apigee_mtls-doctor-%s.tar.gz" % galaxy()["version"]
     collections = work / "collections"
-    res = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", tarball, "-p",
+    res = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force", tarball, "-p",
                           str(collections)], capture_output=True, text=True, timeout=300, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
     cfg = work / "ansible.cfg"   # nothing of this checkout: only the installed collection

@@ -28,12 +28,13 @@ def check_run(tmp_path, *extra):
 
 
 def rows(out):
-    """'<id>: <before> -> <after> (<action>, <status>)[; missing: ...]' lines of the report task."""
+    """The check-mode lines of the report task: '<id>: ok', '<id>: <verdict>: would fix (<action>)' and
+    '<id>: <verdict>: manual, not changed by the tool (<action>); missing: ...'."""
     found = {}
     for line in out.splitlines():
         line = line.strip().strip('",')
         for prefix in ("proxy:", "targetserver:", "callout:"):
-            if line.startswith(prefix) and " -> " in line and "(" in line:
+            if line.startswith(prefix) and (line.endswith(": ok") or ": would fix (" in line or ": manual, " in line):
                 link_id, rest = line.split(": ", 1)
                 found[link_id] = rest
     return found
@@ -43,11 +44,15 @@ def test_plan_for_every_lab_link_and_a_missing_backend_mapping(lab, tmp_path):
     got = rows(check_run(tmp_path, "-e", "apigee_mtls_remediate_backend_group=no_such_group"))
     for link in lab["links"]:
         rest = got[link["id"]]
-        assert rest.startswith(link["expected_verdict"] + " -> "), (link["id"], rest)
-        if link["expected_verdict"] != "ca_mismatch":
-            assert ", %s)" % STATUS_FOR[link["expected_verdict"]] in rest, (link["id"], rest)
+        verdict = link["expected_verdict"]
+        if verdict == "ok":
+            assert rest == "ok", (link["id"], rest)
+            continue
+        assert "->" not in rest, rest   # nothing changed in check mode: a plan, not a before/after
+        if verdict != "ca_mismatch":
+            assert STATUS_FOR[verdict] == "fix" and rest.startswith(verdict + ": would fix ("), (link["id"], rest)
             continue
         # the CA fix needs the backend host mapped in inventory: manual, naming what is missing
         backend = next(b for b in lab["backends"] if b["name"] == link["backend"])
-        assert "(trust_issuer, manual)" in rest, rest
+        assert rest.startswith("ca_mismatch: manual, not changed by the tool (trust_issuer)"), rest
         assert "no backend in group no_such_group serves" in rest and str(backend["port"]) in rest, rest

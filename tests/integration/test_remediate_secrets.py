@@ -97,7 +97,7 @@ def test_check_mode_writes_nothing_and_no_secret_leaks(slab, tmp_path):
     rc, texts["remediate-check"] = run(slab, "remediate.yml", reports, "--check", "--diff")
     assert rc == 0, texts["remediate-check"][-4000:]
     assert snapshot(slab) == before
-    assert "upload_chain, fix" in texts["remediate-check"]  # it did plan fixes, and showed them
+    assert ": would fix (upload_chain)" in texts["remediate-check"]  # it did plan fixes, and showed them
     for name, playbook, args in [("remediate", "remediate.yml", ("--diff",)),
                                  ("converge-check", "converge.yml", ("--check", "--diff"))]:
         rc, out = run(slab, playbook, reports, *args)
@@ -140,7 +140,7 @@ def test_key_material_given_as_content_never_appears(slab, tmp_path):
     extra.write_text(json.dumps({"mtls_keystore_material": items}))
     rc, out = run(slab, "remediate.yml", tmp_path / "reports", "--check", "--diff", "-e", "@%s" % extra)
     assert rc == 0, out[-4000:]
-    assert "upload_chain, fix" in out and "Keystore aliases - upload the complete chain" in out
+    assert ": would fix (upload_chain)" in out and "Keystore aliases - upload the complete chain" in out
     assert not PEM_KEY.search(out), "private key PEM in the output"
     for secret in secrets_of(slab):
         assert secret not in out

@@ -512,3 +512,39 @@ def test_a_given_token_is_refreshed_once_with_its_refresh_token(edge):
     with pytest.raises(ApigeeApiError) as err:
         stale.get("")
     assert "its refresh token was refused" in str(err.value)
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY",
+                 "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_the_environments_proxy_is_used_and_no_proxy_honoured_read_once_per_host(edge, no_proxy_env):
+    proxy = FakeEdge()   # a proxy gets the absolute URL; this fake answers it like the server would
+    try:
+        proxy.route("GET", "/v1/organizations/acme/environments", (200, {}, ["via-proxy"]))
+        edge.route("GET", "/v1/organizations/acme/environments", (200, {}, ["direct"]))
+        no_proxy_env.setenv("HTTP_PROXY", proxy.url)
+        c = client(edge)
+        assert c.get("/environments", cache=False) == ["via-proxy"]
+        assert proxy.seen and not edge.seen
+        no_proxy_env.setenv("HTTP_PROXY", "http://127.0.0.1:9")   # read once: a later change is not seen
+        assert c.get("/environments", cache=False) == ["via-proxy"]
+        no_proxy_env.setenv("HTTP_PROXY", proxy.url)
+        no_proxy_env.setenv("NO_PROXY", "127.0.0.1")
+        assert client(edge).get("/environments", cache=False) == ["direct"]
+    finally:
+        proxy.close()
+
+
+def test_a_netrc_entry_never_replaces_the_clients_own_credentials(edge, no_proxy_env, tmp_path):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login intruder password not-ours\n")
+    netrc.chmod(0o600)
+    no_proxy_env.setenv("NETRC", str(netrc))
+    edge.route("GET", "/v1/organizations/acme/environments", (200, {}, ["test"]))
+    assert client(edge, username=None, password=None, token="access-1").get("/environments") == ["test"]
+    assert edge.seen[-1]["headers"]["Authorization"] == "Bearer access-1"

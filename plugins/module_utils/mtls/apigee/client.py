@@ -18,6 +18,7 @@ import copy
 import email.utils
 import json
 import json as _json
+import os
 import random
 import threading
 import time
@@ -176,7 +177,14 @@ class ApigeeClient:
         # but not a request's explicit False or CA path. With validation on and no ca_path, the environment's bundle
         # (a corporate CA) still applies.
         self._verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        # The environment is read once, here: requests would read the proxy variables (and ~/.netrc, whose entry
+        # would replace the client's own credentials) again at every request. HTTP(S)_PROXY / NO_PROXY apply per
+        # host (_proxies_for); REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE when certificates are validated without ca_path.
+        self.session.trust_env = False
+        if self._verify is True:
+            self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self.session.verify = self._verify
+        self._proxies = {}
         self._lock = threading.Lock()
         self._cache = {}
         self._inflight = {}
@@ -259,6 +267,16 @@ class ApigeeClient:
                 return {"Authorization": "Bearer %s" % self._token}
         return {}
 
+    def _proxies_for(self, url):
+        """The environment's proxies for url's scheme and host (NO_PROXY honoured), read once per host."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        found = self._proxies.get(key)
+        if found is None:
+            found = requests.utils.get_environ_proxies(url) if requests is not None else {}
+            self._proxies[key] = found
+        return found
+
     def _oauth_token_request(self, form):
         url = self.login_url + "/oauth/token"
         headers = {
@@ -268,7 +286,8 @@ class ApigeeClient:
         }
         self._count()
         try:
-            resp = self.session.post(url, data=form, headers=headers, timeout=self.timeout, verify=self._verify)
+            resp = self.session.post(url, data=form, headers=headers, timeout=self.timeout, verify=self._verify,
+                                     proxies=self._proxies_for(url))
         except requests.exceptions.RequestException as exc:
             raise MtlsError("cannot reach the Apigee login service at %s: %s" % (url, _plain_conn_error(exc)),
                             url=url) from None
@@ -365,7 +384,8 @@ class ApigeeClient:
             self._count()
             try:
                 resp = self.session.request(method, url, params=params, json=json, data=data, files=files,
-                                            headers=hdrs, auth=auth, timeout=self.timeout, verify=self._verify)
+                                            headers=hdrs, auth=auth, timeout=self.timeout, verify=self._verify,
+                                            proxies=self._proxies_for(url))
             except requests.exceptions.RequestException as exc:
                 if may_retry and attempt < self.retries and _dropped(exc):
                     # the server closed a connection it had accepted: a safe request is sent again

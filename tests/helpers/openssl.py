@@ -1,8 +1,13 @@
-"""Real `openssl s_server` backends for interop tests: one process per server on a free loopback port, requiring a
-client certificate (-Verify 1), written to discard its output; the caller stops it with stop()."""
+"""Real OpenSSL servers for interop tests: `openssl s_server` processes (one per server on a free loopback port,
+requiring a client certificate with -Verify 1, output discarded; stop() ends them) and TlsServer, an in-process
+pyOpenSSL server with libssl's own certificate verification."""
 from __future__ import annotations
 
+import socket
 import subprocess
+import threading
+
+from OpenSSL import SSL, crypto
 
 from tests.helpers.lab import free_block, wait_for_port
 
@@ -41,3 +46,56 @@ def stop(*procs: subprocess.Popen) -> None:
     for p in procs:
         p.kill()
         p.wait()
+
+
+class TlsServer:
+    """An in-process OpenSSL server (pyOpenSSL, libssl's own verification) on 127.0.0.1 that requires a client
+    certificate issued under one of the trusted CAs (also named in its CertificateRequest) and answers HTTP 200 when
+    the handshake completes; one TLS version."""
+
+    def __init__(self, server, trusted, version, require=True):
+        ctx = SSL.Context(SSL.TLS_METHOD)
+        ctx.set_min_proto_version(version)
+        ctx.set_max_proto_version(version)
+        ctx.use_certificate(crypto.X509.from_cryptography(server.cert))
+        ctx.use_privatekey(server.key)
+        store = ctx.get_cert_store()
+        for ca in trusted:
+            store.add_cert(crypto.X509.from_cryptography(ca.cert))
+        if require:
+            ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda *a: a[-1] == 1)
+            for ca in trusted:
+                ctx.add_client_ca(crypto.X509.from_cryptography(ca.cert))
+        self.ctx = ctx
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                continue
+            raw.settimeout(None)  # pyOpenSSL needs a blocking socket
+            conn = SSL.Connection(self.ctx, raw)
+            conn.set_accept_state()
+            try:
+                conn.do_handshake()
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                conn.shutdown()
+            except (SSL.Error, OSError):
+                pass
+            finally:
+                raw.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join(2)
+        self.sock.close()

@@ -1,12 +1,12 @@
 """The probe against a real OpenSSL server (pyOpenSSL) requiring client certificates, TLS 1.2 and TLS 1.3."""
 import socket
-import threading
 
 import pytest
 from ansible.module_utils.mtls import certcore
 from ansible.module_utils.mtls.probe import probe, probe_many
-from OpenSSL import SSL, crypto
+from OpenSSL import SSL
 
+from tests.helpers.openssl import TlsServer
 from tests.helpers.pki import make_ca, make_leaf
 
 pytestmark = pytest.mark.interop
@@ -23,53 +23,9 @@ def pki():
     return locals()
 
 
-class Server:
+def Server(pki, version, require=True):
     """An OpenSSL server that requires a client certificate from Root A and answers HTTP 200 when it gets one."""
-
-    def __init__(self, pki, version, require=True):
-        ctx = SSL.Context(SSL.TLS_METHOD)
-        ctx.set_min_proto_version(version)
-        ctx.set_max_proto_version(version)
-        ctx.use_certificate(crypto.X509.from_cryptography(pki["server"].cert))
-        ctx.use_privatekey(crypto.PKey.from_cryptography_key(pki["server"].key))
-        store = ctx.get_cert_store()
-        store.add_cert(crypto.X509.from_cryptography(pki["root_a"].cert))
-        if require:
-            ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda *a: a[-1] == 1)
-            ctx.add_client_ca(crypto.X509.from_cryptography(pki["root_a"].cert))
-        self.ctx = ctx
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.stop = False
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        self.sock.settimeout(0.2)
-        while not self.stop:
-            try:
-                raw, _ = self.sock.accept()
-            except OSError:
-                continue
-            raw.settimeout(None)  # pyOpenSSL needs a blocking socket
-            conn = SSL.Connection(self.ctx, raw)
-            conn.set_accept_state()
-            try:
-                conn.do_handshake()
-                conn.recv(4096)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                conn.shutdown()
-            except (SSL.Error, OSError):
-                pass
-            finally:
-                raw.close()
-
-    def close(self):
-        self.stop = True
-        self.thread.join(2)
-        self.sock.close()
+    return TlsServer(pki["server"], [pki["root_a"]], version, require=require)
 
 
 @pytest.fixture(params=[SSL.TLS1_2_VERSION, SSL.TLS1_3_VERSION], ids=["TLSv1.2", "TLSv1.3"])

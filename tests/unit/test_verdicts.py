@@ -144,6 +144,23 @@ def test_expired_and_not_yet_valid(pki):
     assert diagnose(link(), ks, probe([pki["root_a"]]), at=NOW)["verdict"] == "certificate_not_yet_valid"
 
 
+def test_an_expired_intermediate_below_the_trusted_ca_is_never_ok(pki):
+    """The backend validates the intermediate it gets (PKIX, OpenSSL): an expired one makes it refuse the chain, so
+    a leaf that is still valid is not enough. The same intermediate as the CA the backend trusts is an anchor."""
+    old_int = make_ca("CN=Intermediate A,O=Lab", parent=pki["root_a"], key=pki["int_a"].key,
+                      not_before=NOW - dt.timedelta(days=400), not_after=NOW - dt.timedelta(days=2))
+    ks = keystore(("client", [pki["leaf_a"], old_int], True))
+    r = diagnose(link(), ks, probe([pki["root_a"]]), at=NOW)
+    assert r["verdict"] == "certificate_expired", r["remediation"]
+    assert "CN=Intermediate A,O=Lab, which expired on" in r["remediation"]["text"]
+    assert r["evidence"]["invalid_chain_certificate"]["subject"] == "CN=Intermediate A,O=Lab"
+    # the backend trusts the intermediate itself: it is the anchor, not a certificate of the path it validates
+    assert diagnose(link(), ks, probe([pki["int_a"]]), at=NOW)["verdict"] == "ok"
+    # a valid intermediate: ok
+    ks_ok = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
+    assert diagnose(link(), ks_ok, probe([pki["root_a"]]), at=NOW)["verdict"] == "ok"
+
+
 def test_chain_incomplete_when_completion_from_known_cas_helps(pki):
     ks = keystore(("client", [pki["leaf_a"]], True))
     bag = [pki["int_a"].cert, pki["root_a"].cert, pki["root_b"].cert]

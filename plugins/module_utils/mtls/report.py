@@ -64,7 +64,7 @@ EXPLAIN = {
     "backend_unreachable": "No TLS connection could be opened from the probe's host; nothing else could be checked.",
     "backend_no_client_auth": "The MP is configured for two-way TLS but the backend never asks for a client "
                               "certificate.",
-    "certificate_expired": "The client certificate the MP would send has expired.",
+    "certificate_expired": "The client certificate the MP would send, or a CA certificate of its chain, has expired.",
     "certificate_not_yet_valid": "The client certificate the MP would send is not valid yet.",
     "chain_incomplete": "JSSE sends the chain only when an issuer of a certificate in it is among the backend's "
                         "acceptable CAs; the stored chain lacks the intermediate(s) that would connect it. Upload "

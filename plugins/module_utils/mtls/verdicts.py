@@ -16,7 +16,8 @@ Precedence (the first rule that applies wins; documented in docs/diagnose.md):
  5. client_auth_disabled       ClientAuthEnabled=false but the backend asks for a client certificate
  6. backend_unreachable        no TCP/TLS connection from the probe's vantage point
  7. backend_no_client_auth     client auth on at the MP, but the backend never asks for a certificate
- 8. certificate_expired / certificate_not_yet_valid   the leaf the MP would send is outside its validity
+ 8. certificate_expired / certificate_not_yet_valid   the leaf the MP would send is outside its validity (also: a CA
+                                                     certificate of the sent chain below the CA the backend trusts)
  9. chain_incomplete           JSSE would not send the stored chain (or would send one with a gap), but completing it
                                from known CAs makes it acceptable -> upload_chain lists the full chain and the missing
     ca_mismatch                JSSE would not send it, and no completion helps -> trust_issuer: the leaf's issuing CA
@@ -363,6 +364,24 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
             return _result("ca_mismatch", ev, plan("trust_issuer", text, **fields))
 
     # 10. the chain is sent: does the backend accept it?
+    # the backend validates every certificate it gets between the leaf and the CA it trusts (PKIX, OpenSSL): one that
+    # expired (or is not valid yet) in that part of the stored chain makes it refuse the chain
+    matched_index = _get(sel, "matched_index")
+    for cert in chain[1:(matched_index or 0) + 1]:
+        status = certcore.validity_status(cert, at)
+        if status in ("expired", "not_yet_valid"):
+            verdict = "certificate_expired" if status == "expired" else "certificate_not_yet_valid"
+            when = cert.not_valid_after_utc if status == "expired" else cert.not_valid_before_utc
+            ev["invalid_chain_certificate"] = cert_ref(cert, at, with_pem=False)
+            if probe.get("handshake"):
+                ev["handshake"] = probe["handshake"]
+            return _result(verdict, ev, plan(
+                "renew_certificate", "The stored chain of %s/%s holds the CA certificate %s, which %s %s: the backend "
+                "validates it between the MP's leaf and the CA it trusts (%s) and refuses the chain. Upload the chain "
+                "with that CA's current certificate (the same subject and key, valid now)." % (
+                    lv["keystore"], lv["alias"], certcore.dn_rfc4514(cert.subject),
+                    "expired on" if status == "expired" else "is not valid before", when.isoformat(),
+                    ev["jsse_selection"]["matched_issuer"]), **renew))
     handshake = probe.get("handshake")
     if handshake and handshake.get("client_certificate_presented") and not handshake.get("ok"):
         ev["handshake"] = handshake

@@ -161,3 +161,18 @@ def test_the_plan_file_lists_each_change_and_what_needs_a_person():
     assert "| `targetserver:test/b` | ca_mismatch | a host of group mtls_backends for b:443 |" in text
     assert "- nginx-b: 1 CA certificate(s)" in text and "BEGIN" not in text
     assert "targetserver:test/c" not in text
+
+
+def test_an_expired_certificate_is_fixed_from_declared_material_and_manual_without():
+    report = {"links": [{"id": "targetserver:test/a", "env": "test", "keystore": "ks", "alias": "client",
+                         "reference": "ks-ref", "verdict": "certificate_expired",
+                         "remediation": {"action": "renew_certificate", "keystore": "ks", "alias": "client",
+                                         "reference": "ks-ref"}}]}
+    material = [{"env": "test", "reference": "ks-ref", "alias": "client", "cert_chain": "/m/chain.pem",
+                 "private_key": "/m/key.pem"}]
+    plan = plan_remediation(report, material, [])
+    assert plan["links"][0]["status"] == "fix" and plan["links"][0]["action"] == "renew_certificate"
+    item = plan["keystore_items"][0]
+    assert item["cert_chain"] == "/m/chain.pem" and item["key"] == "private_key"
+    manual = plan_remediation(report, [], [])
+    assert manual["links"][0]["status"] == "manual" and "renewed client certificate" in manual["links"][0]["missing"]

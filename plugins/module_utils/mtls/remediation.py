@@ -75,7 +75,10 @@ def plan_remediation(report: dict, materials: list, backends: list, strategy: st
         material = find_material(materials, env, keystore, alias, reference, link.get("id"))
         if action == "none":
             entry["detail"] = "nothing to do"
-        elif action == "upload_chain":
+        elif action == "upload_chain" or (action == "renew_certificate" and (
+                (_m(material, "cert_chain") and _m(material, "private_key")) or _m(material, "pkcs12"))):
+            # renew_certificate with declared material: the operator's current chain and key are uploaded (Apigee
+            # refuses an expired certificate in it, before any change)
             chain = _m(material, "cert_chain")
             key = _m(material, "private_key") or _m(material, "pkcs12")
             if not key and not rem.get("key_required", True) and rem.get("certificates") and not chain:

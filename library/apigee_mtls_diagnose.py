@@ -102,6 +102,13 @@ options:
         it is never guessed."
     type: dict
     default: {}
+  expiry_warn_days:
+    description:
+      - Every link's stored chain, and the CAs its backend names whose certificate is known, are checked against this
+        window; a link that works today with a certificate expiring within it stays C(ok), with the certificate and
+        the date in its C(expiry) and in the report's C(summary.expiring_links), listed first in the Markdown.
+    type: int
+    default: 30
   restart_pending:
     description:
       - Keystores a fix changed in place (same name) with no Message Processor restart recorded since, as
@@ -264,6 +271,7 @@ def main():
         "mp_java": {"type": "str", "default": "17", "choices": ["8", "11", "17", "17-sha1-off"]},
         "flow_variables": {"type": "dict", "default": {}},
         "restart_pending": {"type": "dict", "default": {}},
+        "expiry_warn_days": {"type": "int", "default": 30},
         "report_dir": {"type": "path"},
         "probe_host": {"type": "str"},
         "return_copies": {"type": "bool", "default": True},
@@ -276,7 +284,8 @@ def main():
                                tls_versions=p["tls_versions"] or None, max_workers=p["max_workers"],
                                backend_kinds=p["backend_kinds"], mp_log_groups=p["mp_log_groups"],
                                mp_log_max_ids=p["mp_log_max_ids"], key_manager=p["key_manager"], java=p["mp_java"],
-                               flow_values=p["flow_variables"], restart_pending=p["restart_pending"])
+                               flow_values=p["flow_variables"], restart_pending=p["restart_pending"],
+                               expiry_warn_days=p["expiry_warn_days"])
         if p["probe_host"]:
             report["probe_host"] = p["probe_host"]
         result = {"changed": False}

@@ -187,3 +187,35 @@ def test_fail_on_broken_fails_the_play_and_names_the_report(lab, tmp_path):
     broken = sum(1 for link in lab["links"] if link["expected_verdict"] != "ok")
     assert "%d southbound link(s) are not ok" % broken in res.stdout
     assert (tmp_path / "mtls-report.json").exists() and (tmp_path / "mtls-report.md").exists()
+
+
+def test_no_lab_certificate_expires_within_30_days(playbook_run):
+    summary = playbook_run["report"]["summary"]
+    assert summary["expiring"] == 0 and summary["expiring_links"] == []
+    assert all(row["expiry"]["warn_days"] == 30 and row["expiry"]["expiring"] == [] for row in
+               playbook_run["report"]["links"])
+
+
+def test_a_window_longer_than_the_lab_leaves_lists_every_ok_link_first_and_keeps_it_ok(lab, tmp_path):
+    """The lab's client leaves are valid for 825 days and its intermediates for 1825: with a 900-day window every ok
+    link's leaf is expiring (its verdict stays ok), soonest first, at the top of the Markdown and in the console."""
+    out = tmp_path / "reports"
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    res = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"),
+                          os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i", os.path.join(ROOT, "inventory", "lab"),
+                          "-e", "mtls_report_dir=%s" % out, "-e", "mtls_expiry_warn_days=900"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-4000:]
+    report = json.loads((out / "mtls-report.json").read_text())
+    ok = [row for row in report["links"] if row["verdict"] == "ok"]
+    want_ok = [link["id"] for link in lab["links"] if link["expected_verdict"] == "ok"]
+    assert sorted(row["id"] for row in ok) == sorted(want_ok)
+    soon = report["summary"]["expiring_links"]
+    assert report["summary"]["expiring"] == len(ok)
+    assert {e["id"] for e in soon} == set(want_ok)
+    assert [e["not_after"] for e in soon] == sorted(e["not_after"] for e in soon)
+    leaves = [e for e in soon if e["what"] == "leaf"]
+    assert leaves and all(e["subject"].startswith("CN=mp-client-") and 800 <= e["days_left"] <= 825 for e in leaves)
+    markdown = (out / "mtls-report.md").read_text()
+    assert markdown.index("## Expiring within 900 days") < markdown.index("| verdict | links |")
+    assert "expiring soon: %s: the leaf CN=mp-client-" % soon[0]["id"] in res.stdout

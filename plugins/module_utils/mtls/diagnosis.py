@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.mtls import certcore, jsse_profile
 from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.expiry import DEFAULT_WARN_DAYS, forecast
 from ansible.module_utils.mtls.links import check_org, discover_all, list_keystores, read_keystore
 from ansible.module_utils.mtls.material import load_ca_bundle
 from ansible.module_utils.mtls.mp_log import MP_LOG_MAX_IDS, attach_mp_log_evidence, resolve_hosts
@@ -38,7 +39,8 @@ def _read_keystores(client, wanted, max_workers):
 def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=None, scan_env_keystores=True,
                   use_sni=True, probe_timeout=10.0, tls_versions=None, max_workers=16, at=None, probe_fn=None,
                   backend_kinds=None, mp_log_groups=None, mp_log_max_ids=MP_LOG_MAX_IDS, resolve_fn=None,
-                  key_manager="SunX509", java=None, flow_values=None, restart_pending=None):
+                  key_manager="SunX509", java=None, flow_values=None, restart_pending=None,
+                  expiry_warn_days=DEFAULT_WARN_DAYS):
     """Diagnose every southbound TLS link of envs. Returns the report dict (schema docs/mtls-report.schema.json).
 
     Each link is probed once per TLS version it allows (its SSLInfo <Protocols>, or the defaults of the MP's Java
@@ -47,6 +49,10 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
 
     flow_values: the values a proxy gives the flow variables its SSLInfo names ({"ssl.keystore": "ks1"}); a link
     whose KeyStore/KeyAlias needs one that is not given is ``dynamic_keystore``, never guessed.
+
+    expiry_warn_days: every row gets ``expiry`` (expiry.forecast: its stored chain and the CAs the backend names, as
+    far as their certificates are known, expiring within that many days); ok links with one are listed in
+    ``summary.expiring_links``, soonest first (a scheduled run sees the outage coming).
 
     restart_pending: keystores a fix changed in place with no MP restart recorded since ({"env/keystore": when});
     a link on one of them that would be ``ok`` is ``mp_restart_pending`` (the MPs may still hold the old chain).
@@ -108,12 +114,18 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
         result = verdicts_restart_pending(result, link.env, link.keystore.name, restart_pending)
         row = _link_row(link, ks, pr, result, at)
         row["tls_versions"] = tls
+        chain = (ks or {}).get("aliases", {}).get(link.ssl.key_alias or "", {}).get("chain") or []
+        row["expiry"] = forecast(chain, (pr or {}).get("acceptable_ca_names") or (), bag, expiry_warn_days, at)
         rows.append(row)
 
     if mp_log_groups:
         attach_mp_log_evidence(rows, mp_log_groups, getattr(client, "org", None), max_ids=mp_log_max_ids,
                                host_addresses=resolve_hosts({r["host"] for r in rows if r["host"]}, resolve_fn))
     summary = summarize(rows)
+    soon = sorted(((e, r["id"]) for r in rows if r["verdict"] == "ok" for e in r["expiry"]["expiring"]),
+                  key=lambda pair: pair[0]["not_after"])
+    summary["expiring"] = len({link_id for _e, link_id in soon})
+    summary["expiring_links"] = [dict(e, id=link_id) for e, link_id in soon]
     stats = dict(client.stats()) if hasattr(client, "stats") else {"api_requests": getattr(client, "request_count", 0)}
     stats.update({"probes": len(probes), "links": len(rows), "wall_seconds": round(time.monotonic() - started, 3)})
     return {

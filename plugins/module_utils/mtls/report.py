@@ -103,7 +103,17 @@ def render_markdown(report):
         "Generated %s. %d link(s): %d ok, %d broken. API requests: %s; probes: %s; wall time %ss." % (
             report["generated_at"], report["summary"]["total"], report["summary"]["ok"], report["summary"]["broken"],
             report["stats"].get("api_requests"), report["stats"].get("probes"), report["stats"].get("wall_seconds")),
-        "", "| verdict | links |", "|---|---|"]
+        ""]
+    soon = report["summary"].get("expiring_links") or []
+    if soon:
+        days = next((r["expiry"]["warn_days"] for r in report["links"] if r.get("expiry")), None)
+        lines += ["## Expiring within %s days (these links work today)" % days, "",
+                  "| link | certificate | subject | expires | days left |", "|---|---|---|---|---|"]
+        for e in soon:
+            lines.append("| `%s` | %s | %s | %s | %d |" % (_cell(e["id"]), e["what"], _cell(e["subject"]),
+                                                            e["not_after"], e["days_left"]))
+        lines.append("")
+    lines += ["| verdict | links |", "|---|---|"]
     for v in VERDICTS:
         n = report["summary"]["by_verdict"].get(v, 0)
         if n:

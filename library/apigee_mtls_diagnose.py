@@ -132,6 +132,21 @@ options:
   probe_host:
     description: The host the probes ran from, recorded in the report (C(probe_host)).
     type: str
+  run_dir:
+    description:
+      - This run's own folder (C(<report_dir>/runs/<UTC time>-<org>-<envs>)), where the report is also written as
+        C(<run_stage>.json) and C(<run_stage>.md), so that the next run does not overwrite it; C(<report_dir>/latest)
+        then points at it and only the newest O(keep_runs) run folders are kept. Nothing is written in check mode.
+    type: path
+  run_stage:
+    description: The name of the report in the run folder - C(diagnosis), or C(before) / C(after) a remediation.
+    type: str
+    choices: [diagnosis, before, after]
+    default: diagnosis
+  keep_runs:
+    description: How many run folders to keep (the oldest beyond are deleted; folders the tool did not make never).
+    type: int
+    default: 50
   return_copies:
     description:
       - Also return RV(links) and RV(report_markdown), which repeat what RV(report) holds. At a thousand links the
@@ -233,6 +248,15 @@ report_markdown:
   description: The Markdown report (a table, then per broken link what was found and what to do).
   returned: unless O(return_copies=false)
   type: str
+run:
+  description: This run's folder, the files written there, whether C(latest) points at it, the run folders pruned.
+  returned: when O(run_dir) is set, not in check mode
+  type: dict
+  sample:
+    run_dir: /srv/reports/runs/20261201T233005Z-myorg-prod
+    files: [/srv/reports/runs/20261201T233005Z-myorg-prod/diagnosis.json]
+    latest: true
+    pruned: []
 report_paths:
   description: Paths of the JSON and Markdown reports (when O(report_dir) is set).
   returned: when report_dir is set
@@ -248,9 +272,12 @@ probes:
   type: int
 """
 
+import json
+
 from ansible.module_utils.mtls.diagnosis import run_diagnosis
 from ansible.module_utils.mtls.module_ansible import ApigeeModule
 from ansible.module_utils.mtls.report import render_markdown, write_reports
+from ansible.module_utils.mtls.report_runs import save_run
 
 
 def main():
@@ -275,6 +302,9 @@ def main():
         "report_dir": {"type": "path"},
         "probe_host": {"type": "str"},
         "return_copies": {"type": "bool", "default": True},
+        "run_dir": {"type": "path"},
+        "run_stage": {"type": "str", "default": "diagnosis", "choices": ["diagnosis", "before", "after"]},
+        "keep_runs": {"type": "int", "default": 50},
     })
 
     def work(client, p):
@@ -292,6 +322,10 @@ def main():
         if p["report_dir"]:
             paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode)
             result.update(changed=changed, report_paths=paths)
+        if p["run_dir"] and not module.check_mode:   # this run's own copy: kept when the next run writes its own
+            result["run"] = save_run(p["run_dir"], {
+                "%s.json" % p["run_stage"]: json.dumps(report, indent=2, sort_keys=True) + "\n",
+                "%s.md" % p["run_stage"]: render_markdown(report)}, keep=p["keep_runs"])
         result.update(report=report, summary=report["summary"], probes=report["stats"]["probes"])
         if p["return_copies"]:
             result.update(links=report["links"], report_markdown=render_markdown(report))

@@ -57,6 +57,8 @@ ansible-playbook -i inventory/lab playbooks/diagnose.yml
 
 step "4/5 Remediate and verify (playbooks/remediate.yml)"
 ansible-playbook -i inventory/lab playbooks/remediate.yml
+echo "  This run's evidence, side by side in reports/$(readlink reports/latest):"
+ls reports/latest/ | sed 's/^/    /'
 
 step "5/5 Diagnose again as a pipeline would (scripts/mtls_run.py: exit 0 all ok, 10 links broken, else the run failed)"
 rc=0

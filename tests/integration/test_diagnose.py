@@ -219,3 +219,26 @@ def test_a_window_longer_than_the_lab_leaves_lists_every_ok_link_first_and_keeps
     markdown = (out / "mtls-report.md").read_text()
     assert markdown.index("## Expiring within 900 days") < markdown.index("| verdict | links |")
     assert "expiring soon: %s: the leaf CN=mp-client-" % soon[0]["id"] in res.stdout
+
+
+def test_each_run_keeps_its_report_in_its_own_folder_and_latest_points_at_the_last(lab, playbook_run, tmp_path):
+    import time
+
+    out = tmp_path / "reports"
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    runs = []
+    for keep in (5, 5, 2):
+        res = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"),
+                              os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i",
+                              os.path.join(ROOT, "inventory", "lab"), "-e", "mtls_report_dir=%s" % out,
+                              "-e", "mtls_report_keep_runs=%d" % keep], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=300)
+        assert res.returncode == 0, res.stdout[-3000:]
+        runs.append(os.readlink(out / "latest"))
+        time.sleep(1.1)   # run folders are named to the second
+    assert len(set(runs)) == 3 and all(r.startswith("runs/") and r.endswith("-%s-%s" % (lab["org"], "+".join(
+        lab["envs"]))) for r in runs)
+    assert sorted(os.listdir(out / "runs")) == sorted(os.path.basename(r) for r in runs[1:])   # kept the last 2
+    latest = json.loads((out / "latest" / "diagnosis.json").read_text())
+    assert latest["links"] == json.loads((out / "mtls-report.json").read_text())["links"]
+    assert (out / "latest" / "diagnosis.md").read_text().startswith("# Southbound mTLS diagnosis")

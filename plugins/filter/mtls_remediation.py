@@ -13,6 +13,7 @@ _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
 from ansible.module_utils.mtls.alias_chain import item_options  # noqa: E402
 from ansible.module_utils.mtls.remediation import (  # noqa: E402
     before_after_rows,
+    change_records,
     plan_markdown,
     plan_remediation,
     row_text,
@@ -35,5 +36,6 @@ def mtls_alias_items(items, strategy="rotate", include_root=True):
 class FilterModule:
     def filters(self):
         return {"mtls_remediation_plan": mtls_remediation_plan, "mtls_before_after": before_after_rows,
-                "mtls_row_text": row_text, "mtls_plan_markdown": plan_markdown, "mtls_with_material": with_material,
+                "mtls_row_text": row_text, "mtls_plan_markdown": plan_markdown,
+                "mtls_change_records": change_records, "mtls_with_material": with_material,
                 "mtls_alias_items": mtls_alias_items}

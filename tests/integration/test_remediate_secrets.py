@@ -4,6 +4,7 @@ output or report of these runs holds a private key, password or token, although 
 and rewrite password-protected truststores."""
 import glob
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -115,6 +116,13 @@ def test_check_mode_writes_nothing_and_no_secret_leaks(slab, tmp_path):
             with open(path, encoding="utf-8", errors="replace") as fh:
                 texts[path] = fh.read()
     assert any(p.endswith("remediation.md") for p in texts)
+    # remediation.json says what changed, object by object, and how to roll each back; so does this run's folder
+    changes = json.loads((reports / "remediation.json").read_text())["changes"]
+    kinds = {c["object"].split(" ", 1)[0] for c in changes}
+    assert {"keystore", "reference", "truststore"} <= kinds, changes
+    assert all(c["rollback"] for c in changes)
+    assert any(c["object"].startswith("truststore ") and c["rollback"].startswith("cp -p ") for c in changes)
+    assert "## What changed, object by object" in (reports / "latest" / "remediation.md").read_text()
     for where, text in texts.items():
         assert not PEM_KEY.search(text), "private key PEM in %s" % where
         for secret in secrets:

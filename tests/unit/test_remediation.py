@@ -176,3 +176,29 @@ def test_an_expired_certificate_is_fixed_from_declared_material_and_manual_witho
     assert item["cert_chain"] == "/m/chain.pem" and item["key"] == "private_key"
     manual = plan_remediation(report, [], [])
     assert manual["links"][0]["status"] == "manual" and "renewed client certificate" in manual["links"][0]["missing"]
+
+
+def test_each_change_is_named_with_its_rollback():
+    from ansible.module_utils.mtls.remediation import change_records
+
+    rotation = {"changed": True, "action": "rotate", "env": "test", "alias": "client", "keystore": "ksrot1a2b3c4d",
+                "previous_keystore": "ks", "references": ["ks-ref"], "repointed": ["proxy:test/p/1/default"],
+                "renamed": {"proxy:test/p/1/default": "proxy:test/p/2/default"}, "previous_keystore_kept_because": [],
+                "chain": [{"subject": "CN=mp-client,O=Lab"}], "leftovers_deleted": []}
+    in_place = {"changed": True, "action": "replace", "env": "test", "alias": "a", "keystore": "k2",
+                "restart_required": True, "chain": [{"subject": "CN=x"}]}
+    unchanged = {"changed": False, "action": "none", "env": "test", "alias": "b", "keystore": "k3"}
+    client_auth = [{"changed": True, "client_auth_link": "targetserver:test/ts1", "new_id": "targetserver:test/ts1"}]
+    trust = [{"host": "nginx-b", "path": "/etc/nginx/ca.pem", "format": "pem_bundle", "backup": "/etc/nginx/ca.pem.1~",
+              "added": ["CN=Issuing CA C"], "reload": "systemctl reload nginx"}]
+    got = change_records([rotation, in_place, unchanged], client_auth, trust)
+    by = {c["object"]: c for c in got}
+    assert "keystore test/ksrot1a2b3c4d" in by and "was deleted" in by["keystore test/ksrot1a2b3c4d"]["rollback"]
+    assert by["reference test/ks-ref"]["change"] == "refers to ksrot1a2b3c4d (was ks)"
+    proxy = by["proxy p (proxy:test/p/1/default)"]
+    assert "new revision 2 deployed" in proxy["change"] and "revisions/1/deployments?override=true" in proxy["rollback"]
+    assert "the MPs use it only after a restart" in by["keystore test/k2 alias a"]["change"]
+    assert by["target server test/ts1"]["change"] == "SSLInfo ClientAuthEnabled true (was false)"
+    assert by["truststore nginx-b:/etc/nginx/ca.pem (pem_bundle)"]["rollback"] == (
+        "cp -p /etc/nginx/ca.pem.1~ /etc/nginx/ca.pem, then systemctl reload nginx")
+    assert not any("k3" in c["object"] for c in got) and len(got) == 6

@@ -5,7 +5,7 @@ gave them (paths or vaulted values) and are never copied into the plan's text.
 """
 from __future__ import annotations
 
-from ansible.module_utils.mtls.apigee.resources import env_of_link_id, latest_revision_id
+from ansible.module_utils.mtls.apigee.resources import env_of_link_id, latest_revision_id, parse_link_id
 from ansible.module_utils.mtls.report import remediation_of, verdict_code
 
 FIX_ACTIONS = ("upload_chain", "trust_issuer")
@@ -256,3 +256,70 @@ def plan_markdown(plan, org=None, envs=None, generated_at=None) -> str:
                                                 .replace("|", "\\|")))
         lines.append("")
     return "\n".join(lines)
+
+
+def change_records(keystore_results=None, client_auth_results=None, truststores=None) -> list:
+    """What a run changed, object by object, each with how to roll it back: [{"object", "change", "rollback"}].
+
+    keystore_results: the per-item results of apigee_keystore_aliases; client_auth_results: those of
+    apigee_target_client_auth (each with its link id); truststores: [{"host", "path", "format", "backup", "added":
+    [subjects], "reload"}] of the backends whose truststore file changed. Secret-free."""
+    out = []
+    for r in keystore_results or []:
+        if not r.get("changed"):
+            continue
+        env, alias, ks = r.get("env"), r.get("alias"), r.get("keystore")
+        leaf = ((r.get("chain") or [{}])[0]).get("subject") or "?"
+        action = r.get("action")
+        if action == "rotate":
+            prev = r.get("previous_keystore")
+            kept = bool(r.get("previous_keystore_kept_because")) or r.get("keep_previous")
+            out.append({"object": "keystore %s/%s" % (env, ks),
+                        "change": "new keystore, alias %s holds %s and its chain (rotation of %s)"
+                                  % (alias, leaf, prev),
+                        "rollback": ("repoint what moved back to %s, which was kept" % prev) if kept else
+                        ("%s was deleted (Apigee never exports a private key): re-create it from your previous "
+                         "material, then repoint what moved; keep_previous: true keeps it next time" % prev)})
+            for ref in r.get("references") or []:
+                out.append({"object": "reference %s/%s" % (env, ref), "change": "refers to %s (was %s)" % (ks, prev),
+                            "rollback": "PUT .../environments/%s/references/%s {\"refers\": \"%s\"} once %s exists"
+                                        % (env, ref, prev, prev)})
+            renamed = r.get("renamed") or {}
+            for link_id in r.get("repointed") or []:
+                out.append(_sslinfo_change(link_id, renamed.get(link_id, link_id),
+                                           "KeyStore %s (was %s)" % (ks, prev)))
+            for name in r.get("leftovers_deleted") or []:
+                out.append({"object": "keystore %s/%s" % (env, name), "change": "deleted (left by an earlier "
+                            "rotation, nothing named it)", "rollback": "none needed: nothing used it"})
+        else:
+            out.append({"object": "keystore %s/%s alias %s" % (env, ks, alias),
+                        "change": "%s in place: %s and its chain%s" % (
+                            action, leaf, "; the MPs use it only after a restart" if r.get("restart_required") else ""),
+                        "rollback": "upload the previous chain (before.json keeps what was stored) to the same alias"})
+    for r in client_auth_results or []:
+        if not r.get("changed"):
+            continue
+        link_id = r.get("client_auth_link") or r.get("id")
+        out.append(_sslinfo_change(link_id, r.get("new_id") or link_id, "ClientAuthEnabled true (was false)"))
+    for t in truststores or []:
+        out.append({"object": "truststore %s:%s (%s)" % (t.get("host"), t.get("path"), t.get("format")),
+                    "change": "added %s; then validated and reloaded" % (", ".join(t.get("added") or []) or "CAs"),
+                    "rollback": ("cp -p %s %s, then %s" % (t["backup"], t.get("path"), t.get("reload") or
+                                                           "reload the backend")) if t.get("backup") else
+                    "remove the added CA certificates, then reload the backend (no backup was kept)"})
+    return out
+
+
+def _sslinfo_change(link_id, new_id, what):
+    parts = parse_link_id(link_id) if link_id else {}
+    if parts.get("kind") == "targetserver":
+        return {"object": "target server %s/%s" % (parts.get("env"), parts.get("name")),
+                "change": "SSLInfo %s" % what, "rollback": "PUT the target server with its previous sSLInfo "
+                "(before.json has it)"}
+    new = parse_link_id(new_id) if new_id else {}
+    return {"object": "proxy %s (%s)" % (parts.get("api"), link_id),
+            "change": "new revision %s deployed with SSLInfo %s (was revision %s)" % (
+                new.get("revision"), what, parts.get("revision")),
+            "rollback": "deploy revision %s again: POST .../environments/%s/apis/%s/revisions/%s/deployments"
+                        "?override=true" % (parts.get("revision"), parts.get("env"), parts.get("api"),
+                                            parts.get("revision"))}

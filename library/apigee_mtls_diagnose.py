@@ -143,6 +143,13 @@ options:
     type: str
     choices: [diagnosis, before, after]
     default: diagnosis
+  report_lang:
+    description:
+      - The language of the Markdown report - C(en), or C(ja) (headings, labels, verdict explanations and fix names
+        in Japanese, with the runbook's terms). The JSON report is the same in both.
+    type: str
+    choices: [en, ja]
+    default: en
   keep_runs:
     description: How many run folders to keep (the oldest beyond are deleted; folders the tool did not make never).
     type: int
@@ -305,6 +312,7 @@ def main():
         "run_dir": {"type": "path"},
         "run_stage": {"type": "str", "default": "diagnosis", "choices": ["diagnosis", "before", "after"]},
         "keep_runs": {"type": "int", "default": 50},
+        "report_lang": {"type": "str", "default": "en", "choices": ["en", "ja"]},
     })
 
     def work(client, p):
@@ -320,15 +328,16 @@ def main():
             report["probe_host"] = p["probe_host"]
         result = {"changed": False}
         if p["report_dir"]:
-            paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode)
+            paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode,
+                                           lang=p["report_lang"])
             result.update(changed=changed, report_paths=paths)
         if p["run_dir"] and not module.check_mode:   # this run's own copy: kept when the next run writes its own
             result["run"] = save_run(p["run_dir"], {
                 "%s.json" % p["run_stage"]: json.dumps(report, indent=2, sort_keys=True) + "\n",
-                "%s.md" % p["run_stage"]: render_markdown(report)}, keep=p["keep_runs"])
+                "%s.md" % p["run_stage"]: render_markdown(report, p["report_lang"])}, keep=p["keep_runs"])
         result.update(report=report, summary=report["summary"], probes=report["stats"]["probes"])
         if p["return_copies"]:
-            result.update(links=report["links"], report_markdown=render_markdown(report))
+            result.update(links=report["links"], report_markdown=render_markdown(report, p["report_lang"]))
         return result
 
     module.run(work)

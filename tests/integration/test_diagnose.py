@@ -242,3 +242,22 @@ def test_each_run_keeps_its_report_in_its_own_folder_and_latest_points_at_the_la
     latest = json.loads((out / "latest" / "diagnosis.json").read_text())
     assert latest["links"] == json.loads((out / "mtls-report.json").read_text())["links"]
     assert (out / "latest" / "diagnosis.md").read_text().startswith("# Southbound mTLS diagnosis")
+
+
+def test_the_japanese_report_uses_the_runbooks_terms_and_the_json_stays_the_same(lab, playbook_run, tmp_path):
+    out = tmp_path / "reports"
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    res = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"),
+                          os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i", os.path.join(ROOT, "inventory", "lab"),
+                          "-e", "mtls_report_dir=%s" % out, "-e", "mtls_report_lang=ja"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:]
+    markdown = (out / "mtls-report.md").read_text(encoding="utf-8")
+    assert markdown.startswith("# サウスバウンド mTLS 診断: 組織 `%s`" % lab["org"])
+    assert "## 異常のあるリンク" in markdown and "## Broken links" not in markdown
+    assert "ランブックの原因 2: 認証局不一致" in markdown and "クライアント証明書がない" in markdown
+    assert "許容されるクライアント証明書の認証局名 (Acceptable client certificate CA names" in markdown
+    report = json.loads((out / "mtls-report.json").read_text())
+    english = playbook_run["report"]
+    assert [(r["id"], r["verdict"], r["remediation"]["action"]) for r in report["links"]] == \
+        [(r["id"], r["verdict"], r["remediation"]["action"]) for r in english["links"]]

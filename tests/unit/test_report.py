@@ -213,8 +213,8 @@ def test_diagnosis_carries_a_scanned_system_log_without_changing_verdicts(tmp_pa
     with open(os.path.join(ROOT, "docs", "mtls-report.schema.json"), encoding="utf-8") as fh:
         jsonschema.validate(report, json.load(fh))
     md = render_markdown(report)
-    assert ("- MP system.log: 2 handshake failures, Received fatal alert: bad_certificate, message IDs `mid-2`, "
-            "`mid-1` (first 2024-05-01 10:00:01,000, last 2024-05-01 10:00:02,000)") in md
+    assert ("- MP system.log: 2 handshake failure(s), Received fatal alert: bad_certificate, "
+            "X-Apigee.Message-ID `mid-2`, `mid-1` (first 2024-05-01 10:00:01,000, last 2024-05-01 10:00:02,000)") in md
     assert "MP system.log" not in render_markdown(plain)
 
 
@@ -250,3 +250,18 @@ def test_the_verdict_list_is_one_list():
         schema = json.load(fh)
     assert set(schema["$defs"]["verdict"]["enum"]) == set(VERDICTS) == set(EXPLAIN) == set(PRECEDENCE)
     assert len(PRECEDENCE) == len(set(PRECEDENCE))
+
+
+def test_every_verdict_action_and_label_has_both_languages():
+    from ansible.module_utils.mtls.report_text import ACTIONS, EXPLAIN, LANGUAGES, TEXT
+    from ansible.module_utils.mtls.verdicts import VERDICTS
+
+    actions = {"none", "upload_chain", "trust_issuer", "enable_client_auth", "renew_certificate", "manual"}
+    for lang in LANGUAGES:
+        assert set(EXPLAIN[lang]) == set(VERDICTS), lang
+        assert set(ACTIONS[lang]) == actions, lang
+        assert set(TEXT[lang]) == set(TEXT["en"]), lang
+        for key, text in TEXT[lang].items():   # the same placeholders in both languages
+            assert text.count("%s") + text.count("%d") == TEXT["en"][key].count("%s") + TEXT["en"][key].count("%d"), key
+    assert "認証局不一致" in EXPLAIN["ja"]["ca_mismatch"]
+    assert "クライアント証明書がない" in EXPLAIN["ja"]["no_client_certificate"]

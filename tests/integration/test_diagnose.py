@@ -261,3 +261,20 @@ def test_the_japanese_report_uses_the_runbooks_terms_and_the_json_stays_the_same
     english = playbook_run["report"]
     assert [(r["id"], r["verdict"], r["remediation"]["action"]) for r in report["links"]] == \
         [(r["id"], r["verdict"], r["remediation"]["action"]) for r in english["links"]]
+
+
+def test_probes_on_another_host_still_write_the_reports_and_the_run_folder(lab, tmp_path):
+    """mtls_probe_host names another inventory host (here the lab's MP host): the module runs there and returns the
+    report; the role writes the reports, this run's folder and latest on the controller."""
+    out = tmp_path / "reports"
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    res = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"),
+                          os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i", os.path.join(ROOT, "inventory", "lab"),
+                          "-e", "mtls_report_dir=%s" % out, "-e", "mtls_probe_host=lab-mp"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert "Keep this run's copy in its folder" in res.stdout and "changed=0" in res.stdout
+    report = json.loads((out / "mtls-report.json").read_text())
+    assert report["probe_host"] == "lab-mp"
+    assert json.loads((out / "latest" / "diagnosis.json").read_text())["links"] == report["links"]
+    assert (out / "latest" / "diagnosis.md").read_text().startswith("# Southbound mTLS diagnosis")

@@ -248,15 +248,9 @@ stored_before:
   returned: always
   type: list
   elements: dict
-  contains:
-    subject: {description: Subject DN (Java's form)., type: str}
-    issuer: {description: Issuer DN., type: str}
-    serial: {description: Serial number (hex)., type: str}
-    not_before: {description: Start of validity (UTC)., type: str}
-    not_after: {description: End of validity (UTC)., type: str}
-    sha256: {description: SHA-256 fingerprint., type: str}
-    is_ca: {description: Whether it is a CA certificate., type: bool}
-    validity: {description: "C(valid), C(expired) or C(not_yet_valid)", type: str}
+  sample: [{subject: "CN=mp-client,O=Acme", issuer: "CN=Acme Issuing CA,O=Acme", serial: "1f:14:e3:65",
+            not_before: "2026-01-01T00:00:00Z", not_after: "2027-01-01T00:00:00Z", sha256: "4D:1C:84:A4:...:AD:C4",
+            is_ca: false, validity: valid}]
 api_requests:
   description: HTTP requests made to the management API.
   returned: always

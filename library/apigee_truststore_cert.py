@@ -66,15 +66,8 @@ certificate:
   description: Summary of the certificate (subject, issuer, serial, not_after, sha256, ...).
   returned: always
   type: dict
-  sample:
-    subject: CN=mp-client,O=Acme
-    issuer: CN=Acme Issuing CA,O=Acme
-    serial: 1f:14:e3:65
-    not_before: '2026-01-01T00:00:00Z'
-    not_after: '2027-01-01T00:00:00Z'
-    sha256: 4D:1C:84:A4:...:AD:C4
-    is_ca: false
-    validity: valid
+  sample: {subject: "CN=Acme Issuing CA,O=Acme", issuer: "CN=Acme Root,O=Acme", serial: "5d:ec:7b:61",
+           not_after: "2036-01-01T00:00:00Z", sha256: "46:9D:DD:00:...:2C:17", is_ca: true, validity: valid}
 api_requests:
   description: HTTP requests made to the management API.
   returned: always

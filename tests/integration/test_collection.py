@@ -130,6 +130,17 @@ def test_the_collection_diagnoses_the_lab_by_fqcn(installed, lab, tmp_path):
     assert sorted(row["verdict"] for row in report["links"]) == want
 
 
+def _ee_project(installed, tmp_path):
+    """A folder with the EE definition, its requirement files and the built tarball where it expects it (dist/)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("execution-environment.yml", "requirements-ee.txt", "bindep.txt"):
+        shutil.copy(os.path.join(ROOT, name), project / name)
+    (project / "dist").mkdir()
+    shutil.copy(installed["tarball"], project / "dist")
+    return project
+
+
 def test_the_execution_environment_definition_builds_a_context(installed, tmp_path):
     with open(os.path.join(ROOT, "execution-environment.yml"), encoding="utf-8") as fh:
         ee = yaml.safe_load(fh)
@@ -137,12 +148,7 @@ def test_the_execution_environment_definition_builds_a_context(installed, tmp_pa
     assert ee["version"] == 3
     assert any(os.path.basename(f["src"]) == "apigee_mtls-doctor-%s.tar.gz" % version
                for f in ee["additional_build_files"])
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("execution-environment.yml", "requirements-ee.txt", "bindep.txt"):
-        shutil.copy(os.path.join(ROOT, name), project / name)
-    (project / "dist").mkdir()
-    shutil.copy(installed["tarball"], project / "dist")
+    project = _ee_project(installed, tmp_path)
     res = subprocess.run([os.path.join(BIN, "ansible-builder"), "create", "-f", "execution-environment.yml", "-c",
                           "context"], capture_output=True, text=True, timeout=300, cwd=str(project), check=False)
     assert res.returncode == 0, res.stdout + res.stderr
@@ -165,12 +171,7 @@ def _container_tool():
 
 @pytest.mark.skipif(_container_tool() is None, reason="no running podman or docker: the image itself is not built")
 def test_the_execution_environment_image_builds(installed, tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("execution-environment.yml", "requirements-ee.txt", "bindep.txt"):
-        shutil.copy(os.path.join(ROOT, name), project / name)
-    (project / "dist").mkdir()
-    shutil.copy(installed["tarball"], project / "dist")
+    project = _ee_project(installed, tmp_path)
     res = subprocess.run([os.path.join(BIN, "ansible-builder"), "build", "--container-runtime", _container_tool(),
                           "-t", "apigee-mtls-doctor-ee:test"], capture_output=True, text=True, timeout=1800,
                          cwd=str(project), check=False)

@@ -189,6 +189,15 @@ def test_fail_on_broken_fails_the_play_and_names_the_report(lab, tmp_path):
     assert (tmp_path / "mtls-report.json").exists() and (tmp_path / "mtls-report.md").exists()
 
 
+def diagnose_run(*extra):
+    """ansible-playbook playbooks/diagnose.yml on the lab inventory with extra arguments."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"),
+                           os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i",
+                           os.path.join(ROOT, "inventory", "lab"), *extra],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
 def test_no_lab_certificate_expires_within_30_days(playbook_run):
     summary = playbook_run["report"]["summary"]
     assert summary["expiring"] == 0 and summary["expiring_links"] == []
@@ -200,11 +209,7 @@ def test_a_window_longer_than_the_lab_leaves_lists_every_ok_link_first_and_keeps
     """The lab's client leaves are valid for 825 days and its intermediates for 1825: with a 900-day window every ok
     link's leaf is expiring (its verdict stays ok), soonest first, at the top of the Markdown and in the console."""
     out = tmp_path / "reports"
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    res = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"),
-                          os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i", os.path.join(ROOT, "inventory", "lab"),
-                          "-e", "mtls_report_dir=%s" % out, "-e", "mtls_expiry_warn_days=900"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+    res = diagnose_run("-e", "mtls_report_dir=%s" % out, "-e", "mtls_expiry_warn_days=900")
     assert res.returncode == 0, res.stdout[-4000:]
     report = json.loads((out / "mtls-report.json").read_text())
     ok = [row for row in report["links"] if row["verdict"] == "ok"]
@@ -225,14 +230,9 @@ def test_each_run_keeps_its_report_in_its_own_folder_and_latest_points_at_the_la
     import time
 
     out = tmp_path / "reports"
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     runs = []
     for keep in (5, 5, 2):
-        res = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"),
-                              os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i",
-                              os.path.join(ROOT, "inventory", "lab"), "-e", "mtls_report_dir=%s" % out,
-                              "-e", "mtls_report_keep_runs=%d" % keep], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=300)
+        res = diagnose_run("-e", "mtls_report_dir=%s" % out, "-e", "mtls_report_keep_runs=%d" % keep)
         assert res.returncode == 0, res.stdout[-3000:]
         runs.append(os.readlink(out / "latest"))
         time.sleep(1.1)   # run folders are named to the second
@@ -246,11 +246,7 @@ def test_each_run_keeps_its_report_in_its_own_folder_and_latest_points_at_the_la
 
 def test_the_japanese_report_uses_the_runbooks_terms_and_the_json_stays_the_same(lab, playbook_run, tmp_path):
     out = tmp_path / "reports"
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    res = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"),
-                          os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i", os.path.join(ROOT, "inventory", "lab"),
-                          "-e", "mtls_report_dir=%s" % out, "-e", "mtls_report_lang=ja"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+    res = diagnose_run("-e", "mtls_report_dir=%s" % out, "-e", "mtls_report_lang=ja")
     assert res.returncode == 0, res.stdout[-3000:]
     markdown = (out / "mtls-report.md").read_text(encoding="utf-8")
     assert markdown.startswith("# サウスバウンド mTLS 診断: 組織 `%s`" % lab["org"])
@@ -267,11 +263,7 @@ def test_probes_on_another_host_still_write_the_reports_and_the_run_folder(lab, 
     """mtls_probe_host names another inventory host (here the lab's MP host): the module runs there and returns the
     report; the role writes the reports, this run's folder and latest on the controller."""
     out = tmp_path / "reports"
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    res = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"),
-                          os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i", os.path.join(ROOT, "inventory", "lab"),
-                          "-e", "mtls_report_dir=%s" % out, "-e", "mtls_probe_host=lab-mp"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+    res = diagnose_run("-e", "mtls_report_dir=%s" % out, "-e", "mtls_probe_host=lab-mp")
     assert res.returncode == 0, res.stdout[-3000:]
     assert "Keep this run's copy in its folder" in res.stdout and "changed=0" in res.stdout
     report = json.loads((out / "mtls-report.json").read_text())

@@ -33,6 +33,7 @@ def oauth_token():
 def lab_health():
     return jsonify({"status": "ok", "org": lab_config()["org"], "envs": store.list_envs(lab_config()["org"])})
 
+
 @bp.route("/_lab/faults", methods=["GET", "POST", "DELETE"])
 def lab_faults():
     if request.method == "GET":
@@ -48,11 +49,13 @@ def lab_faults():
         raise bad(str(exc), "lab.fault.InvalidRule") from None
     return jsonify(added if isinstance(spec, list) else added[0]), 201
 
+
 @bp.post("/_lab/passcode")
 def lab_passcode():
     """What https://<zone>.login.apigee.com/passcode shows an SSO user after the SAML login: a one-time code."""
     email = (request.get_json(silent=True) or {}).get("user") or request.args.get("user") or SSO_USER
     return jsonify({"passcode": auth.issue_passcode(email), "user": email, "expires_in": auth.passcode_ttl})
+
 
 @bp.route("/_lab/requests", methods=["GET", "DELETE"])
 def lab_requests():

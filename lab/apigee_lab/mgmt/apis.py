@@ -25,6 +25,7 @@ def api_or_404(org, api):
                        "APIProxy named %s does not exist in organization %s" % (api, org))
     return rec
 
+
 def revision_or_404(org, api, rev):
     api_or_404(org, api)
     try:
@@ -36,6 +37,7 @@ def revision_or_404(org, api, rev):
         raise ApiError(404, "messaging.config.beans.ApplicationRevisionDoesNotExist",
                        "Revision %s for APIProxy %s does not exist" % (rev, api))
     return number, rec
+
 
 def _revision_json(org, api, number, rec):
     meta = rec["meta"]
@@ -66,6 +68,7 @@ def _revision_json(org, api, number, rec):
         "type": "Application",
     }
 
+
 def _bundle_from_request():
     if request.mimetype == "multipart/form-data":
         f = request.files.get("file")
@@ -79,6 +82,7 @@ def _bundle_from_request():
                    "Unsupported Content-Type %r: import a bundle as multipart/form-data (file) or "
                    "application/octet-stream" % (request.content_type or ""))
 
+
 def _meta_of(data, name):
     try:
         manifest = parse_bundle(data, expected_name=name)
@@ -87,6 +91,7 @@ def _meta_of(data, name):
     manifest = {k: v for k, v in manifest.items() if k not in RUNTIME_ONLY}
     manifest["sha512"] = hashlib.sha512(data).hexdigest()[:32]
     return manifest
+
 
 @bp.api_route("/apis", ["GET", "POST"])
 def apis(org):
@@ -104,6 +109,7 @@ def apis(org):
         return jsonify({"name": name, "basepaths": meta["basepaths"], "valid": True})
     number = store.add_revision(org, name, data, meta, g.user.email)
     return jsonify(_revision_json(org, name, number, store.get_revision(org, name, number))), 201
+
 
 @bp.api_route("/apis/<api>", ["GET", "DELETE"])
 def api_item(org, api):
@@ -124,10 +130,12 @@ def api_item(org, api):
                                  "subType": "null"},
                     "name": api, "revision": [str(r) for r in revs]})
 
+
 @bp.api_route("/apis/<api>/revisions", ["GET"])
 def api_revisions(org, api):
     api_or_404(org, api)
     return jsonify([str(r) for r in store.list_revisions(org, api)])
+
 
 @bp.api_route("/apis/<api>/revisions/<rev>", ["GET", "POST", "DELETE"])
 def api_revision(org, api, rev):

@@ -20,10 +20,12 @@ def _rev_entry(number, basepaths, state="deployed"):
     return {"configuration": {"basePath": basepaths[0] if basepaths else "/", "steps": []},
             "name": str(number), "server": [], "state": state}
 
+
 def _deployment_env_json(org, env, api, number, basepaths, state):
     return {"aPIProxy": api, "configuration": {"basePath": basepaths[0] if basepaths else "/", "steps": []},
             "environment": env, "name": str(number), "organization": org, "revision": str(number),
             "server": [], "state": state}
+
 
 @bp.api_route("/{env}/deployments", ["GET"])
 def env_deployments(org, env):
@@ -32,6 +34,7 @@ def env_deployments(org, env):
         by_api.setdefault(d["api"], []).append(_rev_entry(d["revision"], d["basepaths"]))
     return jsonify({"aPIProxy": [{"name": api, "revision": revs} for api, revs in sorted(by_api.items())],
                     "name": env, "organization": org})
+
 
 @bp.api_route("/deployments", ["GET"])
 def org_deployments(org):
@@ -44,6 +47,7 @@ def org_deployments(org):
                          "name": env})
     return jsonify({"environment": envs_out, "name": org})
 
+
 @bp.api_route("/apis/<api>/deployments", ["GET"])
 def api_deployments(org, api):
     api_or_404(org, api)
@@ -54,12 +58,14 @@ def api_deployments(org, api):
     return jsonify({"environment": [{"name": e, "revision": r} for e, r in sorted(envs_out.items())],
                     "name": api, "organization": org})
 
+
 @bp.api_route("/{env}/apis/<api>/deployments", ["GET"])
 def api_env_deployments(org, env, api):
     api_or_404(org, api)
     revs = [_rev_entry(d["revision"], d["basepaths"]) for d in store.list_deployments(org, env)
             if d["api"] == api]
     return jsonify({"environment": env, "name": api, "organization": org, "revision": revs})
+
 
 @bp.api_route("/apis/<api>/revisions/<rev>/deployments", ["GET", "POST"])
 def api_revision_deployments(org, api, rev):
@@ -76,6 +82,7 @@ def api_revision_deployments(org, api, rev):
                 for d in store.list_all_deployments(org) if d["api"] == api and d["revision"] == number]
     return jsonify({"aPIProxy": api, "environment": envs_out, "name": str(number), "organization": org})
 
+
 def _undeploy(org, env, api, number, rec):
     current = [d for d in store.list_deployments(org, env) if d["api"] == api and d["revision"] == number]
     if not current:
@@ -83,6 +90,7 @@ def _undeploy(org, env, api, number, rec):
                    "distribution.RevisionNotDeployed")
     store.remove_deployment(org, env, api, number)
     return jsonify(_deployment_env_json(org, env, api, number, current[0]["basepaths"], "undeployed"))
+
 
 @bp.api_route("/{env}/apis/<api>/revisions/<rev>/deployments", ["GET", "POST", "DELETE"])
 def deploy(org, env, api, rev):

@@ -29,6 +29,7 @@ def api_error_answer(exc: ApiError):
         resp.headers[k] = v
     return resp
 
+
 @bp.app_errorhandler(AuthError)
 def _auth_error(exc: AuthError):
     if exc.uaa:
@@ -40,10 +41,12 @@ def _auth_error(exc: AuthError):
         resp.headers["WWW-Authenticate"] = 'Basic realm="Apigee Edge lab"'
     return resp
 
+
 @bp.app_errorhandler(404)
 def _not_found(_exc):
     return api_error_answer(ApiError(404, "messaging.config.beans.ResourceNotFound",
                                "No resource at %s %s" % (request.method, request.path)))
+
 
 @bp.app_errorhandler(405)
 def _not_allowed(_exc):
@@ -95,6 +98,7 @@ def _before():
             raise ApiError(404, "messaging.config.beans.EnvironmentDoesNotExist",
                            "Environment %s does not exist in organization %s" % (env, req_org))
     return None
+
 
 @bp.after_app_request
 def _after(resp):

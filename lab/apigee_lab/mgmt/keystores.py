@@ -34,6 +34,7 @@ def _keystore_or_404(org, env, name):
                        "Keystore %s does not exist in environment %s" % (name, env))
     return ks
 
+
 @bp.api_route("/{env}/keystores", ["GET", "POST"])
 def keystores(org, env):
     if request.method == "GET":
@@ -51,6 +52,7 @@ def keystores(org, env):
     # 200, as keystores-and-trustores.yaml (createKeystoreTruststore) documents; not 201
     return jsonify(store.get_keystore(org, env, name)), 200
 
+
 @bp.api_route("/{env}/keystores/<keystore>", ["GET", "DELETE"])
 def keystore(org, env, keystore):
     ks = _keystore_or_404(org, env, keystore)
@@ -67,6 +69,7 @@ def _alias_or_404(org, env, keystore, alias):
                        "Alias %s does not exist in keystore %s" % (alias, keystore))
     return row
 
+
 def _file_field(*names):
     for n in names:
         f = request.files.get(n)
@@ -74,11 +77,13 @@ def _file_field(*names):
             return f.read()
     return None
 
+
 def _password():
     pw = request.form.get("password")
     if pw is None:
         pw = request.args.get("password")   # deprecated by Edge, still accepted
     return pw or None
+
 
 def _parse_alias_upload(fmt, alias):
     """(key or None, [certs]) from the multipart upload of one alias."""
@@ -137,6 +142,7 @@ def _parse_alias_upload(fmt, alias):
     raise bad("format %s is not supported: use keycertfile, pkcs12 or keycertjar" % fmt,
                "keymanagement.service.InvalidFormat")
 
+
 @bp.api_route("/{env}/keystores/<keystore>/aliases", ["GET", "POST"])
 def aliases(org, env, keystore):
     _keystore_or_404(org, env, keystore)
@@ -164,6 +170,7 @@ def aliases(org, env, keystore):
     store.put_alias(org, env, keystore, alias, alias + "-cert", key_pem(key) if key is not None else None,
                     certcore().dump_pem(certs))
     return jsonify(alias_json(store.get_alias_row(org, env, keystore, alias))), 201
+
 
 @bp.api_route("/{env}/keystores/<keystore>/aliases/<alias>", ["GET", "PUT", "DELETE"])
 def alias_item(org, env, keystore, alias):
@@ -196,6 +203,7 @@ def alias_item(org, env, keystore, alias):
     store.update_alias_chain(org, env, keystore, alias, certcore().dump_pem(certs))
     return jsonify(alias_json(store.get_alias_row(org, env, keystore, alias)))
 
+
 @bp.api_route("/{env}/keystores/<keystore>/aliases/<alias>/certificate", ["GET"])
 def alias_certificate(org, env, keystore, alias):
     row = _alias_or_404(org, env, keystore, alias)
@@ -209,6 +217,7 @@ def _cert_or_404(org, env, keystore, cert_name):
         raise ApiError(404, "keymanagement.service.CertificateDoesNotExist",
                        "Certificate %s does not exist in keystore %s" % (cert_name, keystore))
     return row
+
 
 @bp.api_route("/{env}/keystores/<keystore>/certs", ["GET", "POST"])
 def certs(org, env, keystore):
@@ -235,6 +244,7 @@ def certs(org, env, keystore):
     store.put_alias(org, env, keystore, alias, alias, None, certcore().dump_pem(certs_))
     return Response(status=204)
 
+
 @bp.api_route("/{env}/keystores/<keystore>/certs/<cert_name>", ["GET", "DELETE"])
 def cert_item(org, env, keystore, cert_name):
     row = _cert_or_404(org, env, keystore, cert_name)
@@ -242,6 +252,7 @@ def cert_item(org, env, keystore, cert_name):
     if request.method == "DELETE":
         store.delete_alias(org, env, keystore, row["alias"])
     return jsonify(body)
+
 
 @bp.api_route("/{env}/keystores/<keystore>/certs/<cert_name>/export", ["GET"])
 def cert_export(org, env, keystore, cert_name):

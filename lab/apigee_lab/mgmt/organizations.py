@@ -19,15 +19,18 @@ def _org_json(name):
             "environments": store.list_envs(name), "lastModifiedAt": rec["created"],
             "lastModifiedBy": DEFAULT_USER, "name": name, "properties": {"property": []}, "type": "paid"}
 
+
 @bp.api_route("", ["GET"])
 def get_org(org):
     return jsonify(_org_json(org))
+
 
 @bp.get("/v1/organizations/<org>/environments")
 @bp.get("/v1/o/<org>/environments")
 @bp.get("/v1/o/<org>/e")
 def list_envs(org):
     return jsonify(store.list_envs(org))
+
 
 @bp.api_route("/{env}", ["GET"])
 def get_env(org, env):

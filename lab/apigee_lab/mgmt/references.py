@@ -24,6 +24,7 @@ def _reference_or_404(org, env, name):
                        "Reference %s does not exist in environment %s" % (name, env))
     return ref
 
+
 def _valid_reference(org, env, data, name):
     refers = data.get("refers")
     rtype = data.get("resourceType")
@@ -36,6 +37,7 @@ def _valid_reference(org, env, data, name):
         raise bad("Reference %s refers to %s, which does not exist in environment %s" % (name, refers, env),
                    "messaging.config.beans.InvalidReference")
     return refers, rtype
+
 
 @bp.api_route("/{env}/references", ["GET", "POST"])
 def references(org, env):
@@ -51,6 +53,7 @@ def references(org, env):
     refers, rtype = _valid_reference(org, env, data, name)
     store.put_reference(org, env, name, refers, rtype)
     return jsonify(store.get_reference(org, env, name)), 201
+
 
 @bp.api_route("/{env}/references/<name>", ["GET", "PUT", "DELETE"])
 def reference(org, env, name):

@@ -60,6 +60,7 @@ def _targetserver_doc(data, name):
         doc["sSLInfo"] = dict(sorted(out.items()))
     return doc
 
+
 @bp.api_route("/{env}/targetservers", ["GET", "POST"])
 def targetservers(org, env):
     if request.method == "GET":
@@ -74,6 +75,7 @@ def targetservers(org, env):
     doc = _targetserver_doc(data, name)
     store.put_targetserver(org, env, name, doc)
     return jsonify(doc), 201
+
 
 @bp.api_route("/{env}/targetservers/<name>", ["GET", "PUT", "DELETE"])
 def targetserver(org, env, name):

@@ -270,3 +270,18 @@ def test_probes_on_another_host_still_write_the_reports_and_the_run_folder(lab, 
     assert report["probe_host"] == "lab-mp"
     assert json.loads((out / "latest" / "diagnosis.json").read_text())["links"] == report["links"]
     assert (out / "latest" / "diagnosis.md").read_text().startswith("# Southbound mTLS diagnosis")
+
+
+def test_the_report_says_what_the_runbook_looks_for(lab, playbook_run):
+    """The empty keystore's alias count, the stored chain's validity dates, and why an nginx backend answers 400
+    rather than the 503 a JSSE backend's alert gives -- from the lab's real answers."""
+    markdown = playbook_run["markdown"]
+    empty = next(link for link in lab["links"] if link["expected_verdict"] == "no_client_certificate"
+                 and link["backend"].startswith("jsse"))
+    assert "- Keystore `%s`: 0 alias(es)" % empty["keystore"] in markdown
+    nginx = next(row for row in playbook_run["report"]["links"] if row["verdict"] == "ca_mismatch"
+                 and (row["handshake"] or {}).get("http_status") == 400)
+    section = markdown.split("### `%s`" % nginx["id"], 1)[1].split("\n### ", 1)[0]
+    assert "answered HTTP 400: nginx refuses a missing or unverified certificate at the HTTP level" in section
+    assert "- Keystore `%s`: 1 alias(es): `%s`" % (nginx["keystore"], nginx["alias"]) in section
+    assert ", valid 20" in section   # the stored chain with its validity dates

@@ -115,10 +115,16 @@ def render_markdown(report, lang="en"):
                 tls.get("java"), ", ".join(tls.get("allowed") or []) or "-", tls.get("negotiated") or "none",
                 "; ".join("%s %s%s" % (v, o.get("verdict"), "" if o.get("answered") else t["not_answered"])
                           for v, o in tls["per_version"].items())))
+        kev = row["evidence"].get("keystore")
+        if kev:
+            names = kev.get("aliases") or []
+            lines.append(t["keystore_aliases"] % (kev.get("name"), len(names),
+                                                  ": %s" % ", ".join("`%s`" % n for n in names) if names else ""))
         if row["chain_summary"]:
             lines.append(t["stored_chain"] % (row["keystore"], row["alias"]))
             for c in row["chain_summary"]:
-                lines.append(t["chain_item"] % (c.get("subject"), c.get("issuer")))
+                lines.append(t["chain_item"] % (c.get("subject"), c.get("issuer"), c.get("not_before"),
+                                                c.get("not_after")))
         sel = row["evidence"].get("jsse_selection")
         if sel:
             lines.append(t["jsse"] % (t["sends"] if sel.get("sent") else t["sends_nothing"],
@@ -131,6 +137,9 @@ def render_markdown(report, lang="en"):
             lines.append(t["handshake"] % (hs.get("alert_text") or ("HTTP %s" % hs.get("http_status")
                                                                       if hs.get("http_status") else
                                                                       hs.get("error") or t["completed"])))
+        if hs and hs.get("completed") and not hs.get("client_certificate_presented") and \
+                str(hs.get("http_status") or "").startswith("4"):
+            lines.append(t["http_400"] % hs.get("http_status"))
         rem = row["remediation"]
         lines += ["", t["fix"] % (actions.get(rem["action"], rem["action"]), rem["text"]), ""]
         if rem["action"] == "upload_chain" and rem.get("certificates"):

@@ -133,7 +133,12 @@ TEXT = {
         "tls_versions": "- TLS versions (MP Java %s): allowed %s; the MP negotiates %s; per version: %s",
         "not_answered": " (not answered)",
         "stored_chain": "- Stored chain in `%s` / `%s`:",
-        "chain_item": "  - subject `%s`, issuer `%s`",
+        "chain_item": "  - subject `%s`, issuer `%s`, valid %s to %s",
+        "keystore_aliases": "- Keystore `%s`: %d alias(es)%s",
+        "http_400": "- The backend completed the handshake without a client certificate and answered HTTP %s: nginx "
+                    "refuses a missing or unverified certificate at the HTTP level (400 \"No required SSL certificate "
+                    "was sent\" / \"The SSL certificate error\"), so the MP gets that HTTP answer instead of a handshake "
+                    "failure and a 503",
         "jsse": "- JSSE selection: %s (%s)",
         "sends": "sends the chain",
         "sends_nothing": "sends nothing (Certificate Length: 0)",
@@ -167,7 +172,11 @@ TEXT = {
         "tls_versions": "- TLS バージョン (MP の Java %s): 許可 %s、MP がネゴシエートするバージョン %s、バージョン別: %s",
         "not_answered": " (応答なし)",
         "stored_chain": "- `%s` / `%s` に格納されている証明書チェーン:",
-        "chain_item": "  - サブジェクト `%s`、発行元 `%s`",
+        "chain_item": "  - サブジェクト `%s`、発行元 `%s`、有効期間 %s から %s",
+        "keystore_aliases": "- キーストア `%s`: エイリアス %d 件%s",
+        "http_400": "- バックエンドはクライアント証明書なしでハンドシェイクを完了し HTTP %s を返しました。nginx は証明書がない、"
+                    "または検証できない場合に HTTP レベルで拒否するため (400 \"No required SSL certificate was sent\" /"
+                    " \"The SSL certificate error\")、MP はハンドシェイクの失敗と 503 ではなく、この HTTP 応答を受け取ります",
         "jsse": "- JSSE の選択: %s (%s)",
         "sends": "チェーンを送信する",
         "sends_nothing": "何も送信しない (Certificate Length: 0)",

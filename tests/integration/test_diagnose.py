@@ -285,3 +285,8 @@ def test_the_report_says_what_the_runbook_looks_for(lab, playbook_run):
     assert "answered HTTP 400: nginx refuses a missing or unverified certificate at the HTTP level" in section
     assert "- Keystore `%s`: 1 alias(es): `%s`" % (nginx["keystore"], nginx["alias"]) in section
     assert ", valid 20" in section   # the stored chain with its validity dates
+    # the picture: the stored chain against the CAs the backend accepts
+    assert "```mermaid\nflowchart LR" in section and ": not accepted\" .-x a0" in section
+    incomplete = next(row for row in playbook_run["report"]["links"] if row["verdict"] == "chain_incomplete")
+    section = markdown.split("### `%s`" % incomplete["id"], 1)[1].split("\n### ", 1)[0]
+    assert '["missing: CN=Lab Intermediate CA' in section

@@ -9,6 +9,7 @@ import datetime as _dt
 import json
 import os
 
+from ansible.module_utils.mtls.report_diagram import chain_diagram
 from ansible.module_utils.mtls.report_text import EXPLAIN as _EXPLAIN
 from ansible.module_utils.mtls.report_text import words
 from ansible.module_utils.mtls.verdicts import VERDICTS
@@ -93,6 +94,9 @@ def render_markdown(report, lang="en"):
         lines += ["", t["broken"], ""]
     for row in broken:
         lines += ["### `%s`: %s" % (row["id"], row["verdict"]), "", explain.get(row["verdict"], ""), ""]
+        diagram = chain_diagram(row)
+        if diagram:
+            lines += ["```mermaid", diagram, "```", ""]
         lines.append(t["backend"] % (row["host"], row["port"], t["sni"] % row["sni"] if row.get("sni") else ""))
         if row.get("used_by"):
             lines.append(t["used_by"] % ", ".join(t["used_by_item"] % (

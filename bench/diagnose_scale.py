@@ -22,11 +22,9 @@ import argparse
 import importlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,57 +35,15 @@ importlib.import_module("plugins.filter._path")
 import requests  # noqa: E402
 from ansible.module_utils.mtls.apigee.client import ApigeeClient  # noqa: E402
 from ansible.module_utils.mtls.diagnosis import run_diagnosis  # noqa: E402
-from OpenSSL import SSL, crypto  # noqa: E402
 
 from tests.helpers.lab import free_block, lab_ports  # noqa: E402
+from tests.helpers.openssl import TlsServer  # noqa: E402
 from tests.helpers.pki import make_ca, make_leaf  # noqa: E402
 
 
-class Backend:
+def Backend(server, root):
     """A real mTLS server (OpenSSL via pyOpenSSL) that requires a client certificate issued under `root`."""
-
-    def __init__(self, server, root):
-        ctx = SSL.Context(SSL.TLS_METHOD)
-        ctx.use_certificate(crypto.X509.from_cryptography(server.cert))
-        ctx.use_privatekey(server.key)
-        ctx.get_cert_store().add_cert(crypto.X509.from_cryptography(root.cert))
-        ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda *a: a[-1] == 1)
-        ctx.add_client_ca(crypto.X509.from_cryptography(root.cert))
-        self.ctx = ctx
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.stop = False
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        while not self.stop:
-            try:
-                raw, _ = self.sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self.handle, args=(raw,), daemon=True).start()
-
-    def handle(self, raw):
-        raw.settimeout(None)
-        conn = SSL.Connection(self.ctx, raw)
-        conn.set_accept_state()
-        try:
-            conn.do_handshake()
-            conn.recv(4096)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        except (SSL.Error, OSError):
-            pass
-        finally:
-            raw.close()
-
-    def close(self):
-        self.stop = True
-        self.thread.join(1)
-        self.sock.close()
+    return TlsServer(server, [root])
 
 
 def labctl(state, *args):

@@ -1,6 +1,6 @@
-"""Filters for the diagnosis report's console lines (role apigee_mtls_diagnose).
+"""Filters for the diagnosis reports (role apigee_mtls_diagnose): the summary's expiring lines, this run's folder.
 
-The logic lives in plugins/module_utils/mtls/expiry.py."""
+The logic lives in plugins/module_utils/mtls/expiry.py and report_runs.py."""
 from __future__ import annotations
 
 import importlib.util
@@ -11,6 +11,7 @@ _spec = importlib.util.spec_from_file_location("_mtls_filter_path", os.path.join
 _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
 
 from ansible.module_utils.mtls.expiry import warning_text  # noqa: E402
+from ansible.module_utils.mtls.report_runs import RUNS, run_name  # noqa: E402
 
 
 def mtls_expiry_text(item):
@@ -18,6 +19,11 @@ def mtls_expiry_text(item):
     return "expiring soon: " + warning_text(item.get("id"), item)
 
 
+def mtls_run_folder(report_dir, org, envs):
+    """This run's folder under report_dir: <report_dir>/runs/<UTC time now>-<org>-<envs> (report_runs.run_name)."""
+    return os.path.join(report_dir, RUNS, run_name(None, org, envs))
+
+
 class FilterModule:
     def filters(self):
-        return {"mtls_expiry_text": mtls_expiry_text}
+        return {"mtls_expiry_text": mtls_expiry_text, "mtls_run_folder": mtls_run_folder}

@@ -51,12 +51,14 @@ def stop(*procs: subprocess.Popen) -> None:
 class TlsServer:
     """An in-process OpenSSL server (pyOpenSSL, libssl's own verification) on 127.0.0.1 that requires a client
     certificate issued under one of the trusted CAs (also named in its CertificateRequest) and answers HTTP 200 when
-    the handshake completes; one TLS version."""
+    the handshake completes; one TLS version, or any when version is None. Each connection is served in its own
+    thread (the benches probe many at once)."""
 
-    def __init__(self, server, trusted, version, require=True):
+    def __init__(self, server, trusted, version=None, require=True):
         ctx = SSL.Context(SSL.TLS_METHOD)
-        ctx.set_min_proto_version(version)
-        ctx.set_max_proto_version(version)
+        if version is not None:
+            ctx.set_min_proto_version(version)
+            ctx.set_max_proto_version(version)
         ctx.use_certificate(crypto.X509.from_cryptography(server.cert))
         ctx.use_privatekey(server.key)
         store = ctx.get_cert_store()
@@ -69,7 +71,7 @@ class TlsServer:
         self.ctx = ctx
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
+        self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.stop = False
         self.thread = threading.Thread(target=self.serve, daemon=True)
@@ -82,18 +84,21 @@ class TlsServer:
                 raw, _ = self.sock.accept()
             except OSError:
                 continue
-            raw.settimeout(None)  # pyOpenSSL needs a blocking socket
-            conn = SSL.Connection(self.ctx, raw)
-            conn.set_accept_state()
-            try:
-                conn.do_handshake()
-                conn.recv(4096)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                conn.shutdown()
-            except (SSL.Error, OSError):
-                pass
-            finally:
-                raw.close()
+            threading.Thread(target=self.handle, args=(raw,), daemon=True).start()
+
+    def handle(self, raw):
+        raw.settimeout(None)  # pyOpenSSL needs a blocking socket
+        conn = SSL.Connection(self.ctx, raw)
+        conn.set_accept_state()
+        try:
+            conn.do_handshake()
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            conn.shutdown()
+        except (SSL.Error, OSError):
+            pass
+        finally:
+            raw.close()
 
     def close(self):
         self.stop = True

@@ -10,8 +10,10 @@ Only the newest ``keep`` run folders are kept; a name the tool did not make is n
 """
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import re
+import shutil
 
 RUNS = "runs"
 LATEST = "latest"
@@ -19,7 +21,9 @@ RUN_NAME = re.compile(r"^\d{8}T\d{6}Z-[A-Za-z0-9._+-]+$")
 
 
 def run_name(at, org, envs) -> str:
-    """'20261201T233000Z-myorg-test+prod' (characters other than letters, digits, '.', '_', '-' become '_')."""
+    """'20261201T233000Z-myorg-test+prod' (characters other than letters, digits, '.', '_', '-' become '_'); at None
+    is now."""
+    at = at or _dt.datetime.now(_dt.UTC)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", str(org or "org"))
     env_part = "+".join(re.sub(r"[^A-Za-z0-9._-]", "_", str(e)) for e in (envs or [])) or "all"
     return "%s-%s-%s" % (at.strftime("%Y%m%dT%H%M%SZ"), safe, env_part)
@@ -64,13 +68,7 @@ def prune(runs_root: str, keep: int) -> list:
                    and not os.path.islink(os.path.join(runs_root, n)))
     gone = names[:-keep] if len(names) > keep else []
     for name in gone:
-        folder = os.path.join(runs_root, name)
-        for base, dirs, files in os.walk(folder, topdown=False):
-            for f in files:
-                os.unlink(os.path.join(base, f))
-            for d in dirs:
-                os.rmdir(os.path.join(base, d))
-        os.rmdir(folder)
+        shutil.rmtree(os.path.join(runs_root, name))
     return gone
 
 

@@ -56,7 +56,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 groups:
-  description: One entry per (org, env, api, rev, remote, alert) with count, first, last and message_ids.
+  description:
+    - One entry per (org, env, api, rev, remote, alert) with count, first, last and message_ids, and C(record), the
+      group's latest failure record as logged (its first lines).
   returned: always
   type: list
   elements: dict

@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from cryptography.hazmat.primitives import serialization
 
 from . import bundles
+from . import trace as debug_trace
 
 SERVICE_UNAVAILABLE = {
     "fault": {
@@ -477,9 +478,13 @@ class Runtime:
                 req["path"] += query
                 trace["target"] = {"link_id": target["link_id"], "endpoint": name, "host": target["host"],
                                    "port": target["port"], "scheme": target["scheme"], "ssl_info": ssl_summary,
+                                   "url": "%s://%s:%s%s" % (target["scheme"], target["host"], target["port"],
+                                                            req["path"]),
                                    "kind": "service_callout" if callout is not None else "target_endpoint"}
                 result = self.jvm.call(req)
                 if not result.get("ok"):
+                    if callout is not None:
+                        trace["phase"] = "proxy_request_flow"  # the ServiceCallout runs in the request PreFlow
                     break  # a failed ServiceCallout is a fault of the flow: the target is not called
         except RuntimeConfigError as exc:
             result = {"ok": False, "stage": "configuration", "exception": "com.apigee.lab.ConfigurationException",
@@ -494,7 +499,9 @@ class Runtime:
             trace.update({"response": {"status": status}, "tls": {"protocol": result.get("protocol"),
                                                                     "cipher": result.get("cipher")}})
             self.write_trace(trace)
-            return status, out_headers, base64.b64decode(result.get("body_b64") or "")
+            out_body = base64.b64decode(result.get("body_b64") or "")
+            self.record_debug(trace, headers, split.query, out_headers, out_body, started)
+            return status, out_headers, out_body
         trace.update({"response": {"status": 503},
                       "error": {"cause": result.get("message"), "exception": result.get("exception"),
                                 "stage": result.get("stage")}})
@@ -507,7 +514,26 @@ class Runtime:
                 f"HTTP.CLIENT - HTTPClient$Context.onException() : {result.get('exception')}: "
                 f"{result.get('message')}\n")
         body = json.dumps(SERVICE_UNAVAILABLE, separators=(",", ":")).encode()
-        return 503, {**base_headers, "Content-Type": "application/json"}, body
+        out_headers = {**base_headers, "Content-Type": "application/json"}
+        self.record_debug(trace, headers, split.query, out_headers, body, started)
+        return 503, out_headers, body
+
+    def record_debug(self, record: dict, headers: dict, query: str, out_headers: dict, body: bytes,
+                     started: float) -> None:
+        """The call into every live debug session of its revision that it passes the filters of (at most 20 each,
+        as Edge's sessions hold)."""
+        env, api, rev = record["env"], record["api"], record["rev"]
+        try:
+            sessions = self.store.active_debug_sessions(self.org, env, api, rev)
+        except Exception as exc:  # noqa: BLE001 - the call is answered whatever the debug store does
+            sys.stderr.write("debug sessions not read: %s\n" % exc)
+            return
+        for sess in sessions:
+            full = sess["transactions"] >= debug_trace.MAX_TRANSACTIONS
+            if full or not debug_trace.matches(sess["filters"], headers, query):
+                continue
+            data = debug_trace.transaction(record, headers, out_headers, body, started, time.time())
+            self.store.add_debug_transaction(self.org, env, api, rev, sess["name"], record["messageid"], data)
 
 
 def make_handler(runtime: Runtime):

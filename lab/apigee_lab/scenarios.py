@@ -6,7 +6,8 @@ and one against nginx, one declared in a target server (<LoadBalancer><Server na
 target endpoint (<URL>); `all` is the union of every scenario.
 
   healthy               keystore (via ref://) holds leaf A + Int A + Root A      -> backend *-a -> 200
-  missing-client-cert   KeyStore ref:// -> a keystore with no alias at all       -> no client certificate
+  missing-client-cert   KeyStore ref:// -> a keystore with no alias at all       -> no client certificate (the JSSE
+                        link's target server limits the MP to TLS 1.2, so that a capture reads the handshake in clear)
   ca-mismatch           keystore holds leaf C + Int C + Root C -> backend *-b (trusts Root B only)
   chain-incomplete      keystore holds leaf A alone -> backend *-a (accepts Root A only)
   client-auth-disabled  SSLInfo ClientAuthEnabled=false (keystore fine) -> backend *-a
@@ -75,6 +76,9 @@ LINKS = [
     ("by-name-jsse", "keystore-by-name", "targetserver", "jsse-a", "a", "leaf", True, "chain_incomplete"),
     ("by-name-nginx", "keystore-by-name", "proxy", "nginx-a", "a", "leaf", True, "chain_incomplete"),
 ]
+# links whose SSLInfo limits the MP to TLS 1.2 (<Protocols>), as MPs of the runbook's time did: a capture of their
+# handshake shows the CertificateRequest and the client's empty Certificate in clear (TLS 1.3 encrypts both)
+TLS12_LINKS = ("missing-cert-jsse",)
 # scenarios whose SSLInfo names the keystore directly (no reference)
 BY_NAME_SCENARIOS = ("keystore-by-name",)
 CALLOUT_POLICY = "CallBackend"
@@ -104,6 +108,7 @@ def links_for(scenario: str) -> list[dict]:
                         "api": f"mtls-{short}", "basepath": f"/{short}", "keystore": "ks" + short.replace("-", ""),
                         "reference": None if scen in BY_NAME_SCENARIOS else f"ks-{short}-ref",
                         "alias": pki.CLIENT_LEAVES[side],
+                        "protocols": ["TLSv1.2"] if short in TLS12_LINKS else [],
                         "targetserver": f"ts-{short}" if decl == "targetserver" else None})
     return out
 
@@ -123,7 +128,9 @@ def ssl_info_xml(link: dict) -> str:
         f"<KeyStore>{escape(keystore_in_sslinfo(link))}</KeyStore>"
         f"<KeyAlias>{escape(link['alias'])}</KeyAlias>"
         f"<TrustStore>ref://{MP_TRUSTSTORE_REF}</TrustStore>"
-        "</SSLInfo>"
+        + ("<Protocols>%s</Protocols>" % "".join(f"<Protocol>{escape(p)}</Protocol>" for p in link["protocols"])
+           if link.get("protocols") else "")
+        + "</SSLInfo>"
     )
 
 
@@ -274,7 +281,8 @@ def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports:
                 "name": link["targetserver"], "host": "localhost", "port": port, "isEnabled": True,
                 "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true" if link["client_auth"] else "false",
                             "keyStore": keystore_in_sslinfo(link), "keyAlias": link["alias"],
-                            "trustStore": f"ref://{MP_TRUSTSTORE_REF}", "ignoreValidationErrors": False}})
+                            "trustStore": f"ref://{MP_TRUSTSTORE_REF}", "ignoreValidationErrors": False,
+                            **({"protocols": link["protocols"]} if link["protocols"] else {})}})
         imported = m.call("POST", "/apis", params={"action": "import", "name": link["api"]},
                           files={"file": (f"{link['api']}.zip", proxy_bundle(link, port), "application/zip")}).json()
         rev = str(imported.get("revision", "1"))

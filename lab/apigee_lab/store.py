@@ -38,6 +38,12 @@ CREATE TABLE IF NOT EXISTS revisions (org TEXT NOT NULL, api TEXT NOT NULL, revi
 CREATE TABLE IF NOT EXISTS deployments (org TEXT NOT NULL, env TEXT NOT NULL, api TEXT NOT NULL,
     revision INTEGER NOT NULL, basepaths TEXT NOT NULL, deployed_at INTEGER NOT NULL,
     PRIMARY KEY (org, env, api, revision));
+CREATE TABLE IF NOT EXISTS debugsessions (org TEXT NOT NULL, env TEXT NOT NULL, api TEXT NOT NULL,
+    revision INTEGER NOT NULL, name TEXT NOT NULL, created INTEGER NOT NULL, timeout INTEGER NOT NULL,
+    filters TEXT NOT NULL, PRIMARY KEY (org, env, api, revision, name));
+CREATE TABLE IF NOT EXISTS debugdata (org TEXT NOT NULL, env TEXT NOT NULL, api TEXT NOT NULL,
+    revision INTEGER NOT NULL, session TEXT NOT NULL, tx TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (org, env, api, revision, session, tx));
 """
 
 
@@ -299,6 +305,71 @@ class Store:
     def remove_deployment(self, org: str, env: str, api: str, revision: int) -> None:
         self._write(("DELETE FROM deployments WHERE org = ? AND env = ? AND api = ? AND revision = ?",
                      (org, env, api, int(revision))))
+
+    # ------------------------------------------------------------------ debug sessions (the UI's trace)
+    def _live_sessions(self, where: str, args: tuple) -> list[sqlite3.Row]:
+        """Sessions not yet past their timeout (a session past it is discarded, as Edge does)."""
+        return [r for r in self._all("SELECT * FROM debugsessions WHERE " + where, args)
+                if r["created"] + 1000 * int(r["timeout"]) > now_ms()]
+
+    def list_debug_sessions(self, org: str, env: str, api: str, revision: int) -> list[dict]:
+        return [self._session(r) for r in self._live_sessions(
+            "org = ? AND env = ? AND api = ? AND revision = ? ORDER BY created, name", (org, env, api, int(revision)))]
+
+    def get_debug_session(self, org: str, env: str, api: str, revision: int, name: str) -> dict | None:
+        rows = self._live_sessions("org = ? AND env = ? AND api = ? AND revision = ? AND name = ?",
+                                   (org, env, api, int(revision), name))
+        return self._session(rows[0]) if rows else None
+
+    def active_debug_sessions(self, org: str, env: str, api: str, revision: int) -> list[dict]:
+        """The live sessions of a deployed revision, with the number of transactions each holds (the runtime)."""
+        out = []
+        where = "org = ? AND env = ? AND api = ? AND revision = ?"
+        for r in self._live_sessions(where, (org, env, api, int(revision))):
+            sess = self._session(r)
+            sess["transactions"] = self._one(
+                "SELECT COUNT(*) AS n FROM debugdata WHERE org = ? AND env = ? AND api = ? AND revision = ? "
+                "AND session = ?", (org, env, api, int(revision), r["name"]))["n"]
+            out.append(sess)
+        return out
+
+    @staticmethod
+    def _session(r) -> dict:
+        return {"name": r["name"], "created": int(r["created"]), "timeout": int(r["timeout"]),
+                "filters": json.loads(r["filters"])}
+
+    def add_debug_session(self, org: str, env: str, api: str, revision: int, name: str, timeout: int,
+                          filters: dict) -> None:
+        key = (org, env, api, int(revision), name)
+        self._write(("DELETE FROM debugdata WHERE org = ? AND env = ? AND api = ? AND revision = ? AND session = ?",
+                     key),
+                    ("INSERT OR REPLACE INTO debugsessions (org, env, api, revision, name, created, timeout, filters) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", key + (now_ms(), int(timeout), json.dumps(filters))))
+
+    def delete_debug_session(self, org: str, env: str, api: str, revision: int, name: str) -> None:
+        """Closing a session discards its data."""
+        key = (org, env, api, int(revision), name)
+        self._write(("DELETE FROM debugdata WHERE org = ? AND env = ? AND api = ? AND revision = ? AND session = ?",
+                     key),
+                    ("DELETE FROM debugsessions WHERE org = ? AND env = ? AND api = ? AND revision = ? AND name = ?",
+                     key))
+
+    def add_debug_transaction(self, org: str, env: str, api: str, revision: int, session: str, tx: str,
+                              data: dict) -> None:
+        self._write(("INSERT OR REPLACE INTO debugdata (org, env, api, revision, session, tx, seq, data) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     (org, env, api, int(revision), session, tx, now_ms(), json.dumps(data))))
+
+    def list_debug_transactions(self, org: str, env: str, api: str, revision: int, session: str) -> list[str]:
+        return [r["tx"] for r in self._all(
+            "SELECT tx FROM debugdata WHERE org = ? AND env = ? AND api = ? AND revision = ? AND session = ? "
+            "ORDER BY seq, tx", (org, env, api, int(revision), session))]
+
+    def get_debug_transaction(self, org: str, env: str, api: str, revision: int, session: str,
+                              tx: str) -> dict | None:
+        row = self._one("SELECT data FROM debugdata WHERE org = ? AND env = ? AND api = ? AND revision = ? "
+                        "AND session = ? AND tx = ?", (org, env, api, int(revision), session, tx))
+        return json.loads(row["data"]) if row else None
 
 
 def split_pem(text: str) -> list[str]:

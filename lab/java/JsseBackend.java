@@ -134,10 +134,46 @@ public class JsseBackend {
         return b.append('"').toString();
     }
 
-    static void serve(String name, SSLSocket s) {
-        try (SSLSocket sock = s) {
-            sock.setSoTimeout(15000);
-            sock.startHandshake();
+    /**
+     * A failed handshake: JSSE has sent its fatal alert. Closing at once with the client's last flight unread makes
+     * the kernel answer with a reset, and on loopback a TLS 1.2 client is often still writing its Finished then: it
+     * sees "Broken pipe" instead of the alert. A server across a network does not win that race, so the lab closes
+     * as servers do (nginx's lingering close): output shut, the client's remaining bytes read, then closed.
+     */
+    static void lingeringClose(Socket raw) {
+        try {
+            raw.shutdownOutput();
+            raw.setSoTimeout(2000);
+            InputStream in = raw.getInputStream();
+            byte[] buf = new byte[4096];
+            while (in.read(buf) >= 0) {
+                // discard the client's remaining bytes until it closes
+            }
+        } catch (IOException ignored) {
+            // the client is gone
+        } finally {
+            try {
+                raw.close();
+            } catch (IOException ignored) {
+                // nothing more to do
+            }
+        }
+    }
+
+    static void serve(String name, Socket raw, SSLContext ctx) {
+        SSLSocket s;
+        try {
+            s = (SSLSocket) ctx.getSocketFactory().createSocket(raw, null, raw.getPort(), false);
+            s.setUseClientMode(false);
+            s.setNeedClientAuth(true);
+            s.setSoTimeout(15000);
+            s.startHandshake();
+        } catch (Exception e) {
+            log(name + ": connection failed: " + e);
+            lingeringClose(raw);
+            return;
+        }
+        try (Socket closeRaw = raw; SSLSocket sock = s) {
             BufferedReader in = new BufferedReader(new InputStreamReader(sock.getInputStream(), StandardCharsets.ISO_8859_1));
             String requestLine = in.readLine();
             if (requestLine == null) {
@@ -170,15 +206,13 @@ public class JsseBackend {
     }
 
     static void listen(String name, int port, SSLContext ctx) throws IOException {
-        SSLServerSocket server = (SSLServerSocket) ctx.getServerSocketFactory()
-                .createServerSocket(port, 50, InetAddress.getByName("127.0.0.1"));
-        server.setNeedClientAuth(true);
+        ServerSocket server = new ServerSocket(port, 50, InetAddress.getByName("127.0.0.1"));
         log(name + ": listening on 127.0.0.1:" + port + " (client auth required)");
         Thread t = new Thread(() -> {
             while (true) {
                 try {
-                    SSLSocket s = (SSLSocket) server.accept();
-                    POOL.submit(() -> serve(name, s));
+                    Socket s = server.accept();
+                    POOL.submit(() -> serve(name, s, ctx));
                 } catch (IOException e) {
                     log(name + ": accept failed: " + e);
                 }

@@ -13,8 +13,9 @@ import re
 
 from tests.contract import edge_contract
 
-# Operations of the Edge management API documented outside the four specs (docs.apigee.com: organizations, environments
-# and target servers API reference): method -> the request media types they take (None: no body).
+# Operations of the Edge management API documented outside the four specs (docs.apigee.com: organizations, environments,
+# target servers and debug sessions API reference): method -> the request media types they take (None: no body), or
+# (media types, required query parameters).
 OTHER_OPERATIONS = {
     "/organizations/{org_name}": {"get": None},
     "/organizations/{org_name}/environments": {"get": None},   # List environments: a JSON list of names
@@ -22,6 +23,16 @@ OTHER_OPERATIONS = {
     "/organizations/{org_name}/environments/{env_name}/targetservers": {"get": None, "post": ["application/json"]},
     "/organizations/{org_name}/environments/{env_name}/targetservers/{ts_name}": {
         "get": None, "put": ["application/json"], "delete": None},
+    # Debug sessions (APIGEE-FACTS.md "Debug sessions"; docs.apigee.com "Create a debug session": the session name as
+    # the query parameter `session`, "Specify the content type as application/x-www-url-form-encoded")
+    "/organizations/{org_name}/environments/{env_name}/apis/{api_name}/revisions/{revision_number}/debugsessions": {
+        "get": None, "post": (["application/x-www-form-urlencoded"], ["session"])},
+    "/organizations/{org_name}/environments/{env_name}/apis/{api_name}/revisions/{revision_number}/debugsessions/"
+    "{session_name}": {"get": None, "delete": None},
+    "/organizations/{org_name}/environments/{env_name}/apis/{api_name}/revisions/{revision_number}/debugsessions/"
+    "{session_name}/data": {"get": None},
+    "/organizations/{org_name}/environments/{env_name}/apis/{api_name}/revisions/{revision_number}/debugsessions/"
+    "{session_name}/data/{transaction_id}": {"get": None},
 }
 METHODS = ("get", "post", "put", "delete", "patch", "head")
 
@@ -59,8 +70,10 @@ def operations() -> list[dict]:
                                                        p["name"].lower() == "content-type" for p in params)})
     for template, methods in OTHER_OPERATIONS.items():
         for method, media in methods.items():
+            media, query = media if isinstance(media, tuple) else (media, [])
             out.append({"pattern": _pattern(template), "template": template, "method": method.upper(),
-                        "spec": "docs.apigee.com", "media": media, "query": [], "content_type_header": False})
+                        "spec": "docs.apigee.com", "media": media, "query": list(query),
+                        "content_type_header": bool(media and "application/x-www-form-urlencoded" in media)})
     return out
 
 

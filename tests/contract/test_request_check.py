@@ -37,3 +37,15 @@ def test_what_the_specs_would_refuse_is_named():
         "PATCH /v1/organizations/lab/environments/test/keystores/ks1: the specs allow only DELETE, GET there",
         "GET /v1/organizations/lab/environments/test/virtualhosts/default: no such path in the specs",
     ])
+
+
+def test_debug_sessions_as_apigee_documents_them():
+    sessions = "/environments/test/apis/a/revisions/2/debugsessions"
+    assert problems([
+        entry("POST", sessions, ["session", "timeout"], "application/x-www-form-urlencoded"),
+        entry("GET", sessions + "/s1/data"), entry("GET", sessions + "/s1/data/tx1"), entry("DELETE", sessions + "/s1"),
+    ]) == []
+    assert problems([entry("POST", sessions, ["timeout"], "application/json")]) == sorted([
+        "POST /v1/organizations/lab%s: required query parameter(s) session missing" % sessions,
+        "POST /v1/organizations/lab%s: sent application/json, the spec takes application/x-www-form-urlencoded"
+        % sessions])

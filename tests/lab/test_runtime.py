@@ -50,6 +50,9 @@ class MemoryStore:
     def list_truststore_certs_pem(self, org, env, keystore):
         return list(self.truststore_certs.get((env, keystore), []))
 
+    def active_debug_sessions(self, org, env, api, revision):
+        return []   # no debug session here: tests/lab/test_labctl.py runs them through the whole lab
+
 
 def _read(path):
     return pki.read_text(path)

@@ -73,3 +73,20 @@ def test_filters_and_missing_file(tmp_path):
 def test_continuation_before_any_record_is_ignored():
     recs = list(iter_records(["\tat orphan\n", "2024-01-01 00:00:00,000 x\n", "  more\n"]))
     assert recs == [("2024-01-01 00:00:00,000", "x more")]
+
+
+def test_each_group_keeps_its_latest_failure_record_verbatim(tmp_path):
+    from ansible.module_utils.mtls.mp_log import summarize_mp_log
+    log = tmp_path / "system.log"
+    log.write_text(record("2017-10-23 05:28:57,813", "m1") + record("2017-10-23 05:30:01,001", "m2"))
+    g = scan([str(log)])["groups"][0]
+    assert g["record"] == FAIL.format(ts="2017-10-23 05:30:01,001", mid="m2", alert="bad_certificate").rstrip("\n")
+    assert summarize_mp_log([g])["record"] == g["record"]
+
+
+def test_a_long_record_is_cut_with_the_count_of_lines_left_out():
+    from ansible.module_utils.mtls.mp_log import verbatim
+    lines = ["2017-10-23 05:28:57,813 head\n"] + ["\tat frame%d\n" % i for i in range(30)]
+    text = verbatim(lines, max_lines=12)
+    assert text.splitlines()[:2] == ["2017-10-23 05:28:57,813 head", "\tat frame0"]
+    assert text.splitlines()[-1] == "\t... (19 more lines)" and len(text.splitlines()) == 13

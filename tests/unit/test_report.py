@@ -265,3 +265,35 @@ def test_every_verdict_action_and_label_has_both_languages():
             assert text.count("%s") + text.count("%d") == TEXT["en"][key].count("%s") + TEXT["en"][key].count("%d"), key
     assert "認証局不一致" in EXPLAIN["ja"]["ca_mismatch"]
     assert "クライアント証明書がない" in EXPLAIN["ja"]["no_client_certificate"]
+
+
+def test_trace_mp_log_record_and_capture_render_in_both_languages_and_validate(world):
+    from ansible.module_utils.mtls.capture import read_capture
+    from ansible.module_utils.mtls.evidence import attach_evidence
+
+    report = json.loads(json.dumps(world[0]))
+    data = os.path.join(ROOT, "tests", "data", "captures")
+    conns = read_capture(os.path.join(data, "lab-missing-client-cert.pcapng"), quiet=0)
+    with open(os.path.join(data, "lab-missing-client-cert.system.log"), encoding="utf-8") as fh:
+        records = [r for r in fh.read().split("\n2026-") if r.strip()]
+    mid = records[0].split("messageid:")[1].split()[0]
+    row = next(r for r in report["links"] if r["id"] == "targetserver:test/mismatch")
+    row.update(host="127.0.0.1", port=25082)   # where the lab's capture was taken
+    row["evidence"]["mp_log"] = {"count": 1, "alerts": ["bad_certificate"], "messages": [], "first": None,
+                                 "last": None, "message_ids": [mid], "record": None,
+                                 "groups": [{"api": "x", "rev": "1", "remote": "127.0.0.1:25082",
+                                             "alert": "bad_certificate", "count": 1, "first": None, "last": None}]}
+    trace = {"api": "orders", "revision": "3", "session": "s", "session_deleted": True, "transactions": 1,
+             "phase": "target_request_flow", "error_cause": "Received fatal alert: bad_certificate", "status": 503,
+             "message_id": mid, "target_url": "https://127.0.0.1:25082/",
+             "call": {"started": conns[0]["first_seen"] - 1, "ended": conns[0]["first_seen"] + 1}}
+    attach_evidence(report, {row["id"]: trace}, records, [{"file": "lab.pcapng", "connections": conns}])
+    with open(os.path.join(ROOT, "docs", "mtls-report.schema.json"), encoding="utf-8") as fh:
+        jsonschema.validate(json.loads(json.dumps(report)), json.load(fh))
+    en, ja = render_markdown(report), render_markdown(report, "ja")
+    for text in (en, ja):
+        assert "error.cause `Received fatal alert: bad_certificate`" in text
+        assert "X-Apigee.Message-ID `%s`" % mid in text
+        assert "Certificate Length: 0" in text and "Distinguished Names: `id-at-commonName=Lab Root CA A" in text
+        assert "HTTPClient$Context.handshakeFailed()" in text   # the MP's record, verbatim, in a code block
+    assert "Trace (debug session on orders rev 3)" in en and "トレース (orders リビジョン 3 のデバッグセッション)" in ja

@@ -3,9 +3,9 @@
 Same paths, methods, status codes, field names and JSON shapes as Apigee Edge's management API v1
 (``/v1/organizations/{org}/...`` and the short forms ``/v1/o/{org}/...``, ``/environments/{env}`` or ``/e/{env}``):
 environments, keystores/truststores, aliases, certs, references, target servers, API proxies (bundle import/export,
-revisions), deployments, and ``POST .../environments/{env}/testssl`` (a real TLS handshake from the management server
-towards a backend with a keystore/truststore; Edge documents the request (``TestTLS``) but not the answer, see
-``testssl_handshake``). Errors are Edge's ``{"code", "message", "contexts": []}``.
+revisions), deployments, debug sessions (the UI's trace), and ``POST .../environments/{env}/testssl`` (a real TLS
+handshake from the management server towards a backend with a keystore/truststore; Edge documents the request
+(``TestTLS``) but not the answer, see ``testssl_handshake``). Errors are Edge's ``{"code", "message", "contexts": []}``.
 
 Authentication (``auth.py``): HTTP Basic or OAuth2 bearer tokens from ``POST /oauth/token`` (login.apigee.com style).
 Admin endpoints outside ``/v1`` (no authentication, loopback only): ``/_lab/faults`` (fault injection, ``faults.py``),
@@ -16,7 +16,8 @@ State: SQLite at ``<state>/lab.db`` (``store.py``), mode 0600; private keys are 
 and never returned by any endpoint.
 
 One Flask blueprint per Apigee resource, each in its own file: ``organizations``, ``keystores`` (with aliases and
-certs), ``references``, ``targetservers``, ``apis`` (revisions, bundles), ``deployments``, ``testssl``; ``hooks`` holds
+certs), ``references``, ``targetservers``, ``apis`` (revisions, bundles), ``deployments``,
+``debugsessions`` (the trace), ``testssl``; ``hooks`` holds
 what every request goes through (errors, counting, faults, authentication, scope), ``admin`` the token endpoint and the
 ``/_lab`` endpoints, ``common`` what they share.
 
@@ -36,14 +37,25 @@ from flask import Flask
 from ..auth import Authenticator, User
 from ..faults import Faults
 from ..store import Store
-from . import admin, apis, deployments, hooks, keystores, organizations, references, targetservers, testssl
+from . import (
+    admin,
+    apis,
+    debugsessions,
+    deployments,
+    hooks,
+    keystores,
+    organizations,
+    references,
+    targetservers,
+    testssl,
+)
 from .common import DEFAULT_ENVS, DEFAULT_ORG, DEFAULT_PASSWORD, DEFAULT_USER, SSO_USER, ApiError
 
 __all__ = ["DEFAULT_ENVS", "DEFAULT_ORG", "DEFAULT_PASSWORD", "DEFAULT_USER", "SSO_USER", "ApiError", "create_app",
            "main", "serve"]
 
 BLUEPRINTS = (hooks.bp, admin.bp, organizations.bp, keystores.bp, references.bp, targetservers.bp, apis.bp,
-              deployments.bp, testssl.bp)
+              deployments.bp, debugsessions.bp, testssl.bp)
 
 
 def create_app(state_dir: str, org: str = DEFAULT_ORG, envs=DEFAULT_ENVS, users: list[User] | None = None,

@@ -79,12 +79,24 @@ def iter_raw_records(lines):
         yield record
 
 
-def iter_records(lines):
-    """Join continuation lines to their record: yields (timestamp, text)."""
+def iter_records(lines, raw=False):
+    """Join continuation lines to their record: yields (timestamp, text), or (timestamp, text, lines as logged)."""
     for record in iter_raw_records(lines):
         m = RECORD_START.match(record[0].rstrip("\r\n"))
         parts = [m.group(2)] + [line.strip() for line in record[1:]]
-        yield m.group(1), " ".join(parts)
+        yield (m.group(1), " ".join(parts), record) if raw else (m.group(1), " ".join(parts))
+
+
+RECORD_MAX_LINES = 12
+
+
+def verbatim(record_lines, max_lines=RECORD_MAX_LINES) -> str:
+    """One record as logged, for a ticket: its first max_lines lines (the failure, the SSLInfo line, the top of the
+    stack trace), then how many were left out."""
+    lines = [line.rstrip("\r\n") for line in record_lines]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + ["\t... (%d more lines)" % (len(lines) - max_lines)]
+    return "\n".join(lines)
 
 
 def parse_failure(ts, text):
@@ -111,7 +123,7 @@ def scan(paths, include_rotated=True, org=None, env=None, api=None, since=None):
     total = 0
     for path in files:
         with _open(path) as fh:
-            for ts, text in iter_records(fh):
+            for ts, text, raw in iter_records(fh, raw=True):
                 f = parse_failure(ts, text)
                 if f is None:
                     continue
@@ -130,6 +142,8 @@ def scan(paths, include_rotated=True, org=None, env=None, api=None, since=None):
                                        "first": f["time"], "last": f["time"], "message_ids": []}
                 g["count"] += 1
                 g["first"] = min(g["first"], f["time"])
+                if f["time"] >= g["last"] or "record" not in g:   # the latest failure's record, as logged
+                    g["record"] = verbatim(raw)
                 g["last"] = max(g["last"], f["time"])
                 if f["message_id"] and f["message_id"] not in g["message_ids"] and len(g["message_ids"]) < MAX_IDS:
                     g["message_ids"].append(f["message_id"])
@@ -232,6 +246,7 @@ def summarize_mp_log(groups, max_ids=MP_LOG_MAX_IDS):
         "first": min((g["first"] for g in groups if g.get("first")), default=None),
         "last": max((g["last"] for g in groups if g.get("last")), default=None),
         "message_ids": ids,
+        "record": next((g["record"] for g in ordered if g.get("record")), None),
         "groups": [{"api": g.get("api"), "rev": g.get("rev"), "remote": g.get("remote"), "alert": g.get("alert"),
                     "count": g.get("count"), "first": g.get("first"), "last": g.get("last")}
                    for g in sorted(groups, key=lambda g: (-(g.get("count") or 0), str(g.get("rev"))))],

@@ -136,6 +136,10 @@ def render_markdown(report, lang="en"):
         mp_log = row["evidence"].get("mp_log")
         if mp_log:
             lines.append(mp_log_line(mp_log, lang))
+            if mp_log.get("record") and not (row["evidence"].get("trace") or {}).get("mp_log_records"):
+                lines += [t["mp_log_record"], *_block(mp_log["record"])]
+        lines += trace_lines(row["evidence"].get("trace"), lang)
+        lines += capture_lines(row["evidence"].get("capture"), lang)
         hs = row.get("handshake")
         if hs:
             lines.append(t["handshake"] % (hs.get("alert_text") or ("HTTP %s" % hs.get("http_status")
@@ -158,6 +162,65 @@ def render_markdown(report, lang="en"):
                 lines.append(t["chain"] % (c["subject"], c["sha256"]))
             lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _block(text):
+    return ["", "  ```", *("  " + x for x in text.splitlines()), "  ```"]
+
+
+def trace_lines(trace, lang="en"):
+    """The runbook's trace step for one link: where the call failed, error.cause, the message ID and its records."""
+    if not trace:
+        return []
+    t = words(lang)[0]
+    if trace.get("error_cause") or trace.get("phase"):
+        lines = [t["trace"] % (trace.get("api"), trace.get("revision"),
+                               "error.cause `%s`" % trace.get("error_cause") if trace.get("error_cause") else "-",
+                               trace.get("phase") or "-", trace.get("status", "-"), trace.get("message_id") or "-")]
+    else:
+        what = trace.get("note") or ("%s, HTTP %s, X-Apigee.Message-ID `%s`" % (
+            t["trace_ok"], trace.get("status", "-"), trace.get("message_id") or "-"))
+        lines = [t["trace_none"] % (trace.get("api"), trace.get("revision"), what)]
+    if trace.get("target_url"):
+        lines.append(t["trace_target"] % trace["target_url"])
+    for i, record in enumerate(trace.get("mp_log_records") or []):
+        if i == 0:
+            lines.append(t["trace_records"] % trace.get("message_id"))
+        lines += _block(record)
+    return lines
+
+
+def capture_lines(capture, lang="en"):
+    """The runbook's Wireshark step for one link: per connection the CertificateRequest, the client's Certificate
+    (Certificate Length: 0) and the alerts."""
+    if not capture:
+        return []
+    t = words(lang)[0]
+    conns = capture.get("connections") or []
+    lines = []
+    if capture.get("contradiction"):
+        lines.append(t["capture_contradiction"] % capture["contradiction"])
+    lines.append(t["capture"] % (capture.get("file"), len(conns)))
+    for c in conns[-5:]:
+        lines.append(t["capture_conn"] % (c.get("client"), c.get("server"), c.get("version") or "?",
+                                          ", ".join(c.get("messages") or []) or "-"))
+        req = c.get("certificate_request")
+        if req:
+            lines.append(t["capture_req"] % (", ".join(req.get("certificate_types") or []) or "-",
+                                             "; ".join("`%s`" % d for d in req.get("distinguished_names") or [])
+                                             or "(none)"))
+        cert = c.get("client_certificate")
+        if cert:
+            lines.append(t["capture_cert"] % (cert.get("certificates_length"), cert.get("certificates") or 0))
+        elif req:
+            lines.append(t["capture_no_cert"])
+        for a in c.get("alerts") or []:
+            lines.append(t["capture_alert"] % (a.get("from"), a.get("level"), a.get("description")))
+        if c.get("encrypted"):
+            lines.append(t["capture_encrypted"])
+    if capture.get("note"):
+        lines.append(t["capture_note"] % capture["note"])
+    return lines
 
 
 def mp_log_line(mp_log, lang="en"):

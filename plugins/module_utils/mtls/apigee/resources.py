@@ -108,6 +108,18 @@ def deployment_path(env: str, api: str, revision) -> str:
     return "%s/apis/%s/revisions/%s/deployments" % (environment_path(env), q(api), q(revision))
 
 
+def debugsessions_path(env: str, api: str, revision, session: str | None = None) -> str:
+    """Debug sessions (the UI's trace) of a deployed revision; with a session, that session (APIGEE-FACTS.md)."""
+    path = "%s/apis/%s/revisions/%s/debugsessions" % (environment_path(env), q(api), q(revision))
+    return path if session is None else "%s/%s" % (path, q(session))
+
+
+def debug_data_path(env: str, api: str, revision, session: str, transaction: str | None = None) -> str:
+    """A debug session's transaction ids; with a transaction, its data."""
+    path = "%s/data" % debugsessions_path(env, api, revision, session)
+    return path if transaction is None else "%s/%s" % (path, q(transaction))
+
+
 # keystores-and-trustores.yaml (createKeystoreTruststore): "Keystore names can contain only alphanumeric characters"
 NEW_KEYSTORE_NAME = re.compile(r"^[A-Za-z0-9]{1,255}$")
 

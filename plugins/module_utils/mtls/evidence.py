@@ -1,0 +1,88 @@
+"""The evidence gathered after the diagnosis, joined to the report's links: the trace of the failing call
+(``evidence.trace``, ``trace.py``), the MP system.log records its message ID selects (``evidence.trace.mp_log_records``,
+and the handshake-failure one as ``evidence.mp_log.record``), and the packet capture's connections
+(``evidence.capture``, ``capture.py``). Evidence only: verdicts and plans are left as they are; a capture that
+contradicts the verdict says so in the evidence and in the report's notes.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+from ansible.module_utils.mtls.capture import attach_capture_evidence
+from ansible.module_utils.mtls.errors import MtlsError
+from ansible.module_utils.mtls.mp_log import RECORD_MAX_LINES
+
+MAX_RECORDS = 5
+# the MP's own address and port of a southbound connection in its system.log ("SSLClientChannel[C:10.1.2.3:53210 #")
+MP_CLIENT_PORT = re.compile(r"SSLClientChannel\[C:[^\s#\]]+:(\d+)")
+
+
+def _cap(record: str, max_lines=RECORD_MAX_LINES) -> str:
+    lines = record.splitlines()
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + ["\t... (%d more lines)" % (len(lines) - max_lines)]
+    return "\n".join(lines)
+
+
+def attach_traces(rows, traces) -> list:
+    if not isinstance(traces, dict):
+        raise MtlsError("traces must be a dict of link id -> trace evidence (apigee_trace's traces)")
+    for row in rows:
+        ev = traces.get(row.get("id"))
+        if isinstance(ev, dict):
+            row.setdefault("evidence", {})["trace"] = dict(ev)
+    return rows
+
+
+def attach_log_records(rows, records) -> list:
+    """The records naming each traced call's message ID (as logged, the first lines of each), and the handshake
+    failure among them as the link's ``evidence.mp_log.record``."""
+    for row in rows:
+        trace = (row.get("evidence") or {}).get("trace") or {}
+        mid = trace.get("message_id")
+        if not mid:
+            continue
+        mine = [_cap(r) for r in records or [] if isinstance(r, str) and mid in r][:MAX_RECORDS]
+        if not mine:
+            continue
+        trace["mp_log_records"] = mine
+        failure = next((r for r in mine if "handshakeFailed" in r or "handshake failed" in r), None)
+        mp_log = row["evidence"].get("mp_log")
+        if failure and mp_log is not None:
+            mp_log["record"] = failure
+    return rows
+
+
+def diagnosis_window(report):
+    """(start, end) epoch seconds of the diagnosis run (its probes), a second of margin each side; None if unknown."""
+    try:
+        end = _dt.datetime.fromisoformat(str(report["generated_at"]).replace("Z", "+00:00")).timestamp()
+        wall = float((report.get("stats") or {}).get("wall_seconds") or 0)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return end - wall - 1.0, end + 1.0
+
+
+def attach_evidence(report, traces=None, records=None, captures=None, host_addresses=None) -> dict:
+    """Join the evidence to ``report`` (in place) and return it. ``captures``: ``[{"file", "connections"}]``."""
+    rows = report.get("links") or []
+    attach_traces(rows, traces or {})
+    attach_log_records(rows, records or [])
+    windows = {}
+    for row in rows:
+        trace = (row.get("evidence") or {}).get("trace") or {}
+        call = trace.get("call") or {}
+        if call.get("started") and call.get("ended"):
+            ports = {int(m) for r in trace.get("mp_log_records") or [] for m in MP_CLIENT_PORT.findall(r)}
+            windows[row["id"]] = (float(call["started"]), float(call["ended"]), ports)
+    exclude = diagnosis_window(report)
+    for cap in captures or []:
+        attach_capture_evidence(rows, cap.get("connections") or [], cap.get("file"), host_addresses, windows, exclude)
+    for row in rows:
+        contradiction = ((row.get("evidence") or {}).get("capture") or {}).get("contradiction")
+        if contradiction:
+            notes = row.setdefault("notes", [])
+            if contradiction not in notes:
+                notes.append(contradiction)
+    return report

@@ -150,6 +150,47 @@ options:
     type: str
     choices: [en, ja]
     default: en
+  trace:
+    description:
+      - Trace the failing call of every link that is not C(ok) through a debug session (as M(apigee_trace) does)
+        and join it to the report (C(evidence.trace)); evidence only, a trace that cannot be taken is a warning.
+    type: bool
+    default: false
+  trace_link_ids:
+    description: Trace these links whatever their verdict.
+    type: list
+    elements: str
+    default: []
+  trace_call_url:
+    description: Base URL of the Apigee runtime the reproducing call goes to (none, no call is sent).
+    type: str
+    default: ''
+  trace_call_urls:
+    description: Per environment base URLs, overriding O(trace_call_url).
+    type: dict
+    default: {}
+  trace_call_headers:
+    description: Headers of the reproducing call (an API key, for example); never logged.
+    type: dict
+    default: {}
+  trace_wait:
+    description: Seconds to wait for a call's transaction in its debug session.
+    type: float
+    default: 20
+  mp_log_paths:
+    description:
+      - MP C(system.log) files readable on this host; the records of each traced call's message ID join its link
+        (C(evidence.trace.mp_log_records)). On another host use M(apigee_mp_log_records) and M(mtls_report_evidence).
+    type: list
+    elements: path
+    default: []
+  captures:
+    description:
+      - Packet captures on this host (paths, or dicts with C(path) and C(keylog)), read by tshark as
+        M(mtls_capture_read) does; their connections join the links (C(evidence.capture)).
+    type: list
+    elements: raw
+    default: []
   keep_runs:
     description: How many run folders to keep (the oldest beyond are deleted; folders the tool did not make never).
     type: int
@@ -265,10 +306,13 @@ run:
     latest: true
     pruned: []
 report_paths:
-  description: Paths of the JSON and Markdown reports (when O(report_dir) is set).
+  description:
+    - Paths of the JSON and Markdown reports (when O(report_dir) is set), and C(diagrams), the SVG picture of each
+      broken link that has one (C(<report_dir>/diagrams/<link>.svg), for mail).
   returned: when report_dir is set
   type: dict
-  sample: {"json": "/srv/reports/mtls-report.json", "markdown": "/srv/reports/mtls-report.md"}
+  sample: {"json": "/srv/reports/mtls-report.json", "markdown": "/srv/reports/mtls-report.md",
+           "diagrams": ["/srv/reports/diagrams/targetserver_prod_orders.svg"]}
 api_requests:
   description: HTTP requests made to the management API.
   returned: always
@@ -282,8 +326,9 @@ probes:
 import json
 
 from ansible.module_utils.mtls.diagnosis import run_diagnosis
+from ansible.module_utils.mtls.evidence import gather_evidence
 from ansible.module_utils.mtls.module_ansible import ApigeeModule
-from ansible.module_utils.mtls.report import render_markdown, write_reports
+from ansible.module_utils.mtls.report import diagram_files, render_markdown, write_reports
 from ansible.module_utils.mtls.report_runs import save_run
 
 
@@ -313,6 +358,14 @@ def main():
         "run_stage": {"type": "str", "default": "diagnosis", "choices": ["diagnosis", "before", "after"]},
         "keep_runs": {"type": "int", "default": 50},
         "report_lang": {"type": "str", "default": "en", "choices": ["en", "ja"]},
+        "trace": {"type": "bool", "default": False},
+        "trace_link_ids": {"type": "list", "elements": "str", "default": []},
+        "trace_call_url": {"type": "str", "default": ""},
+        "trace_call_urls": {"type": "dict", "default": {}},
+        "trace_call_headers": {"type": "dict", "default": {}, "no_log": True},
+        "trace_wait": {"type": "float", "default": 20},
+        "mp_log_paths": {"type": "list", "elements": "path", "default": []},
+        "captures": {"type": "list", "elements": "raw", "default": []},
     })
 
     def work(client, p):
@@ -326,7 +379,12 @@ def main():
                                expiry_warn_days=p["expiry_warn_days"])
         if p["probe_host"]:
             report["probe_host"] = p["probe_host"]
-        result = {"changed": False}
+        warnings = gather_evidence(
+            client, report, trace=p["trace"], link_ids=p["trace_link_ids"], call_url=p["trace_call_url"],
+            call_urls=p["trace_call_urls"], call_headers=p["trace_call_headers"], wait=p["trace_wait"],
+            verify=p["validate_certs"], max_workers=p["max_workers"], mp_log_paths=p["mp_log_paths"],
+            captures=p["captures"])
+        result = {"changed": False, "warnings": warnings}
         if p["report_dir"]:
             paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode,
                                            lang=p["report_lang"])
@@ -334,7 +392,8 @@ def main():
         if p["run_dir"] and not module.check_mode:   # this run's own copy: kept when the next run writes its own
             result["run"] = save_run(p["run_dir"], {
                 "%s.json" % p["run_stage"]: json.dumps(report, indent=2, sort_keys=True) + "\n",
-                "%s.md" % p["run_stage"]: render_markdown(report, p["report_lang"])}, keep=p["keep_runs"])
+                "%s.md" % p["run_stage"]: render_markdown(report, p["report_lang"]), **diagram_files(report)},
+                keep=p["keep_runs"])
         result.update(report=report, summary=report["summary"], probes=report["stats"]["probes"])
         if p["return_copies"]:
             result.update(links=report["links"], report_markdown=render_markdown(report, p["report_lang"]))

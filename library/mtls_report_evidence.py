@@ -95,7 +95,7 @@ from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.evidence import attach_evidence
 from ansible.module_utils.mtls.module_ansible import MtlsModule
 from ansible.module_utils.mtls.mp_log import resolve_hosts
-from ansible.module_utils.mtls.report import render_markdown, write_reports
+from ansible.module_utils.mtls.report import diagram_files, render_markdown, write_reports
 from ansible.module_utils.mtls.report_runs import write_files
 
 
@@ -125,7 +125,7 @@ def main():
         if p["run_dir"] and not module.check_mode:
             write_files(p["run_dir"], {
                 "%s.json" % p["run_stage"]: json.dumps(report, indent=2, sort_keys=True) + "\n",
-                "%s.md" % p["run_stage"]: render_markdown(report, p["report_lang"])})
+                "%s.md" % p["run_stage"]: render_markdown(report, p["report_lang"]), **diagram_files(report)})
         contradictions = {r["id"]: r["evidence"]["capture"]["contradiction"] for r in report.get("links") or []
                           if ((r.get("evidence") or {}).get("capture") or {}).get("contradiction")}
         return {"changed": changed, "report": report, "report_paths": paths, "contradictions": contradictions,

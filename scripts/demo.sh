@@ -51,12 +51,18 @@ if os.path.exists(log):
         print(f"    {when}  {api:32s} {remote:18s} {message.strip()}")
 PY
 
-step "3/5 Diagnose every southbound TLS link (playbooks/diagnose.yml)"
+step "3/5 Diagnose every southbound TLS link (playbooks/diagnose.yml), with the trace and a packet capture"
+# the runbook's tcpdump: the lab records the MP <-> backend packets while the diagnosis traces each broken link
+python lab/labctl capture start || echo "  (no capture: the diagnosis goes on without it)"
 ansible-playbook -i inventory/lab playbooks/diagnose.yml
 [ -f reports/mtls-report.md ] && sed -n '1,40p' reports/mtls-report.md
+echo "  The runbook's evidence of one link (trace, MP log, capture), from reports/mtls-report.md:"
+awk '/^### `targetserver:test\/ts-missing-cert-jsse`/{on=1} on && /^\*\*Fix/{exit} on' reports/mtls-report.md \
+  | grep -E '^- (Trace|MP system.log rec|Packet capture)|^  - |^    - ' | cut -c1-160 | head -14 || true
 
 step "4/5 Remediate and verify (playbooks/remediate.yml)"
 ansible-playbook -i inventory/lab playbooks/remediate.yml
+python lab/labctl capture stop || true
 echo "  This run's evidence, side by side in reports/$(readlink reports/latest):"
 ls reports/latest/ | sed 's/^/    /'
 

@@ -86,6 +86,25 @@ def test_read_keystore():
     assert read_keystore(FakeClient({}, {}), "e", "ks", certcore.load_certificates)["exists"] is False
 
 
+def test_an_x_keystore_lists_aliases_by_name_and_each_says_whether_it_holds_a_key():
+    """Apigee X / hybrid (apigee-x.yaml): Keystore.aliases is [string]; Alias.type is CERT or KEY_CERT. A CERT alias
+    holds no private key, so the MP presents nothing from it."""
+    from ansible.module_utils.mtls import certcore
+
+    root = make_ca("CN=R,O=T", key_type="ec")
+    leaf = make_leaf("CN=L,O=T", issuer=root, key_type="ec")
+    info = {"certInfo": [{"subject": "CN=L,O=T"}]}
+    data = {"/environments/e/keystores/ks": {"name": "ks", "aliases": ["client", "certonly", "odd"]},
+            "/environments/e/keystores/ks/aliases/client": {"alias": "client", "certsInfo": info, "type": "KEY_CERT"},
+            "/environments/e/keystores/ks/aliases/certonly": {"alias": "certonly", "certsInfo": info, "type": "CERT"},
+            "/environments/e/keystores/ks/aliases/odd": {"alias": "odd", "certsInfo": info}}
+    raw = {"/environments/e/keystores/ks/aliases/%s/certificate" % a: leaf.cert_pem() + root.cert_pem()
+           for a in ("client", "certonly", "odd")}
+    ks = read_keystore(FakeClient(data, raw), "e", "ks", certcore.load_certificates)
+    assert ks["aliases"]["client"]["has_key"] is True and ks["aliases"]["certonly"]["has_key"] is False
+    assert ks["aliases"]["odd"]["has_key"] is None   # the alias does not say: unknown, not guessed
+
+
 @pytest.mark.parametrize("path, answer, words", [
     ("/environments/test/targetservers", {"targetServer": ["ts1"]}, "GET /environments/test/targetservers with a "
                                                                      "malformed listing: expected a list of names"),

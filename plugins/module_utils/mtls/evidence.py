@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-from ansible.module_utils.mtls.capture import attach_capture_evidence
+from ansible.module_utils.mtls.capture import attach_capture_evidence, read_capture
 from ansible.module_utils.mtls.errors import MtlsError
-from ansible.module_utils.mtls.mp_log import RECORD_MAX_LINES
+from ansible.module_utils.mtls.mp_log import RECORD_MAX_LINES, log_records, resolve_hosts
+from ansible.module_utils.mtls.trace import trace_links, trace_targets
 
 MAX_RECORDS = 5
 # the MP's own address and port of a southbound connection in its system.log ("SSLClientChannel[C:10.1.2.3:53210 #")
@@ -86,3 +87,40 @@ def attach_evidence(report, traces=None, records=None, captures=None, host_addre
             if contradiction not in notes:
                 notes.append(contradiction)
     return report
+
+
+def gather_evidence(client, report, trace=False, link_ids=(), call_url="", call_urls=None, call_headers=None,
+                    wait=20.0, verify=True, max_workers=8, mp_log_paths=(), captures=()) -> list:
+    """Gather what this host can of the runbook's evidence and join it to ``report``: the trace of each broken link
+    (or of link_ids), the MP log records of its message ID (logs readable here), the captures (files here).
+    Evidence only: what cannot be gathered is a warning (returned), never a failure of the diagnosis."""
+    warnings, traces, records, read = [], {}, [], []
+    if trace or link_ids:
+        targets = trace_targets(report["links"], call_urls or {}, call_url, list(link_ids or []))
+        try:
+            traces = trace_links(client, targets, call_headers=call_headers, wait=wait, verify=verify,
+                                 max_workers=max_workers)
+        except MtlsError as exc:
+            warnings.append("no trace: %s" % exc.msg)
+        warnings += ["debug session %s of %s revision %s could not be deleted: %s" % (
+            t.get("session"), t.get("api"), t.get("revision"), t.get("session_delete_error"))
+            for t in traces.values() if not t.get("session_deleted")]
+    ids = sorted({t["message_id"] for t in traces.values() if t.get("message_id")})
+    if ids and mp_log_paths:
+        try:
+            records = log_records(list(mp_log_paths), ids)[0]
+        except (MtlsError, OSError) as exc:
+            warnings.append("MP log records not read: %s" % exc)
+    for item in captures or ():
+        path = item.get("path") if isinstance(item, dict) else item
+        try:
+            read.append({"file": path, "connections": read_capture(
+                path, keylog=item.get("keylog") if isinstance(item, dict) else None)})
+        except MtlsError as exc:
+            warnings.append("capture %s not read: %s" % (path, exc.msg))
+    if traces or read:
+        hosts = {r["host"] for r in report["links"] if r.get("host")} if read else set()
+        attach_evidence(report, traces, records, read, resolve_hosts(hosts))
+        warnings += ["%s: %s" % (r["id"], r["evidence"]["capture"]["contradiction"]) for r in report["links"]
+                     if ((r.get("evidence") or {}).get("capture") or {}).get("contradiction")]
+    return warnings

@@ -402,7 +402,7 @@ def read_keystore(client, env, name, load_certificates):
     out["certs"] = list(data.get("certs") or [])
     for entry in data.get("aliases") or []:
         alias = entry.get("aliasName") if isinstance(entry, dict) else entry
-        has_key = bool(entry.get("key")) if isinstance(entry, dict) else None
+        has_key = bool(entry.get("key")) if isinstance(entry, dict) else alias_has_key(client, env, name, alias)
         rec = {"has_key": has_key, "chain": [], "chain_pem": None, "error": None}
         pem = res.get_raw_or_none(client, res.alias_certificate_path(env, name, alias), cache=True)
         if pem is None:
@@ -415,6 +415,15 @@ def read_keystore(client, env, name, load_certificates):
                 rec["error"] = exc.msg
         out["aliases"][alias] = rec
     return out
+
+
+def alias_has_key(client, env, keystore, alias):
+    """Whether an alias holds a private key, when the keystore lists its aliases by name only (Apigee X / hybrid:
+    ``aliases: [string]``): the alias says ``type`` ``KEY_CERT`` (a key and its chain) or ``CERT`` (a certificate
+    alone, which the MP cannot present: apigee-x.yaml, Alias.type). None when the alias does not say."""
+    doc = res.get_or_none(client, res.alias_path(env, keystore, alias))
+    kind = str((doc or {}).get("type") or "").upper() if isinstance(doc, dict) else ""
+    return {"KEY_CERT": True, "CERT": False}.get(kind)
 
 
 def list_keystores(client, env):

@@ -9,7 +9,7 @@ import datetime as _dt
 import json
 import os
 
-from ansible.module_utils.mtls.report_diagram import chain_diagram
+from ansible.module_utils.mtls.report_diagram import chain_diagram, chain_svg, svg_name
 from ansible.module_utils.mtls.report_text import EXPLAIN as _EXPLAIN
 from ansible.module_utils.mtls.report_text import words
 from ansible.module_utils.mtls.verdicts import VERDICTS
@@ -96,7 +96,7 @@ def render_markdown(report, lang="en"):
         lines += ["### `%s`: %s" % (row["id"], row["verdict"]), "", explain.get(row["verdict"], ""), ""]
         diagram = chain_diagram(row)
         if diagram:
-            lines += ["```mermaid", diagram, "```", ""]
+            lines += ["```mermaid", diagram, "```", "", t["svg"] % (DIAGRAMS, svg_name(row["id"])), ""]
         lines.append(t["backend"] % (row["host"], row["port"], t["sni"] % row["sni"] if row.get("sni") else ""))
         if row.get("used_by"):
             lines.append(t["used_by"] % ", ".join(t["used_by_item"] % (
@@ -237,26 +237,51 @@ def mp_log_line(mp_log, lang="en"):
     return text
 
 
+DIAGRAMS = "diagrams"
+
+
+def diagram_files(report) -> dict:
+    """``diagrams/<link>.svg`` -> the SVG picture of each broken link that has one (beside the Markdown, for mail)."""
+    out = {}
+    for row in report.get("links") or []:
+        if row.get("verdict") != "ok":
+            svg = chain_svg(row)
+            if svg:
+                out["%s/%s" % (DIAGRAMS, svg_name(row["id"]))] = svg
+    return out
+
+
 def write_reports(report, directory, check_mode=False, lang="en"):
-    """Write mtls-report.json and mtls-report.md; returns (paths, changed). Content-equal files are left alone
-    (the generated_at stamp and timings are ignored for that comparison)."""
+    """Write mtls-report.json, mtls-report.md and the diagrams' SVGs (``diagrams/``); returns (paths, changed).
+    Content-equal files are left alone (the generated_at stamp and timings are ignored for that comparison)."""
     paths = {"json": os.path.join(directory, "mtls-report.json"), "markdown": os.path.join(directory, "mtls-report.md")}
-    new_json = json.dumps(report, indent=2, sort_keys=True) + "\n"
-    new_md = render_markdown(report, lang)
+    files = [(paths["json"], json.dumps(report, indent=2, sort_keys=True) + "\n", "json"),
+             (paths["markdown"], render_markdown(report, lang), "markdown")]
+    for name, svg in sorted(diagram_files(report).items()):
+        paths.setdefault("diagrams", []).append(os.path.join(directory, name))
+        files.append((os.path.join(directory, name), svg, "svg"))
     changed = False
-    for kind, text in (("json", new_json), ("markdown", new_md)):
+    for path, text, kind in files:
         old = None
-        if os.path.exists(paths[kind]):
-            with open(paths[kind], encoding="utf-8") as fh:
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fh:
                 old = fh.read()
         if old is None or _stable(old, kind) != _stable(text, kind):
             changed = True
             if not check_mode:
-                os.makedirs(directory, exist_ok=True)
-                tmp = paths[kind] + ".tmp"
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                tmp = path + ".tmp"
                 with open(tmp, "w", encoding="utf-8") as fh:
                     fh.write(text)
-                os.replace(tmp, paths[kind])
+                os.replace(tmp, path)
+    folder = os.path.join(directory, DIAGRAMS)
+    keep = set(paths.get("diagrams") or [])
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        path = os.path.join(folder, name)
+        if name.endswith(".svg") and path not in keep:   # the picture of a link that is no longer broken
+            changed = True
+            if not check_mode:
+                os.unlink(path)
     return paths, changed
 
 
@@ -269,4 +294,6 @@ def _stable(text, kind):
         data.pop("generated_at", None)
         data.pop("stats", None)
         return json.dumps(data, sort_keys=True)
+    if kind == "svg":
+        return text
     return "\n".join(line for line in text.splitlines() if not line.startswith(("Generated ", "生成日時 ")))

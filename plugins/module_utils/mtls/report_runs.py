@@ -35,6 +35,7 @@ def write_files(run_dir: str, files: dict) -> list:
     paths = []
     for name, text in files.items():
         path = os.path.join(run_dir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)   # a name may hold a folder (diagrams/<link>.svg)
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)

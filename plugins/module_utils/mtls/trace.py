@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from ansible.module_utils.mtls.apigee import resources
@@ -169,37 +170,55 @@ def reproduce(url, method="GET", headers=None, timeout=30.0, verify=True, sessio
 
 
 def trace_links(client, targets, call_headers=None, call_method="GET", timeout=120, wait=20.0, verify=True,
-                send_call=True, sleep=time.sleep) -> dict:
-    """``evidence.trace`` per link id: one debug session per proxy revision (shared by the links it serves), the
-    reproducing call sent once per distinct URL, the transaction of each link picked by its host and port."""
+                send_call=True, sleep=time.sleep, max_workers=8) -> dict:
+    """``evidence.trace`` per link id: one debug session per proxy revision (shared by the links it serves; the
+    revisions traced at the same time, ``max_workers`` at once, through the one thread-safe client), the reproducing
+    call sent once per distinct URL, the transaction of each link picked by its host and port."""
     by_rev = {}
     for t in targets:
         by_rev.setdefault((t["env"], t["api"], t["revision"]), []).append(t)
     out = {}
-    for (env, api, rev), group in by_rev.items():
-        urls = sorted({t["url"] for t in group if t.get("url")}) if send_call else []
-        calls = []
+    if not by_rev:
+        return out
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(by_rev)))) as pool:
+        for part in pool.map(lambda item: _trace_revision(client, item[0], item[1], call_headers, call_method,
+                                                          timeout, wait, verify, send_call, sleep),
+                             list(by_rev.items())):
+            out.update(part)
+    return out
 
-        def call(urls=urls, calls=calls):
-            for u in urls:
-                calls.append(reproduce(u, call_method, call_headers, verify=verify))
-            return calls
 
+def _trace_revision(client, key, group, call_headers, call_method, timeout, wait, verify, send_call, sleep) -> dict:
+    """The links of one proxy revision traced in one debug session; an Apigee error is that revision's evidence."""
+    env, api, rev = key
+    urls = sorted({t["url"] for t in group if t.get("url")}) if send_call else []
+    calls = []
+
+    def call():
+        for u in urls:
+            calls.append(reproduce(u, call_method, call_headers, verify=verify))
+        return calls
+
+    try:
         sess = debug_session(client, env, api, rev, call=call if urls else None, timeout=timeout,
                              wait=wait if urls else 0.0, sleep=sleep)
-        for t in group:
-            ev = for_link(sess["transactions"], t["host"], t["port"]) or {}
-            mine = next((c for c in calls if c.get("url") == t.get("url")), None)
-            evidence = {"api": api, "revision": rev, "session": sess["session"],
-                        "session_deleted": sess.get("deleted", False),
-                        "session_delete_error": sess.get("delete_error"), "transactions": len(sess["transactions"])}
-            evidence.update({k: v for k, v in ev.items() if k != "completed"})
-            if mine:
-                evidence["call"] = {k: mine.get(k) for k in ("url", "method", "status", "message_id", "error",
-                                                             "started", "ended") if mine.get(k) is not None}
-                evidence.setdefault("message_id", mine.get("message_id"))
-            if not ev:
-                evidence["note"] = ("no transaction of this link was recorded while the session was open" if urls else
-                                    "no call was sent (no runtime URL for environment %s)" % env)
-            out[t["link"]] = {k: v for k, v in evidence.items() if v is not None}
+    except MtlsError as exc:
+        return {t["link"]: {"api": api, "revision": rev, "session_deleted": True,
+                            "transactions": 0, "note": "no debug session: %s" % exc.msg} for t in group}
+    out = {}
+    for t in group:
+        ev = for_link(sess["transactions"], t["host"], t["port"]) or {}
+        mine = next((c for c in calls if c.get("url") == t.get("url")), None)
+        evidence = {"api": api, "revision": rev, "session": sess["session"],
+                    "session_deleted": sess.get("deleted", False),
+                    "session_delete_error": sess.get("delete_error"), "transactions": len(sess["transactions"])}
+        evidence.update({k: v for k, v in ev.items() if k != "completed"})
+        if mine:
+            evidence["call"] = {k: mine.get(k) for k in ("url", "method", "status", "message_id", "error",
+                                                         "started", "ended") if mine.get(k) is not None}
+            evidence.setdefault("message_id", mine.get("message_id"))
+        if not ev:
+            evidence["note"] = ("no transaction of this link was recorded while the session was open" if urls else
+                                "no call was sent (no runtime URL for environment %s)" % env)
+        out[t["link"]] = {k: v for k, v in evidence.items() if v is not None}
     return out

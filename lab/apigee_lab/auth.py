@@ -70,7 +70,12 @@ class Authenticator:
     """Users, OAuth2 tokens and the checks the management API runs on every /v1 request."""
 
     def __init__(self, users: list[User], token_ttl: int = 1799, refresh_ttl: int = 86400, clock=time.time,
-                 passcode_ttl: int = 300):
+                 passcode_ttl: int = 300, platform: str = "edge", service_accounts: dict | None = None):
+        self.platform = platform
+        # Apigee X / hybrid: service account email -> its public facts (google_token.make_service_account)
+        self.service_accounts = dict(service_accounts or {})
+        users = list(users) + [User(email, secrets.token_urlsafe(24), orgs=tuple(facts.get("orgs") or ()))
+                               for email, facts in self.service_accounts.items()]
         self.users = {u.email.lower(): u for u in users}
         self.token_ttl = int(token_ttl)
         self.refresh_ttl = int(refresh_ttl)
@@ -157,9 +162,32 @@ class Authenticator:
         return {"access_token": access, "token_type": "bearer", "refresh_token": refresh,
                 "expires_in": self.token_ttl, "scope": UAA_SCOPE, "jti": str(uuid.uuid4())}
 
+    def google_token(self, form: dict) -> dict:
+        """Google's token endpoint for a service account's JWT bearer assertion (google_token.py)."""
+        from .google_token import GRANT, TokenError, verify_assertion
+        if form.get("grant_type") != GRANT:
+            raise AuthError(400, "unsupported_grant_type", "Invalid grant_type: %s" % str(form.get("grant_type"))[:60],
+                            uaa=True)
+        try:
+            email = verify_assertion(form.get("assertion") or "", self.service_accounts,
+                                     next(iter(self.service_accounts.values()))["token_uri"]
+                                     if self.service_accounts else "", now=self.clock())
+        except TokenError as exc:
+            raise AuthError(exc.status, exc.error, exc.description, uaa=True) from None
+        access = "ya29.lab-" + secrets.token_urlsafe(32)
+        with self._lock:
+            self._access[_digest(access)] = (email, self.clock() + 3599)
+        return {"access_token": access, "expires_in": 3599, "token_type": "Bearer"}
+
     # ------------------------------------------------------------------ /v1 requests
     def authenticate(self, authorization: str | None) -> User:
         """The user behind an Authorization header, or AuthError(401)."""
+        if self.platform != "edge":
+            scheme = (authorization or "").partition(" ")[0].lower()
+            if scheme != "bearer":
+                raise AuthError(401, "UNAUTHENTICATED", "Request is missing required authentication credential. "
+                                "Expected OAuth 2 access token, login cookie or other valid authentication "
+                                "credential.")
         if not authorization:
             raise AuthError(401, "security.AuthenticationRequired",
                             "Authentication is required: use HTTP Basic or an OAuth2 bearer token")

@@ -529,7 +529,7 @@ class Runtime:
             sys.stderr.write("debug sessions not read: %s\n" % exc)
             return
         for sess in sessions:
-            full = sess["transactions"] >= debug_trace.MAX_TRANSACTIONS
+            full = sess["transactions"] >= int(sess["filters"].get("count") or debug_trace.MAX_TRANSACTIONS)
             if full or not debug_trace.matches(sess["filters"], headers, query):
                 continue
             data = debug_trace.transaction(record, headers, out_headers, body, started, time.time())

@@ -197,10 +197,21 @@ def _callout_bundle(link: dict, backend_port: int) -> bytes:
 # ------------------------------------------------------------------ the management API, as an operator uses it
 
 class Mgmt:
-    def __init__(self, url: str, password: str, org: str = ORG):
+    """The seeder's management API client: Basic auth on Edge; on Apigee X / hybrid the lab's service account, its
+    access token got with google-auth from the key file (as the tool gets one)."""
+
+    def __init__(self, url: str, password: str, org: str = ORG, service_account_file: str | None = None):
         self.base = url.rstrip("/") + f"/v1/organizations/{org}"
         self.s = requests.Session()
-        self.s.auth = (USERNAME, password)
+        if service_account_file:
+            import google.auth.transport.requests
+            from google.oauth2 import service_account
+            creds = service_account.Credentials.from_service_account_file(
+                service_account_file, scopes=["https://www.googleapis.com/auth/cloud-platform"])
+            creds.refresh(google.auth.transport.requests.Request())
+            self.s.headers["Authorization"] = "Bearer %s" % creds.token
+        else:
+            self.s.auth = (USERNAME, password)
 
     def call(self, method: str, path: str, ok=(200, 201, 204), **kw) -> requests.Response:
         resp = self.s.request(method, self.base + path, timeout=30, **kw)
@@ -216,18 +227,26 @@ class Mgmt:
 def _names(doc) -> list[str]:
     if not doc:
         return []
+    if isinstance(doc, dict) and isinstance(doc.get("proxies"), list):   # Apigee X: {"proxies": [{"name"}]}
+        doc = doc["proxies"]
     if isinstance(doc, list):
         return [d if isinstance(d, str) else d.get("name") for d in doc]
     return []
 
 
+def _deployed(doc) -> list[tuple[str, str]]:
+    """(api, revision) deployed, from Edge's or Apigee X's shape of an environment's deployments."""
+    doc = doc or {}
+    if "deployments" in doc:
+        return [(d["apiProxy"], str(d["revision"])) for d in doc.get("deployments") or []]
+    return [(p["name"], str(r["name"])) for p in doc.get("aPIProxy") or [] for r in p.get("revision") or []]
+
+
 def wipe(m: Mgmt, envs: list[str]) -> None:
     """Remove every proxy, target server, reference and keystore of the org's environments."""
     for env in envs:
-        for dep in (m.json(f"/environments/{env}/deployments") or {}).get("aPIProxy", []) or []:
-            for rev in dep.get("revision", []) or []:
-                m.call("DELETE", f"/environments/{env}/apis/{dep['name']}/revisions/{rev['name']}/deployments",
-                       ok=(200, 204, 404))
+        for api, rev in _deployed(m.json(f"/environments/{env}/deployments")):
+            m.call("DELETE", f"/environments/{env}/apis/{api}/revisions/{rev}/deployments", ok=(200, 204, 404))
     for api in _names(m.json("/apis")):
         m.call("DELETE", f"/apis/{api}", ok=(200, 204, 404))
     for env in envs:
@@ -255,10 +274,11 @@ def _reference(m: Mgmt, env: str, name: str, refers: str, kind: str = "KeyStore"
     m.call("POST", f"/environments/{env}/references", json={"name": name, "refers": refers, "resourceType": kind})
 
 
-def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports: dict, env: str = ENV) -> list[dict]:
+def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports: dict, env: str = ENV,
+         service_account_file: str | None = None) -> list[dict]:
     """Wipe the org and seed `scenario`; returns the lab.json link entries."""
     p = pki.paths(state)
-    m = Mgmt(mgmt_url, password)
+    m = Mgmt(mgmt_url, password, service_account_file=service_account_file)
     wipe(m, ENVS)
     # a new generation: the MP forgets what it loaded (the reseeded lab is a new one)
     pki.write_private(os.path.join(state, "mp.json"), json.dumps(dict(mp_settings(scenario),

@@ -8,13 +8,28 @@ requirements:
   - cryptography>=42 (certificates)
 options:
   mgmt_url:
-    description: The management API base URL.
+    description:
+      - The management API base URL. On Apigee X / hybrid the default becomes C(https://apigee.googleapis.com)
+        (a regional endpoint is C(https://<region>-apigee.googleapis.com)).
     type: str
     default: https://api.enterprise.apigee.com
   org:
-    description: The Apigee organization.
+    description: The Apigee organization (on Apigee X / hybrid, the Google Cloud project ID).
     type: str
     required: true
+  platform:
+    description:
+      - C(edge) (Edge for Private or Public Cloud), C(x) (Apigee X) or C(hybrid) (Apigee hybrid). X and hybrid take
+        Google credentials, a service account key file (O(service_account_file)), Application Default Credentials
+        when nothing is given, or an access token (O(token)).
+    type: str
+    choices: [edge, x, hybrid]
+    default: edge
+  service_account_file:
+    description:
+      - A Google service account key file (JSON) for Apigee X / hybrid; its access tokens are refreshed when they
+        expire. The key itself is never logged.
+    type: path
   username:
     description: Management API user (basic auth or OAuth2 password grant).
     type: str
@@ -63,5 +78,6 @@ options:
     default: 5
 notes:
   - Connection options also come from the environment (C(APIGEE_MGMT_URL), C(APIGEE_ORG), C(APIGEE_USERNAME),
-    C(APIGEE_PASSWORD), C(APIGEE_TOKEN), C(APIGEE_PASSCODE), C(APIGEE_REFRESH_TOKEN), ...).
+    C(APIGEE_PASSWORD), C(APIGEE_TOKEN), C(APIGEE_PASSCODE), C(APIGEE_REFRESH_TOKEN), C(APIGEE_PLATFORM),
+    C(APIGEE_SERVICE_ACCOUNT_FILE), ...).
 """

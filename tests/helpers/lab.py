@@ -82,17 +82,18 @@ def run_labctl(state: str, *args: str, check: bool = False, timeout: float = 180
     return res
 
 
-def up_args(scenario: str, base: int) -> list[str]:
+def up_args(scenario: str, base: int, platform: str = "edge") -> list[str]:
     """`labctl up` arguments for a lab on the lab_ports() ports from `base` (management, MP, the backends)."""
     return ["up", "--scenario", scenario, "--mgmt-port", str(base), "--mp-port", str(base + 1),
-            "--backend-port-base", str(base + 2)]
+            "--backend-port-base", str(base + 2), "--platform", platform]
 
 
 @contextlib.contextmanager
-def running_lab(state: str, scenario: str):
-    """A lab with `scenario` in `state` on free ports; yields its parsed lab.json; always brought down."""
+def running_lab(state: str, scenario: str, platform: str = "edge"):
+    """A lab with `scenario` in `state` on free ports (its management API as Apigee Edge, or X / hybrid); yields its
+    parsed lab.json; always brought down."""
     try:
-        run_labctl(state, *up_args(scenario, free_block(lab_ports())), check=True)
+        run_labctl(state, *up_args(scenario, free_block(lab_ports()), platform), check=True)
         with open(os.path.join(state, "lab.json"), encoding="utf-8") as fh:
             yield json.load(fh)
     finally:

@@ -56,6 +56,31 @@ def test_discover_links_ids_references_and_usage(edge):
     assert ts.used_by == [{"api": "orders", "revision": 3, "target": "lb", "basepaths": ["/orders"]}]
 
 
+def test_x_deployments_and_booleans_give_the_same_links(edge):
+    """Apigee X / hybrid (apigee-x.yaml): ListDeploymentsResponse {"deployments": [{"apiProxy", "revision",
+    "state"}]} with no base path (it is read from the bundle's proxy endpoint), sSLInfo with JSON booleans."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(edge.raw["/apis/orders/revisions/3"])) as src, zipfile.ZipFile(buf, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, src.read(name))
+        dst.writestr("apiproxy/proxies/default.xml", "<ProxyEndpoint name='default'><HTTPProxyConnection>"
+                     "<BasePath>/orders</BasePath></HTTPProxyConnection></ProxyEndpoint>")
+    edge.raw["/apis/orders/revisions/3"] = buf.getvalue()
+    edge.data["/environments/test/deployments"] = {"deployments": [
+        {"environment": "test", "apiProxy": "orders", "revision": "3", "state": "READY"},
+        {"environment": "test", "apiProxy": "broken", "revision": "1", "state": "ERROR"}]}
+    edge.data["/environments/test/targetservers/ts1"]["sSLInfo"].update(enabled=True, clientAuthEnabled=True)
+    links = {lk.id: lk for lk in discover_links(edge, "test")}
+    assert sorted(links) == ["proxy:test/orders/3/default", "targetserver:test/ts1"]
+    assert links["proxy:test/orders/3/default"].basepaths == ["/orders"]
+    assert links["targetserver:test/ts1"].ssl.client_auth_enabled is True
+    assert links["targetserver:test/ts1"].used_by == [{"api": "orders", "revision": 3, "target": "lb",
+                                                        "basepaths": ["/orders"]}]
+
+
 def test_filters_and_plain_links(edge):
     assert [lk.id for lk in discover_links(edge, "test", target_servers=["ts1"])] == ["targetserver:test/ts1"]
     assert [lk.id for lk in discover_links(edge, "test", proxies=["orders"])] == [

@@ -26,6 +26,7 @@ Run: ``python -m apigee_lab.mgmt --state DIR --port N`` (with ``lab/`` on ``sys.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -51,6 +52,8 @@ from . import (
 )
 from .common import DEFAULT_ENVS, DEFAULT_ORG, DEFAULT_PASSWORD, DEFAULT_USER, SSO_USER, ApiError
 
+SERVICE_ACCOUNT_FILE = "service-account.json"   # Apigee X / hybrid mode: the service account's key file
+
 __all__ = ["DEFAULT_ENVS", "DEFAULT_ORG", "DEFAULT_PASSWORD", "DEFAULT_USER", "SSO_USER", "ApiError", "create_app",
            "main", "serve"]
 
@@ -59,21 +62,30 @@ BLUEPRINTS = (hooks.bp, admin.bp, organizations.bp, keystores.bp, references.bp,
 
 
 def create_app(state_dir: str, org: str = DEFAULT_ORG, envs=DEFAULT_ENVS, users: list[User] | None = None,
-               token_ttl: int = 1799, refresh_ttl: int = 86400, clock=time.time) -> Flask:
-    """The management API application over the state folder (SQLite at <state_dir>/lab.db)."""
+               token_ttl: int = 1799, refresh_ttl: int = 86400, clock=time.time, platform: str = "edge") -> Flask:
+    """The management API application over the state folder (SQLite at <state_dir>/lab.db); ``platform`` ``x`` or
+    ``hybrid`` answers as Apigee X / hybrid do (``x_shapes.py``), authenticating the service account whose key file
+    is <state_dir>/service-account.json (``google_token.py``)."""
     os.makedirs(state_dir, exist_ok=True)
     store = Store(os.path.join(state_dir, "lab.db"))
     store.ensure_org(org, list(envs))
     if users is None:
         users = [User(DEFAULT_USER, DEFAULT_PASSWORD, orgs=(org,)),
                  User(SSO_USER, secrets.token_urlsafe(24), orgs=(org,), sso=True)]
-    auth = Authenticator(users, token_ttl=token_ttl, refresh_ttl=refresh_ttl, clock=clock)
+    accounts = {}
+    if platform != "edge":
+        from ..google_token import public_facts
+        with open(os.path.join(state_dir, SERVICE_ACCOUNT_FILE), encoding="utf-8") as fh:
+            facts = public_facts(json.load(fh))
+        accounts[facts["client_email"]] = dict(facts, orgs=(org,))
+    auth = Authenticator(users, token_ttl=token_ttl, refresh_ttl=refresh_ttl, clock=clock, platform=platform,
+                         service_accounts=accounts)
 
     app = Flask("apigee_lab.mgmt")
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False
     app.extensions["apigee_lab"] = {"store": store, "auth": auth, "faults": Faults(), "state_dir": state_dir,
-                                    "org": org}
+                                    "org": org, "platform": platform}
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
     return app
@@ -111,10 +123,13 @@ def main(argv=None) -> int:
     parser.add_argument("--org", default=DEFAULT_ORG)
     parser.add_argument("--envs", default=",".join(DEFAULT_ENVS), help="comma-separated environment names")
     parser.add_argument("--token-ttl", type=int, default=1799, help="OAuth2 access token lifetime (s)")
+    parser.add_argument("--platform", default="edge", choices=["edge", "x", "hybrid"],
+                        help="answer as Apigee Edge (default) or as Apigee X / hybrid")
     args = parser.parse_args(argv)
     envs = [e for e in args.envs.split(",") if e]
     print("management API on http://%s:%d (org %s, envs %s, state %s)" % (args.host, args.port, args.org,
                                                                           ",".join(envs), args.state), flush=True)
-    serve(args.host, args.port, args.state, org=args.org, envs=envs, token_ttl=args.token_ttl)
+    serve(args.host, args.port, args.state, org=args.org, envs=envs, token_ttl=args.token_ttl,
+          platform=args.platform)
     return 0
 

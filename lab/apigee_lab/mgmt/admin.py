@@ -28,6 +28,14 @@ def oauth_token():
     resp.headers["Pragma"] = "no-cache"
     return resp
 
+@bp.post("/token")
+def google_token():
+    """Apigee X / hybrid mode: the stand-in for https://oauth2.googleapis.com/token (the service account's
+    token_uri), a JWT bearer grant (google_token.py)."""
+    resp = jsonify(auth.google_token(request.form.to_dict()))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
 # ------------------------------------------------------------------ lab admin
 @bp.get("/_lab/health")
 def lab_health():

@@ -13,6 +13,7 @@ from .common import (
     Resource,
     bad,
     store,
+    x_mode,
 )
 
 bp = Resource('apis', __name__)
@@ -96,6 +97,8 @@ def _meta_of(data, name):
 @bp.api_route("/apis", ["GET", "POST"])
 def apis(org):
     if request.method == "GET":
+        if x_mode():   # apigee-x.yaml ListApiProxiesResponse
+            return jsonify({"proxies": [{"name": n} for n in store.list_apis(org)]})
         return jsonify(store.list_apis(org))
     action = request.args.get("action")
     name = request.args.get("name")

@@ -86,6 +86,11 @@ def lab_config() -> dict:
     return current_app.extensions["apigee_lab"]
 
 
+def x_mode() -> bool:
+    """Whether the emulator answers as Apigee X / hybrid (``x_shapes.py``) rather than Edge."""
+    return lab_config().get("platform", "edge") != "edge"
+
+
 store = LocalProxy(lambda: lab_config()["store"])
 auth = LocalProxy(lambda: lab_config()["auth"])
 faults = LocalProxy(lambda: lab_config()["faults"])

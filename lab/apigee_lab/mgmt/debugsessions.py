@@ -10,6 +10,9 @@ sessions"; docs.apigee.com management API reference "Create a debug session"):
 - ``GET`` -> the session names; ``GET {s}/data`` -> the transaction ids; ``GET {s}/data/{tx}`` -> ``{completed,
   point: [{id, results: [...]}]}``; ``DELETE {s}`` closes the session and discards its data.
 
+Apigee X / hybrid mode (apigee-x.yaml): POST takes a DebugSession JSON body (count up to 15, timeout default 600 s) and
+names the session; DELETE .../{session}/data deletes it.
+
 The transactions are what the lab's runtime really did with each call while the session was live (``runtime.py``
 records them); a session past its timeout is gone. Not settled by a source, so kept strict here: a session for a
 revision not deployed in the environment, a session name in use, a body that is not a form are refused (the error codes
@@ -17,11 +20,14 @@ are the lab's own; the tool relies on the status only).
 """
 from __future__ import annotations
 
+import time
+import uuid
+
 from flask import jsonify, request
 
 from ..trace import MAX_TRANSACTIONS  # noqa: F401 - the limit the runtime applies (re-exported for the tests)
 from .apis import revision_or_404
-from .common import ApiError, Resource, bad, store
+from .common import ApiError, Resource, bad, json_body, store, x_mode
 
 bp = Resource('debugsessions', __name__)
 
@@ -51,6 +57,8 @@ def _session_or_404(org, env, api, number, name):
 @bp.api_route("/{env}/apis/<api>/revisions/<rev>/debugsessions", ["GET", "POST"])
 def debugsessions(org, env, api, rev):
     number = _deployed_revision(org, env, api, rev)
+    if x_mode():
+        return _x_debugsessions(org, env, api, number)
     if request.method == "GET":
         return jsonify([s["name"] for s in store.list_debug_sessions(org, env, api, number)])
     if request.mimetype != "application/x-www-form-urlencoded":
@@ -79,19 +87,54 @@ def debugsessions(org, env, api, rev):
     return jsonify({"name": name, "validity": timeout}), 201
 
 
+X_DEFAULT_TIMEOUT = 600   # "The debug session records requests for 10 minutes" (cloud.google.com, Using Debug)
+X_MAX_COUNT = 15          # apigee-x.yaml, DebugSession.count: "Min = 1, Max = 15, Default = 10"
+
+
+def _x_debugsessions(org, env, api, number):
+    """Apigee X / hybrid: POST takes a DebugSession JSON body (or none) and names the session itself; GET lists
+    ``{"sessions": [{"id", "timestampMs"}]}`` (apigee-x.yaml)."""
+    if request.method == "GET":
+        return jsonify({"sessions": [{"id": s["name"], "timestampMs": str(s["created"])}
+                                     for s in store.list_debug_sessions(org, env, api, number)]})
+    body = {}
+    if request.get_data():
+        if request.mimetype != "application/json":
+            raise bad("Invalid JSON payload received: the body of a DebugSession is JSON")
+        body = json_body()
+    try:
+        timeout = int(body.get("timeout") or request.args.get("timeout") or X_DEFAULT_TIMEOUT)
+        count = int(body.get("count") or 10)
+    except (TypeError, ValueError):
+        raise bad("Invalid value for timeout or count") from None
+    if timeout < 1 or not 1 <= count <= X_MAX_COUNT:
+        raise bad("count must be between 1 and %d and timeout positive" % X_MAX_COUNT)
+    name = str(uuid.uuid4())
+    store.add_debug_session(org, env, api, number, name, timeout, {"headers": {}, "qparams": {}, "count": count})
+    return jsonify({"name": name, "validity": 10, "count": count, "tracesize": 5120, "timeout": str(timeout),
+                    "createTime": str(int(time.time()))}), 200
+
+
 @bp.api_route("/{env}/apis/<api>/revisions/<rev>/debugsessions/<session>", ["GET", "DELETE"])
 def debugsession(org, env, api, rev, session):
     number = _deployed_revision(org, env, api, rev)
     sess = _session_or_404(org, env, api, number, session)
+    if x_mode() and request.method == "DELETE":   # X deletes a session through DELETE .../{session}/data
+        raise ApiError(404, "NOT_FOUND", "Method not found.")
     if request.method == "DELETE":
         store.delete_debug_session(org, env, api, number, session)
     return jsonify({"name": sess["name"], "validity": sess["timeout"]})
 
 
-@bp.api_route("/{env}/apis/<api>/revisions/<rev>/debugsessions/<session>/data", ["GET"])
+@bp.api_route("/{env}/apis/<api>/revisions/<rev>/debugsessions/<session>/data", ["GET", "DELETE"])
 def debugsession_data(org, env, api, rev, session):
     number = _deployed_revision(org, env, api, rev)
     _session_or_404(org, env, api, number, session)
+    if request.method == "DELETE":
+        if not x_mode():
+            raise ApiError(405, "messaging.config.beans.MethodNotAllowed", "Method DELETE is not allowed here")
+        store.delete_debug_session(org, env, api, number, session)
+        return jsonify({})
     return jsonify(store.list_debug_transactions(org, env, api, number, session))
 
 

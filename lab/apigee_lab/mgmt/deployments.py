@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from . import x_shapes
 from .apis import api_or_404, revision_or_404
 from .common import (
     ApiError,
@@ -11,6 +12,7 @@ from .common import (
     bad,
     query_flag,
     store,
+    x_mode,
 )
 
 bp = Resource('deployments', __name__)
@@ -29,6 +31,8 @@ def _deployment_env_json(org, env, api, number, basepaths, state):
 
 @bp.api_route("/{env}/deployments", ["GET"])
 def env_deployments(org, env):
+    if x_mode():
+        return jsonify(x_shapes.deployments(org, env, store.list_deployments(org, env)))
     by_api = {}
     for d in store.list_deployments(org, env):
         by_api.setdefault(d["api"], []).append(_rev_entry(d["revision"], d["basepaths"]))

@@ -10,12 +10,14 @@ import time
 from flask import Response, g, jsonify, request
 
 from ..auth import AuthError
+from . import x_shapes
 from .common import (
     ApiError,
     Resource,
     auth,
     faults,
     store,
+    x_mode,
 )
 
 bp = Resource('hooks', __name__)
@@ -23,7 +25,10 @@ bp = Resource('hooks', __name__)
 
 @bp.app_errorhandler(ApiError)
 def api_error_answer(exc: ApiError):
-    resp = jsonify({"code": exc.code, "message": exc.message, "contexts": []})
+    if x_mode():
+        resp = jsonify(x_shapes.error(exc.status, exc.message))
+    else:
+        resp = jsonify({"code": exc.code, "message": exc.message, "contexts": []})
     resp.status_code = exc.status
     for k, v in exc.headers.items():
         resp.headers[k] = v
@@ -32,6 +37,11 @@ def api_error_answer(exc: ApiError):
 
 @bp.app_errorhandler(AuthError)
 def _auth_error(exc: AuthError):
+    if x_mode() and not exc.uaa:
+        resp = jsonify(x_shapes.error(exc.status, exc.message))
+        resp.status_code = exc.status
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/"'
+        return resp
     if exc.uaa:
         resp = jsonify({"error": exc.code, "error_description": exc.message})
     else:
@@ -83,6 +93,8 @@ def _before():
                            "%s (injected by a lab fault rule)" % reason.get(rule.status, "Error"), headers)
     if not path.startswith("/v1/"):
         return None
+    if x_mode() and x_shapes.is_edge_only_path(path):
+        raise ApiError(404, "NOT_FOUND", "The requested URL %s was not found on this server." % path)
     g.user = auth.authenticate(request.headers.get("Authorization"))
     view_args = request.view_args or {}
     req_org = view_args.get("org")

@@ -9,6 +9,7 @@ from io import BytesIO
 from flask import Response, jsonify, request
 
 from ..store import split_pem
+from . import x_shapes
 from .certificates import alias_json, cert_infos, check_expiry, key_pem, load_certs, ordered_chain
 from .common import (
     ALIAS_NAME,
@@ -22,6 +23,7 @@ from .common import (
     mtls_error,
     query_flag,
     store,
+    x_mode,
 )
 
 bp = Resource('keystores', __name__)
@@ -50,7 +52,8 @@ def keystores(org, env):
                        "Keystore %s already exists in environment %s" % (name, env))
     store.create_keystore(org, env, name)
     # 200, as keystores-and-trustores.yaml (createKeystoreTruststore) documents; not 201
-    return jsonify(store.get_keystore(org, env, name)), 200
+    ks = store.get_keystore(org, env, name)
+    return jsonify(x_shapes.keystore(ks) if x_mode() else ks), 200
 
 
 @bp.api_route("/{env}/keystores/<keystore>", ["GET", "DELETE"])
@@ -58,7 +61,7 @@ def keystore(org, env, keystore):
     ks = _keystore_or_404(org, env, keystore)
     if request.method == "DELETE":
         store.delete_keystore(org, env, keystore)
-    return jsonify(ks)
+    return jsonify(x_shapes.keystore(ks) if x_mode() else ks)
 
 # ------------------------------------------------------------------ aliases
 def _alias_or_404(org, env, keystore, alias):
@@ -169,16 +172,20 @@ def aliases(org, env, keystore):
                    "chain must be the one issued for this key)" % alias, "keymanagement.service.KeyCertMismatch")
     store.put_alias(org, env, keystore, alias, alias + "-cert", key_pem(key) if key is not None else None,
                     certcore().dump_pem(certs))
-    return jsonify(alias_json(store.get_alias_row(org, env, keystore, alias))), 201
+    return jsonify(_alias_answer(store.get_alias_row(org, env, keystore, alias))), 201
+
+
+def _alias_answer(row):
+    return x_shapes.alias(alias_json(row)) if x_mode() else alias_json(row)
 
 
 @bp.api_route("/{env}/keystores/<keystore>/aliases/<alias>", ["GET", "PUT", "DELETE"])
 def alias_item(org, env, keystore, alias):
     row = _alias_or_404(org, env, keystore, alias)
     if request.method == "GET":
-        return jsonify(alias_json(row))
+        return jsonify(_alias_answer(row))
     if request.method == "DELETE":
-        body = alias_json(row)
+        body = _alias_answer(row)
         store.delete_alias(org, env, keystore, alias)
         return jsonify(body)
     # PUT: update the certificate (chain) of the alias
@@ -201,7 +208,7 @@ def alias_item(org, env, keystore, alias):
             raise bad("The new certificate does not match the private key of alias %s" % alias,
                        "keymanagement.service.KeyCertMismatch")
     store.update_alias_chain(org, env, keystore, alias, certcore().dump_pem(certs))
-    return jsonify(alias_json(store.get_alias_row(org, env, keystore, alias)))
+    return jsonify(_alias_answer(store.get_alias_row(org, env, keystore, alias)))
 
 
 @bp.api_route("/{env}/keystores/<keystore>/aliases/<alias>/certificate", ["GET"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from . import x_shapes
 from .common import (
     ENTITY_NAME,
     ApiError,
@@ -12,6 +13,7 @@ from .common import (
     json_body,
     store,
     truthy,
+    x_mode,
 )
 
 bp = Resource('targetservers', __name__)
@@ -74,7 +76,7 @@ def targetservers(org, env):
                        "Target server %s already exists in environment %s" % (name, env))
     doc = _targetserver_doc(data, name)
     store.put_targetserver(org, env, name, doc)
-    return jsonify(doc), 201
+    return jsonify(x_shapes.target_server(doc) if x_mode() else doc), 201
 
 
 @bp.api_route("/{env}/targetservers/<name>", ["GET", "PUT", "DELETE"])
@@ -84,15 +86,15 @@ def targetserver(org, env, name):
         raise ApiError(404, "messaging.config.beans.TargetServerDoesNotExist",
                        "Target server %s does not exist in environment %s" % (name, env))
     if request.method == "GET":
-        return jsonify(doc)
+        return jsonify(x_shapes.target_server(doc) if x_mode() else doc)
     if request.method == "DELETE":
         store.delete_targetserver(org, env, name)
-        return jsonify(doc)
+        return jsonify(x_shapes.target_server(doc) if x_mode() else doc)
     data = json_body()
     if data.get("name") not in (None, name):
         raise bad("the name in the body (%s) differs from the target server in the path (%s)"
                    % (data.get("name"), name), "messaging.config.beans.InvalidTargetServer")
     new = _targetserver_doc(data, name)
     store.put_targetserver(org, env, name, new)
-    return jsonify(new)
+    return jsonify(x_shapes.target_server(new) if x_mode() else new)
 

@@ -202,6 +202,24 @@ def parse_service_callouts(bundle):
     return [_connection(*c) for c in _connections(bundle, "policies", "ServiceCallout") if c[2] is not None]
 
 
+def bundle_base_path(bundle):
+    """The base path of a revision bundle's first proxy endpoint (``<HTTPProxyConnection><BasePath>``), or None:
+    where the deployment listing does not say it (Apigee X / hybrid)."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(bundle))
+    except zipfile.BadZipFile:
+        return None
+    with zf:
+        for member in sorted(n for n in zf.namelist() if n.startswith("apiproxy/proxies/") and n.endswith(".xml")):
+            try:
+                el = ET.fromstring(zf.read(member)).find("HTTPProxyConnection/BasePath")
+            except ET.ParseError:
+                continue
+            if el is not None and el.text and el.text.strip():
+                return el.text.strip()
+    return None
+
+
 def _split_url(url):
     parts = urlsplit(url)
     scheme = (parts.scheme or "http").lower()
@@ -292,57 +310,45 @@ def discover_links(client, env, target_servers=None, proxies=None, include_plain
         links[link.id] = link
 
     used_servers = set()
-    deployments = res.document(client.get(res.deployments_path(env)), res.deployments_path(env))
-    proxies_deployed = deployments.get("aPIProxy") or []
-    if not isinstance(proxies_deployed, list) or not all(isinstance(p, dict) for p in proxies_deployed):
-        raise MtlsError("the Apigee management API answered GET %s with a malformed document: aPIProxy is not a list "
-                        "of proxies" % res.deployments_path(env))
-    revisions = [(p.get("name"), int(r.get("name"))) for p in proxies_deployed
-                 if not (proxies and p.get("name") not in proxies)
-                 for r in p.get("revision") or [] if r.get("state", "deployed") == "deployed"]
-    _each(revisions, lambda ar: client.get_raw(res.revision_path(*ar), params=res.BUNDLE_PARAMS, cache=True), workers)
-    for proxy in proxies_deployed:
-        api = proxy.get("name")
-        if proxies and api not in proxies:
-            continue
-        for rev in proxy.get("revision") or []:
-            if rev.get("state", "deployed") != "deployed":
-                continue
-            revision = int(rev.get("name"))
-            basepath = ((rev.get("configuration") or {}).get("basePath"))
-            bundle = client.get_raw(res.revision_path(api, revision), params=res.BUNDLE_PARAMS, cache=True)
-            endpoints = [(te, "target") for te in parse_target_endpoints(bundle)]
-            endpoints += [(sc, "callout") for sc in parse_service_callouts(bundle)]
-            for te, role in endpoints:
-                usage = {"api": api, "revision": revision, role: te["name"],
-                         "basepaths": [basepath] if basepath else []}
-                if te["kind"] == "loadbalancer":
+    deployed = [d for d in res.deployed_revisions(client.get(res.deployments_path(env)), res.deployments_path(env))
+                if not (proxies and d[0] not in proxies)]
+    _each([(api, rev) for api, rev, _ in deployed],
+          lambda ar: client.get_raw(res.revision_path(*ar), params=res.BUNDLE_PARAMS, cache=True), workers)
+    for api, revision, basepath in deployed:
+        bundle = client.get_raw(res.revision_path(api, revision), params=res.BUNDLE_PARAMS, cache=True)
+        basepath = basepath or bundle_base_path(bundle)
+        endpoints = [(te, "target") for te in parse_target_endpoints(bundle)]
+        endpoints += [(sc, "callout") for sc in parse_service_callouts(bundle)]
+        for te, role in endpoints:
+            usage = {"api": api, "revision": revision, role: te["name"],
+                     "basepaths": [basepath] if basepath else []}
+            if te["kind"] == "loadbalancer":
+                for server in te["servers"]:
+                    used_servers.add(server)
+                    lid = target_server_link_id(env, server)
+                    if lid in links:
+                        links[lid].used_by.append(usage)
+                    else:
+                        # a LoadBalancer naming a target server that does not exist in this env
+                        links[lid] = Link(id=lid, env=env, source="targetserver", name=server, host=None,
+                                          port=None, sni=None, enabled=False, used_by=[usage],
+                                          notes=["target server %r is used by %s rev %d but does not exist in "
+                                                 "environment %r" % (server, api, revision, env)])
+                if te["ssl"].present:
                     for server in te["servers"]:
-                        used_servers.add(server)
-                        lid = target_server_link_id(env, server)
-                        if lid in links:
-                            links[lid].used_by.append(usage)
-                        else:
-                            # a LoadBalancer naming a target server that does not exist in this env
-                            links[lid] = Link(id=lid, env=env, source="targetserver", name=server, host=None,
-                                              port=None, sni=None, enabled=False, used_by=[usage],
-                                              notes=["target server %r is used by %s rev %d but does not exist in "
-                                                     "environment %r" % (server, api, revision, env)])
-                    if te["ssl"].present:
-                        for server in te["servers"]:
-                            links[target_server_link_id(env, server)].notes.append(
-                                "%s rev %d %s %s also has an SSLInfo block; the target server's SSLInfo is "
-                                "what the MP uses" % (api, revision, role, te["name"]))
-                    continue
-                if te["kind"] != "url" or not te["url"]:
-                    continue
-                scheme, host, port = _split_url(te["url"])
-                lid = (proxy_link_id if role == "target" else callout_link_id)(env, api, revision, te["name"])
-                link = Link(id=lid, env=env, source="proxy" if role == "target" else "callout",
-                            name=te["name"], host=host, port=port, sni=host, scheme=scheme, ssl=te["ssl"], api=api,
-                            revision=revision, target=te["name"], url=te["url"], basepaths=usage["basepaths"],
-                            used_by=[usage])
-                links[link.id] = link
+                        links[target_server_link_id(env, server)].notes.append(
+                            "%s rev %d %s %s also has an SSLInfo block; the target server's SSLInfo is "
+                            "what the MP uses" % (api, revision, role, te["name"]))
+                continue
+            if te["kind"] != "url" or not te["url"]:
+                continue
+            scheme, host, port = _split_url(te["url"])
+            lid = (proxy_link_id if role == "target" else callout_link_id)(env, api, revision, te["name"])
+            link = Link(id=lid, env=env, source="proxy" if role == "target" else "callout",
+                        name=te["name"], host=host, port=port, sni=host, scheme=scheme, ssl=te["ssl"], api=api,
+                        revision=revision, target=te["name"], url=te["url"], basepaths=usage["basepaths"],
+                        used_by=[usage])
+            links[link.id] = link
 
     selected = []
     for link in links.values():

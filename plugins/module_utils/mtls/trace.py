@@ -1,10 +1,11 @@
 """The runbook's trace, through debug sessions: the failing call's phase, ``error.cause``, target URL, response code and
 ``X-Apigee.Message-ID``, per broken link (``evidence.trace``).
 
-For one proxy revision: create a debug session (Edge: ``POST .../debugsessions?session=&timeout=`` with a form content
-type, APIGEE-FACTS.md), optionally send the reproducing call through the runtime, read the session's transactions, and
-always delete the session. ``transaction_evidence`` reads one transaction (``{completed, point: [{id, results}]}``)
-without trusting its shape: what it cannot find it leaves out.
+For one proxy revision: create a debug session (Edge: ``POST .../debugsessions?session=&timeout=`` with a form
+content type, APIGEE-FACTS.md; Apigee X / hybrid: a ``DebugSession`` JSON body, the name in the answer, deleted
+through ``.../debugsessions/{name}/data``, apigee-x.yaml), optionally send the reproducing call through the runtime,
+read the session's transactions, and always delete the session. ``transaction_evidence`` reads one transaction
+(``{completed, point: [{id, results}]}``) without trusting its shape: what it cannot find it leaves out.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ansible.module_utils.mtls.apigee import resources
 from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+X_MAX_TRANSACTIONS = 15   # apigee-x.yaml, DebugSession.count: "Min = 1, Max = 15, Default = 10"
 MESSAGE_ID_NAMES = ("x-apigee.message-id", "messageid")
 STATES = {"TARGET_REQ_FLOW": "target_request_flow", "TARGET_RESP_FLOW": "target_response_flow",
           "PROXY_REQ_FLOW": "proxy_request_flow", "PROXY_RESP_FLOW": "proxy_response_flow"}
@@ -122,9 +124,19 @@ def debug_session(client, env, api, revision, call=None, timeout=120, wait=20.0,
     transaction until one is there or ``wait`` seconds pass, delete the session whatever happened.
 
     Returns ``{"session", "call", "transactions": [evidence], "deleted": bool, "delete_error"}``."""
-    name = name or "mtls-doctor-%s" % uuid.uuid4().hex[:12]
     path = resources.debugsessions_path(env, api, revision)
-    client.post(path, params={"session": name, "timeout": int(timeout)}, data="", headers=FORM)
+    x_flavour = getattr(client, "platform", "edge") != "edge"
+    if x_flavour:
+        # Apigee X / hybrid (apigee-x.yaml, CreateV1DebugsessionsByParent): a DebugSession JSON body; the session's
+        # name is Apigee's, in the answer
+        made = client.post(path, json={"timeout": str(int(timeout)), "count": X_MAX_TRANSACTIONS})
+        name = (made or {}).get("name") if isinstance(made, dict) else None
+        if not name:
+            raise MtlsError("Apigee answered the creation of a debug session on %s revision %s without its name"
+                            % (api, revision))
+    else:
+        name = name or "mtls-doctor-%s" % uuid.uuid4().hex[:12]
+        client.post(path, params={"session": name, "timeout": int(timeout)}, data="", headers=FORM)
     out = {"session": name, "env": env, "api": api, "revision": str(revision), "transactions": []}
     try:
         if call is not None:
@@ -145,7 +157,9 @@ def debug_session(client, env, api, revision, call=None, timeout=120, wait=20.0,
                 out["transactions"].append(ev)
     finally:
         try:
-            client.delete(resources.debugsessions_path(env, api, revision, name))
+            # X / hybrid delete a session with its data (DeleteDataV1DataByName); Edge deletes the session
+            client.delete(resources.debug_data_path(env, api, revision, name) if x_flavour
+                          else resources.debugsessions_path(env, api, revision, name))
             out["deleted"] = True
         except (ApigeeApiError, MtlsError) as exc:
             out["deleted"] = False

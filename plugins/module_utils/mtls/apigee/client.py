@@ -48,6 +48,9 @@ except ImportError:  # pragma: no cover - plain Python use without ansible-core
 
 
 PUBLIC_CLOUD_MGMT_URL = "https://api.enterprise.apigee.com"
+# Apigee X and hybrid: one Google API for both (a regional endpoint is https://<region>-apigee.googleapis.com)
+GOOGLE_MGMT_URL = "https://apigee.googleapis.com"
+PLATFORMS = ("edge", "x", "hybrid")
 PUBLIC_CLOUD_LOGIN_URL = "https://login.apigee.com"
 # The Edge login service's public client (edgecli:edgeclisecret), documented by Apigee for the password grant.
 EDGE_CLIENT_AUTH = "Basic ZWRnZWNsaTplZGdlY2xpc2VjcmV0"
@@ -79,6 +82,9 @@ def apigee_argument_spec():
         "ca_path": {"type": "path", "fallback": (env_fallback, ["APIGEE_CA_PATH"])},
         "timeout": {"type": "int", "default": 30, "fallback": (env_fallback, ["APIGEE_TIMEOUT"])},
         "retries": {"type": "int", "default": 5, "fallback": (env_fallback, ["APIGEE_RETRIES"])},
+        "platform": {"type": "str", "default": "edge", "choices": list(PLATFORMS),
+                     "fallback": (env_fallback, ["APIGEE_PLATFORM"])},
+        "service_account_file": {"type": "path", "fallback": (env_fallback, ["APIGEE_SERVICE_ACCOUNT_FILE"])},
     }
 
 
@@ -134,9 +140,15 @@ class ApigeeClient:
 
     def __init__(self, mgmt_url, org, username=None, password=None, token=None, mfa_token=None, login_url=None,
                  validate_certs=True, ca_path=None, timeout=30, retries=5, auth_type="auto", backoff=0.5,
-                 sleep=time.sleep, session=None, passcode=None, refresh_token=None):
+                 sleep=time.sleep, session=None, passcode=None, refresh_token=None, platform="edge",
+                 service_account_file=None):
         if not HAS_REQUESTS:
             raise MtlsError("the Python library 'requests' is required to talk to the Apigee management API")
+        if platform not in PLATFORMS:
+            raise MtlsError("platform must be one of %s (got %r)" % (", ".join(PLATFORMS), platform))
+        self.platform = platform
+        if platform != "edge" and (not mgmt_url or mgmt_url.rstrip("/") == PUBLIC_CLOUD_MGMT_URL):
+            mgmt_url = GOOGLE_MGMT_URL   # Edge's default URL means "not set" on X / hybrid
         if not mgmt_url:
             raise MtlsError("mgmt_url is empty: give the management API URL (e.g. %s or http://host:8080)"
                             % PUBLIC_CLOUD_MGMT_URL)
@@ -163,7 +175,20 @@ class ApigeeClient:
         self.retries = max(0, int(retries))
         self.backoff = backoff
         self._sleep = sleep
-        self.auth_type = self._choose_auth(auth_type, username, password, token, mfa_token, passcode)
+        if platform == "edge":
+            if service_account_file:
+                raise MtlsError("a service account key file is for Apigee X / hybrid (apigee_platform: x or hybrid); "
+                                "Edge takes a username and password, an MFA code, a passcode or a token")
+            self.auth_type = self._choose_auth(auth_type, username, password, token, mfa_token, passcode)
+        else:
+            if username or password or mfa_token or passcode:
+                raise MtlsError("Apigee %s takes Google credentials, not an Edge username, password, MFA code or "
+                                "passcode: give a service account key file (apigee_service_account_file), use "
+                                "Application Default Credentials, or give an access token (apigee_token)"
+                                % ("X" if platform == "x" else "hybrid"))
+            self.auth_type = "token" if token else "google"
+        self._service_account_file = service_account_file
+        self._google = None
         if session is None:
             session = requests.Session()
             # as many kept-alive connections as the stages read at a time (the default pool of 10 would open and
@@ -211,6 +236,8 @@ class ApigeeClient:
             timeout=params.get("timeout") or 30,
             retries=params.get("retries") if params.get("retries") is not None else 5,
             auth_type=params.get("auth_type") or "auto",
+            platform=params.get("platform") or "edge",
+            service_account_file=params.get("service_account_file"),
             **kwargs,
         )
 
@@ -257,9 +284,15 @@ class ApigeeClient:
         return cls._norm(path), items
 
     # ------------------------------------------------------------------ auth
-    def _auth_headers(self):
+    def _auth_headers(self, force_refresh=False):
         if self.auth_type == "token":
             return {"Authorization": "Bearer %s" % self._token}
+        if self.auth_type == "google":
+            with self._auth_lock:
+                if self._google is None:
+                    from ansible.module_utils.mtls.apigee.google_auth import GoogleCredentials
+                    self._google = GoogleCredentials(self._service_account_file, session=self.session)
+            return {"Authorization": "Bearer %s" % self._google.token(force=force_refresh)}
         if self.auth_type == "oauth2":
             with self._auth_lock:
                 if not self._token:
@@ -373,9 +406,11 @@ class ApigeeClient:
         attempt = 0
         waited = 0.0
         refreshed = False
+        force = False
         while True:
             hdrs = {"Accept": accept}
-            hdrs.update(self._auth_headers())
+            hdrs.update(self._auth_headers(force_refresh=force) if self.auth_type == "google" else self._auth_headers())
+            force = False
             if headers:
                 hdrs.update(headers)
             auth = None
@@ -400,6 +435,9 @@ class ApigeeClient:
                 raise MtlsError("cannot reach the Apigee management API at %s (%s %s): %s"
                                 % (self.mgmt_url, method, url, _plain_conn_error(exc)),
                                 url=url, method=method) from None
+            if resp.status_code == 401 and not refreshed and self.auth_type == "google":
+                refreshed = force = True   # Google refused the token: a new one, once
+                continue
             if resp.status_code == 401 and not refreshed and (
                     self.auth_type == "oauth2" or (self.auth_type == "token" and self._refresh_token)):
                 refreshed = True
@@ -426,7 +464,9 @@ class ApigeeClient:
         code, message = _apigee_error_fields(body)
         status = resp.status_code
         said = (": %s" % message) if message else ""
-        if status == 401:
+        if self.platform != "edge" and status in (401, 403, 404):
+            text = self._google_error_text(method, url, path, status, said, body, code)
+        elif status == 401:
             if self.auth_type == "token":
                 text = ("authentication failed with the given bearer token at %s (HTTP 401%s): the token is invalid "
                         "or expired%s; get a new apigee_token" % (
@@ -456,6 +496,30 @@ class ApigeeClient:
         if code:
             text += " [%s]" % code
         return ApigeeApiError(text, status=status, code=code, apigee_message=message, method=method, url=url)
+
+    def _google_error_text(self, method, url, path, status, said, body, code):
+        """Apigee X / hybrid errors in plain words (Google's {"error": {"code", "message", "status", "details"}})."""
+        reasons = {d.get("reason") for d in ((body or {}).get("error") or {}).get("details") or []
+                   if isinstance(d, dict)} if isinstance(body, dict) and isinstance(body.get("error"), dict) else set()
+        who = "the access token" if self.auth_type == "token" else (
+            self._google.account or self._google.source) if self._google is not None else "the credentials"
+        if status == 401:
+            return ("authentication failed at %s (HTTP 401%s): %s %s" % (
+                self.mgmt_url, said, who, "is invalid or expired; get a new token (gcloud auth print-access-token)"
+                if self.auth_type == "token" else "was refused even after a refresh"))
+        if status == 403 and "SERVICE_DISABLED" in reasons:
+            return ("the Apigee API is not enabled in Google Cloud project %s (HTTP 403%s): enable it (gcloud services "
+                    "enable apigee.googleapis.com --project %s)" % (self.org, said, self.org))
+        if status == 403:
+            return ("permission denied for %s on %s %s (HTTP 403%s): in project %s it needs a role with this "
+                    "permission, such as roles/apigee.admin (or roles/apigee.environmentAdmin for an environment's "
+                    "keystores, references and target servers; roles/apigee.readOnlyAdmin to diagnose only)"
+                    % (who, method, url, said, self.org))
+        hint = self._not_found_hint(path, code)
+        if hint.startswith(": does organization"):
+            hint = (": is Google Cloud project %r an Apigee organization (the organization is the project ID) at %s?"
+                    % (self.org, self.mgmt_url))
+        return "not found: %s %s (HTTP 404%s)%s" % (method, url, said, hint)
 
     def _not_found_hint(self, path, code):
         norm = self._norm(path)

@@ -157,6 +157,36 @@ def get_raw_or_none(client, path, **kwargs):
     return _or_none(client.get_raw, path, **kwargs)
 
 
+def deployed_revisions(doc, path: str) -> list[tuple]:
+    """``(api, revision, base path or None)`` of every revision deployed in an environment, from either shape of
+    ``GET .../environments/{env}/deployments``: Edge's ``{"aPIProxy": [{"name", "revision": [{"name", "state",
+    "configuration": {"basePath"}}]}]}`` or Apigee X / hybrid's ``{"deployments": [{"apiProxy", "revision",
+    "state"}]}`` (apigee-x.yaml, ListDeploymentsResponse; no base path there: it is in the bundle). A deployment in
+    state ERROR serves nothing and is left out; an empty environment may answer either shape or ``{}``."""
+    doc = document(doc, path)
+    out = []
+    if "deployments" in doc and "aPIProxy" not in doc:
+        items = doc.get("deployments") or []
+        if not isinstance(items, list) or not all(isinstance(d, dict) for d in items):
+            raise MtlsError("the Apigee management API answered GET %s with a malformed document: deployments is not "
+                            "a list of deployments" % path)
+        for d in items:
+            if str(d.get("state") or "READY").upper() == "ERROR" or not d.get("apiProxy"):
+                continue
+            out.append((d["apiProxy"], int(d.get("revision")), None))
+        return out
+    proxies = doc.get("aPIProxy") or []
+    if not isinstance(proxies, list) or not all(isinstance(p, dict) for p in proxies):
+        raise MtlsError("the Apigee management API answered GET %s with a malformed document: aPIProxy is not a list "
+                        "of proxies" % path)
+    for proxy in proxies:
+        for rev in proxy.get("revision") or []:
+            if rev.get("state", "deployed") != "deployed":
+                continue
+            out.append((proxy.get("name"), int(rev.get("name")), (rev.get("configuration") or {}).get("basePath")))
+    return out
+
+
 def alias_names(keystore_doc) -> list[str]:
     names = []
     for item in (keystore_doc or {}).get("aliases") or []:

@@ -1,0 +1,128 @@
+"""Apigee X / hybrid: the lab's X mode answers in apigee-x.yaml's shapes with Google-style errors and a stand-in for
+Google's token endpoint, and the tool's diagnosis reads it through google-auth with a service account key file, with
+the same verdicts as on Edge."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+from ansible.module_utils.mtls.apigee.client import ApigeeClient
+from ansible.module_utils.mtls.apigee.google_auth import GoogleCredentials
+from ansible.module_utils.mtls.diagnosis import run_diagnosis
+from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
+
+from tests.helpers.lab import running_lab
+
+pytestmark = pytest.mark.integration
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def xlab(tmp_path_factory):
+    state = str(tmp_path_factory.mktemp("x-lab"))
+    with running_lab(state, "all", platform="x") as manifest:
+        yield manifest
+
+
+@pytest.fixture(scope="module")
+def token(xlab):
+    return GoogleCredentials(xlab["service_account_file"]).token()
+
+
+def _get(xlab, token, path):
+    return requests.get("%s/v1/organizations/%s%s" % (xlab["mgmt_url"], xlab["org"], path),
+                        headers={"Authorization": "Bearer %s" % token}, timeout=10)
+
+
+def test_the_key_file_is_a_service_account_key_kept_private(xlab):
+    assert xlab["platform"] == "x" and oct(os.stat(xlab["service_account_file"]).st_mode & 0o777) == "0o600"
+    info = json.load(open(xlab["service_account_file"], encoding="utf-8"))
+    assert info["type"] == "service_account" and info["token_uri"] == xlab["mgmt_url"] + "/token"
+    assert info["private_key"] not in json.dumps(xlab)   # the manifest names the file, never its key
+
+
+def test_the_x_lab_answers_in_x_shapes(xlab, token):
+    link = next(lk for lk in xlab["links"] if lk["basepath"] == "/healthy-jsse")
+    ks = _get(xlab, token, "/environments/test/keystores/%s" % link["keystore"]).json()
+    assert ks == {"name": link["keystore"], "aliases": [link["alias"]]}          # Keystore.aliases: [string]
+    alias = _get(xlab, token, "/environments/test/keystores/%s/aliases/%s" % (link["keystore"], link["alias"])).json()
+    assert alias["type"] == "KEY_CERT" and "keyName" not in alias and alias["certsInfo"]["certInfo"]
+    ts = _get(xlab, token, "/environments/test/targetservers/ts-healthy-jsse").json()
+    assert ts["sSLInfo"]["enabled"] is True and ts["sSLInfo"]["clientAuthEnabled"] is True
+    deps = _get(xlab, token, "/environments/test/deployments").json()
+    assert {"apiProxy", "revision", "state", "environment"} <= set(deps["deployments"][0])
+    assert "aPIProxy" not in deps
+    # errors are google.rpc.Status; Edge's short forms and Basic auth do not exist there
+    missing = _get(xlab, token, "/environments/test/keystores/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["status"] == "NOT_FOUND"
+    short = requests.get("%s/v1/o/%s/e/test/keystores" % (xlab["mgmt_url"], xlab["org"]),
+                         headers={"Authorization": "Bearer %s" % token}, timeout=10)
+    assert short.status_code == 404
+    basic = requests.get("%s/v1/organizations/%s" % (xlab["mgmt_url"], xlab["org"]),
+                         auth=("lab-admin@example.com", "Lab-Passw0rd!"), timeout=10)
+    assert basic.status_code == 401 and basic.json()["error"]["status"] == "UNAUTHENTICATED"
+
+
+def test_a_key_the_token_endpoint_does_not_know_is_refused_in_plain_words(xlab, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    info = json.load(open(xlab["service_account_file"], encoding="utf-8"))
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    info["private_key"] = other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()).decode()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(info))
+    with pytest.raises(MtlsError) as err:
+        GoogleCredentials(str(bad)).token()
+    assert "Google refused the credentials" in err.value.msg and "Invalid JWT Signature" in err.value.msg
+    assert "PRIVATE KEY" not in err.value.msg
+    with pytest.raises(MtlsError, match="not a service account key file"):
+        _not_a_key(tmp_path)
+
+
+def _not_a_key(tmp_path):
+    path = tmp_path / "user.json"
+    path.write_text(json.dumps({"type": "authorized_user", "client_id": "x"}))
+    GoogleCredentials(str(path))
+
+
+def test_an_x_client_refuses_edge_credentials_and_says_why():
+    with pytest.raises(MtlsError, match="takes Google credentials"):
+        ApigeeClient("https://apigee.googleapis.com", "my-project", username="u", password="p", platform="x")
+    with pytest.raises(MtlsError, match="is for Apigee X / hybrid"):
+        ApigeeClient("https://api.enterprise.apigee.com", "org", username="u", password="p",
+                     service_account_file="/x.json")
+    assert ApigeeClient(None, "my-project", token="t", platform="hybrid").mgmt_url == "https://apigee.googleapis.com"
+
+
+def test_every_link_of_the_x_lab_gets_the_verdict_it_gets_on_edge(xlab):
+    client = ApigeeClient(xlab["mgmt_url"], xlab["org"], platform="x",
+                          service_account_file=xlab["service_account_file"])
+    report = run_diagnosis(client, [xlab["env"]], key_manager=xlab["mp"]["key_manager"], java=xlab["mp"]["java"])
+    got = {r["id"]: r["verdict"] for r in report["links"]}
+    assert got == {lk["id"]: lk["expected_verdict"] for lk in xlab["links"]}
+    # a wrong project is said as the X user would read it
+    with pytest.raises(ApigeeApiError) as err:
+        ApigeeClient(xlab["mgmt_url"], "not-a-project", platform="x",
+                     service_account_file=xlab["service_account_file"]).get("/environments")
+    assert err.value.status in (403, 404) and "project" in err.value.msg
+
+
+def test_diagnose_playbook_on_the_x_lab(xlab, tmp_path):
+    env = dict(os.environ, MTLS_LAB_STATE=xlab["state"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                          os.path.join(ROOT, "inventory", "lab"), os.path.join(ROOT, "playbooks", "diagnose.yml"),
+                          "-e", "mtls_report_dir=%s" % tmp_path],
+                         capture_output=True, text=True, timeout=600, env=env, cwd=ROOT, check=False)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    report = json.load(open(tmp_path / "mtls-report.json", encoding="utf-8"))
+    assert {r["id"]: r["verdict"] for r in report["links"]} == {lk["id"]: lk["expected_verdict"]
+                                                                for lk in xlab["links"]}
+    # the trace went through X's debug sessions (a JSON body, the name Apigee gives, deleted through .../data)
+    trace = next(r for r in report["links"] if r["id"] == "targetserver:test/ts-missing-cert-jsse")["evidence"]["trace"]
+    assert trace["session_deleted"] is True and trace["error_cause"] == "Received fatal alert: bad_certificate"
+    assert len(trace["session"]) == 36 and trace["mp_log_records"]
+    private = json.load(open(xlab["service_account_file"], encoding="utf-8"))["private_key"].splitlines()[1]
+    assert private not in res.stdout and private not in res.stderr

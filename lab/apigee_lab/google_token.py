@@ -5,7 +5,8 @@ mode 0600, the format the Google Cloud console downloads: ``type``, ``project_id
 ``private_key``, ``client_email``, ``token_uri``), whose ``token_uri`` is this endpoint. A client signs a JWT with the
 key (RS256: ``iss`` the account, ``scope``, ``aud`` Google's token endpoint, ``iat``, ``exp`` at most an hour
 later) and posts it with ``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`` (RFC 7523), as google-auth
-does; the answer is ``{"access_token", "expires_in", "token_type": "Bearer"}``, errors ``{"error", "error_description"}`` as Google's.
+does; the answer is ``{"access_token", "expires_in", "token_type": "Bearer"}``, errors ``{"error",
+"error_description"}`` as Google's.
 """
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ ansible-playbook -i inventory/lab playbooks/diagnose.yml
 [ -f reports/mtls-report.md ] && sed -n '1,40p' reports/mtls-report.md
 echo "  The runbook's evidence of one link (trace, MP log, capture), from reports/mtls-report.md:"
 awk '/^### `targetserver:test\/ts-missing-cert-jsse`/{on=1} on && /^\*\*Fix/{exit} on' reports/mtls-report.md \
-  | grep -E '^- (Trace|MP system.log rec|Packet capture)|^  - |^    - ' | cut -c1-160 | head -14 || true
+  | grep -E '^- (Trace|MP system.log rec|Packet capture)|^  - (target|Cert)|^  [0-9]{4}-|^    - ' | cut -c1-160 | head -14 || true
 
 step "4/5 Remediate and verify (playbooks/remediate.yml)"
 ansible-playbook -i inventory/lab playbooks/remediate.yml

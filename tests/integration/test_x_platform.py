@@ -13,6 +13,7 @@ from ansible.module_utils.mtls.apigee.google_auth import GoogleCredentials
 from ansible.module_utils.mtls.diagnosis import run_diagnosis
 from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 
+from tests.contract import x_contract
 from tests.helpers.lab import running_lab
 
 pytestmark = pytest.mark.integration
@@ -55,6 +56,14 @@ def test_the_x_lab_answers_in_x_shapes(xlab, token):
     assert {"apiProxy", "revision", "state", "environment"} <= set(deps["deployments"][0])
     assert "aPIProxy" not in deps
     # errors are google.rpc.Status; Edge's short forms and Basic auth do not exist there
+    # every property the X lab answers is one apigee-x.yaml gives the resource (the project's copy of the spec)
+    schemas = x_contract.load()
+    for doc, schema in ((ks, "GoogleCloudApigeeV1Keystore"), (alias, "GoogleCloudApigeeV1Alias"),
+                        (alias["certsInfo"], "GoogleCloudApigeeV1Certificate"),
+                        (ts, "GoogleCloudApigeeV1TargetServer"), (ts["sSLInfo"], "GoogleCloudApigeeV1TlsInfo"),
+                        (deps, "GoogleCloudApigeeV1ListDeploymentsResponse"),
+                        (deps["deployments"][0], "GoogleCloudApigeeV1Deployment")):
+        assert set(doc) <= set(schemas[schema]), (schema, sorted(set(doc) - set(schemas[schema])))
     missing = _get(xlab, token, "/environments/test/keystores/nope")
     assert missing.status_code == 404 and missing.json()["error"]["status"] == "NOT_FOUND"
     short = requests.get("%s/v1/o/%s/e/test/keystores" % (xlab["mgmt_url"], xlab["org"]),

@@ -141,7 +141,7 @@ api_requests:
 """
 
 from ansible.module_utils.mtls.module_ansible import ApigeeModule
-from ansible.module_utils.mtls.trace import trace_links, trace_targets
+from ansible.module_utils.mtls.trace import trace_links, trace_targets, undeleted_warnings
 
 
 def main():
@@ -164,11 +164,8 @@ def main():
         traces = trace_links(client, targets, call_headers=p["call_headers"], call_method=p["call_method"],
                              timeout=p["session_timeout"], wait=p["wait"], verify=p["call_validate_certs"],
                              send_call=p["send_call"])
-        warnings = ["debug session %s of %s revision %s could not be deleted: %s" % (
-            t.get("session"), t.get("api"), t.get("revision"), t.get("session_delete_error"))
-            for t in traces.values() if not t.get("session_deleted")]
         ids = sorted({t["message_id"] for t in traces.values() if t.get("message_id")})
-        return {"changed": False, "traces": traces, "message_ids": ids, "warnings": sorted(set(warnings))}
+        return {"changed": False, "traces": traces, "message_ids": ids, "warnings": undeleted_warnings(traces)}
 
     module.run(work)
 

@@ -220,3 +220,71 @@ def test_labctl_capture_shows_the_certificate_request_and_the_empty_certificate(
     wrong = dict(row, verdict="ok", evidence={"jsse_selection": {"sent": True}})
     attach_capture_evidence([wrong], conns, path, windows=window)
     assert "Certificate Length: 0" in wrong["evidence"]["capture"]["contradiction"]
+
+
+def test_the_evidence_modules_through_ansible(lab, tmp_path):
+    """apigee_trace, mtls_capture_read and mtls_report_evidence as a play runs them: the readers never changed, check
+    mode the same, the API key of the reproducing call never shown, the joined report written (changed) and, in check
+    mode, only said. The capture holds a client that sends its chain: set against a link predicted to send none."""
+    import json as _json
+    import subprocess
+    import sys
+    import textwrap
+
+    import yaml
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    capture = os.path.join(root, "tests", "data", "captures", "lab-missing-client-cert.pcapng")
+    report_dir = tmp_path / "reports"
+    report_dir.mkdir()
+    row = {"id": "targetserver:test/ts-missing-cert-jsse", "env": "test", "verdict": "no_client_certificate",
+           "host": "127.0.0.1", "port": 25082, "used_by": [{"api": "mtls-missing-cert-jsse", "revision": 1,
+                                                             "basepaths": ["/missing-cert-jsse"]}],
+           "evidence": {"jsse_selection": {"sent": False}}}
+    jsse = _link(lab, "missing-cert-jsse")
+    traced = dict(row, host="localhost", port=backend_port(lab, jsse))   # the lab's backend, for the trace
+    (report_dir / "mtls-report.json").write_text(_json.dumps({
+        "org": "lab", "envs": ["test"], "generated_at": "2020-01-01T00:00:00+00:00", "stats": {"wall_seconds": 1},
+        "summary": {"total": 1, "ok": 0, "broken": 1, "by_verdict": {"no_client_certificate": 1}},
+        "links": [dict(row, sni=None, reference=None, keystore="ks", alias="a", acceptable_cas=[],
+                       acceptable_cas_openssl=[], chain_summary=[], remediation={"action": "manual", "text": "x"})]}))
+    conn = {"mgmt_url": lab["mgmt_url"], "org": lab["org"], "username": lab["username"],
+            "password": "{{ lookup('ansible.builtin.file', '%s') }}" % lab["password_file"]}
+    tasks = textwrap.dedent("""
+    - apigee_trace: {links: %(links)s, call_url: "%(mp)s", call_headers: {x-api-key: Secret-Api-Key-42}}
+      register: first
+    - apigee_trace: {links: %(links)s, call_url: "%(mp)s", call_headers: {x-api-key: Secret-Api-Key-42}}
+      check_mode: true
+      register: dry
+    - mtls_capture_read: {path: "%(capture)s", settle: 0}
+      register: cap
+    - mtls_report_evidence: {report_dir: "%(dir)s", captures: ["{{ cap }}"]}
+      check_mode: true
+      register: joined_dry
+    - mtls_report_evidence: {report_dir: "%(dir)s", captures: ["{{ cap }}"]}
+      register: joined
+    - ansible.builtin.assert:
+        that:
+          - first is not changed and dry is not changed and cap is not changed
+          - "first.traces[link].error_cause == 'Received fatal alert: bad_certificate'"
+          - dry.traces[link].session_deleted
+          - first.message_ids | length == 1
+          - cap.connections[0].client_certificate.certificates_length == 0
+          - joined_dry is changed and joined is changed
+          - joined.report.links[0].evidence.capture.client_certificate_sent
+      vars:
+        link: targetserver:test/ts-missing-cert-jsse
+    """) % {"links": _json.dumps([traced]), "mp": lab["mp_url"], "capture": capture, "dir": report_dir}
+    play = [{"name": "evidence", "hosts": "lab-apigee", "gather_facts": False,
+             "module_defaults": {"apigee_trace": conn}, "tasks": yaml.safe_load(tasks)}]
+    path = tmp_path / "play.yml"
+    path.write_text(yaml.safe_dump(play, sort_keys=False))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(path), "-i",
+                          os.path.join(root, "inventory", "lab"), "-vvv"], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-4000:]
+    assert "Secret-Api-Key-42" not in out
+    written = _json.loads((report_dir / "mtls-report.json").read_text())
+    assert written["links"][0]["evidence"]["capture"]["connections"]

@@ -12,7 +12,7 @@ import re
 from ansible.module_utils.mtls.capture import attach_capture_evidence, read_capture
 from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.mp_log import RECORD_MAX_LINES, log_records, resolve_hosts
-from ansible.module_utils.mtls.trace import trace_links, trace_targets
+from ansible.module_utils.mtls.trace import trace_links, trace_targets, undeleted_warnings
 
 MAX_RECORDS = 5
 # the MP's own address and port of a southbound connection in its system.log ("SSLClientChannel[C:10.1.2.3:53210 #")
@@ -102,9 +102,7 @@ def gather_evidence(client, report, trace=False, link_ids=(), call_url="", call_
                                  max_workers=max_workers)
         except MtlsError as exc:
             warnings.append("no trace: %s" % exc.msg)
-        warnings += ["debug session %s of %s revision %s could not be deleted: %s" % (
-            t.get("session"), t.get("api"), t.get("revision"), t.get("session_delete_error"))
-            for t in traces.values() if not t.get("session_deleted")]
+        warnings += undeleted_warnings(traces)
     ids = sorted({t["message_id"] for t in traces.values() if t.get("message_id")})
     if ids and mp_log_paths:
         try:

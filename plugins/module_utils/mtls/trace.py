@@ -236,3 +236,10 @@ def _trace_revision(client, key, group, call_headers, call_method, timeout, wait
                                 "no call was sent (no runtime URL for environment %s)" % env)
         out[t["link"]] = {k: v for k, v in evidence.items() if v is not None}
     return out
+
+
+def undeleted_warnings(traces) -> list:
+    """A warning for each debug session that could not be deleted (Apigee discards it at its timeout)."""
+    return sorted({"debug session %s of %s revision %s could not be deleted: %s" % (
+        t.get("session"), t.get("api"), t.get("revision"), t.get("session_delete_error"))
+        for t in traces.values() if not t.get("session_deleted")})

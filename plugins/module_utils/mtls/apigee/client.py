@@ -409,7 +409,7 @@ class ApigeeClient:
         force = False
         while True:
             hdrs = {"Accept": accept}
-            hdrs.update(self._auth_headers(force_refresh=force) if self.auth_type == "google" else self._auth_headers())
+            hdrs.update(self._auth_headers(force_refresh=force))
             force = False
             if headers:
                 hdrs.update(headers)

@@ -25,7 +25,6 @@ import uuid
 
 from flask import jsonify, request
 
-from ..trace import MAX_TRANSACTIONS  # noqa: F401 - the limit the runtime applies (re-exported for the tests)
 from .apis import revision_or_404
 from .common import ApiError, Resource, bad, json_body, store, x_mode
 

@@ -11,19 +11,12 @@ import re
 
 from ansible.module_utils.mtls.capture import attach_capture_evidence, read_capture
 from ansible.module_utils.mtls.errors import MtlsError
-from ansible.module_utils.mtls.mp_log import RECORD_MAX_LINES, log_records, resolve_hosts
+from ansible.module_utils.mtls.mp_log import log_records, resolve_hosts, verbatim
 from ansible.module_utils.mtls.trace import trace_links, trace_targets, undeleted_warnings
 
 MAX_RECORDS = 5
 # the MP's own address and port of a southbound connection in its system.log ("SSLClientChannel[C:10.1.2.3:53210 #")
 MP_CLIENT_PORT = re.compile(r"SSLClientChannel\[C:[^\s#\]]+:(\d+)")
-
-
-def _cap(record: str, max_lines=RECORD_MAX_LINES) -> str:
-    lines = record.splitlines()
-    if len(lines) > max_lines:
-        lines = lines[:max_lines] + ["\t... (%d more lines)" % (len(lines) - max_lines)]
-    return "\n".join(lines)
 
 
 def attach_traces(rows, traces) -> list:
@@ -44,7 +37,7 @@ def attach_log_records(rows, records) -> list:
         mid = trace.get("message_id")
         if not mid:
             continue
-        mine = [_cap(r) for r in records or [] if isinstance(r, str) and mid in r][:MAX_RECORDS]
+        mine = [verbatim(r.splitlines()) for r in records or [] if isinstance(r, str) and mid in r][:MAX_RECORDS]
         if not mine:
             continue
         trace["mp_log_records"] = mine

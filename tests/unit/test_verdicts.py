@@ -121,6 +121,24 @@ def test_alias_without_key_is_no_client_certificate(pki):
     assert diagnose(link(), ks, probe([pki["root_a"]]), at=NOW)["verdict"] == "no_client_certificate"
 
 
+def test_an_alias_whose_key_apigee_did_not_report_is_never_ok(pki):
+    """An X / hybrid keystore lists its aliases by name; when the alias's type (KEY_CERT or CERT) was not read,
+    has_key is None: the chain alone would be sent and accepted, but a CERT alias gives the MP nothing to send."""
+    chain = [pki["leaf_a"], pki["int_a"], pki["root_a"]]
+    r = diagnose(link(), keystore(("client", chain, None)), probe([pki["root_a"]]), at=NOW)
+    assert r["verdict"] == "alias_key_unknown" and r["remediation"]["action"] == "manual"
+    assert r["evidence"]["alias"]["has_key"] is None and "KEY_CERT" in r["remediation"]["text"]
+    # the other aliases with a known key do not make the named one known
+    ks = keystore(("client", chain, None), ("other", chain, True))
+    assert diagnose(link(), ks, probe([pki["root_a"]]), at=NOW)["verdict"] == "alias_key_unknown"
+    # a real cause found on the way is still that cause
+    assert diagnose(link(), keystore(("client", chain, None)), probe([pki["root_b"]]), at=NOW)["verdict"] \
+        == "ca_mismatch"
+    # client auth off: the MP sends no certificate whatever the alias holds
+    assert diagnose(link(client_auth=False), keystore(("client", chain, None)), probe(requested=False),
+                    at=NOW)["verdict"] == "ok"
+
+
 def test_client_auth_disabled_only_when_backend_asks(pki):
     ks = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
     r = diagnose(link(client_auth=False), ks, probe([pki["root_a"]]), at=NOW)

@@ -59,6 +59,9 @@ EXPLAIN = {
         "certificate_request_unreadable": "The backend asks for a client certificate, but its CertificateRequest "
                                           "could not be read: which key types and signature algorithms it allows is "
                                           "not known, so the link is not known to work.",
+        "alias_key_unknown": "The MP would send the stored chain and the backend would accept it, but Apigee did "
+                             "not say whether the alias holds a private key (its type KEY_CERT or CERT was not "
+                             "read): a certificate without its key gives the MP nothing to send.",
     },
     "ja": {
         "ok": "対処は不要です。",
@@ -102,6 +105,9 @@ EXPLAIN = {
         "certificate_request_unreadable": "バックエンドはクライアント証明書を要求していますが、その Certificate Request を"
                                           "読み取れませんでした。許可される鍵タイプと署名アルゴリズムが不明なため、この"
                                           "リンクが動作するかはわかりません。",
+        "alias_key_unknown": "MP は保存されたチェーンを送信し、バックエンドはそれを受け入れるはずですが、エイリアスが秘密鍵を"
+                             "持つかどうか (type が KEY_CERT か CERT か) を Apigee から読み取れませんでした。鍵のない"
+                             "証明書では MP は何も送信できません。",
     },
 }
 

@@ -24,6 +24,9 @@ Precedence (the first rule that applies wins; documented in docs/diagnose.md):
                                (plus ca_chain up to the root for OpenSSL-based backends)
 10. rejected_by_backend        JSSE sends a chain but the backend still refuses it (real handshake with the
                                operator's material, or a leaf without the clientAuth extended key usage)
+    alias_key_unknown          everything above says ok, but Apigee did not say whether the alias holds a private key
+                               (an X / hybrid alias read without its type): whether the MP sends a certificate at all
+                               was not checked, so never ok
     mp_restart_pending         everything above says ok, but the keystore was changed in place (same name) by a fix
                                and no Message Processor restart has been recorded since: the MPs may still use the
                                chain they loaded before (Apigee keeps it until they restart), so never ok
@@ -48,14 +51,14 @@ VERDICTS = (
     "reference_missing", "keystore_missing", "alias_missing", "no_client_certificate", "chain_incomplete",
     "ca_mismatch", "certificate_expired", "certificate_not_yet_valid", "rejected_by_backend",
     "key_type_not_accepted", "signature_algorithm_rejected", "no_certificate_verify_scheme",
-    "certificate_request_unreadable", "dynamic_keystore", "mp_restart_pending",
+    "certificate_request_unreadable", "dynamic_keystore", "alias_key_unknown", "mp_restart_pending",
 )
 PRECEDENCE = (
     "tls_disabled", "reference_missing", "dynamic_keystore", "keystore_missing", "alias_missing",
     "no_client_certificate", "client_auth_disabled", "backend_unreachable", "backend_no_client_auth",
     "certificate_expired", "certificate_not_yet_valid", "key_type_not_accepted", "signature_algorithm_rejected",
     "chain_incomplete", "ca_mismatch", "no_certificate_verify_scheme", "rejected_by_backend",
-    "certificate_request_unreadable", "mp_restart_pending", "ok",
+    "certificate_request_unreadable", "alias_key_unknown", "mp_restart_pending", "ok",
 )
 ACTIONS = ("none", "upload_chain", "trust_issuer", "enable_client_auth", "renew_certificate", "manual")
 
@@ -416,6 +419,16 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
             "but its CertificateRequest could not be read (%s), so the key types and signature algorithms it allows "
             "are not checked: this link is not known to work. Take a packet capture of the handshake and read the "
             "CertificateRequest." % (probe.get("certificate_request_error") or "not captured")))
+    if lv["client_auth_enabled"] and alias_rec is not None and alias_rec.get("has_key") is None:
+        ev["alias"] = {"name": lv["alias"], "has_key": None, "error": alias_rec.get("error")}
+        return _result("alias_key_unknown", ev, plan(
+            "manual", "The stored chain of %s/%s would be sent and accepted, but Apigee did not say whether alias %r "
+            "holds a private key (its type, KEY_CERT or CERT, was not read%s): an alias without one gives the MP no "
+            "client certificate to send, so this link is not known to work. Read the alias (GET .../keystores/%s/"
+            "aliases/%s) and check that its type is KEY_CERT." % (
+                lv["keystore"], lv["alias"], lv["alias"],
+                ": " + alias_rec["error"] if alias_rec.get("error") else "", lv["keystore"], lv["alias"]),
+            keystore=lv["keystore"], alias=lv["alias"], reference=lv["keystore_reference"]))
     return _result("ok", ev, plan("none", "The MP sends its chain: the backend accepts a CA in it (%s)."
                                   % ev["jsse_selection"]["matched_issuer"]))
 

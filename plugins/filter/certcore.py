@@ -14,11 +14,13 @@ import os
 
 # plugins/filter/_path.py makes ansible.module_utils.mtls importable on the controller (as AnsiballZ does on a host).
 _spec = importlib.util.spec_from_file_location("_mtls_filter_path", os.path.join(os.path.dirname(__file__), "_path.py"))
-_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+_path = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_path)
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
-from ansible.module_utils.mtls import certcore  # noqa: E402
-from ansible.module_utils.mtls.errors import MtlsError  # noqa: E402
+from ansible.module_utils.mtls.errors import MtlsError  # noqa: E402  (no imports of its own)
+
+certcore = _path.lazy_module("mtls.certcore")
 
 
 def _certs(pem, what="certificate"):

@@ -8,9 +8,10 @@ import os
 
 # plugins/filter/_path.py makes ansible.module_utils.mtls importable on the controller (as AnsiballZ does on a host).
 _spec = importlib.util.spec_from_file_location("_mtls_filter_path", os.path.join(os.path.dirname(__file__), "_path.py"))
-_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+_path = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_path)
 
-from ansible.module_utils.mtls.preflight import placeholders  # noqa: E402
+placeholders = _path.lazy("mtls.preflight", "placeholders")
 
 
 def mtls_placeholders(values, ignore=None):

@@ -8,17 +8,16 @@ import os
 
 # plugins/filter/_path.py makes ansible.module_utils.mtls importable on the controller (as AnsiballZ does on a host).
 _spec = importlib.util.spec_from_file_location("_mtls_filter_path", os.path.join(os.path.dirname(__file__), "_path.py"))
-_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+_path = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_path)
 
-from ansible.module_utils.mtls.alias_chain import item_options  # noqa: E402
-from ansible.module_utils.mtls.remediation import (  # noqa: E402
-    before_after_rows,
-    change_records,
-    plan_markdown,
-    plan_remediation,
-    row_text,
-    with_material,
-)
+item_options = _path.lazy("mtls.alias_chain", "item_options")
+before_after_rows = _path.lazy("mtls.remediation", "before_after_rows")
+change_records = _path.lazy("mtls.remediation", "change_records")
+plan_markdown = _path.lazy("mtls.remediation", "plan_markdown")
+plan_remediation = _path.lazy("mtls.remediation", "plan_remediation")
+row_text = _path.lazy("mtls.remediation", "row_text")
+with_material = _path.lazy("mtls.remediation", "with_material")
 
 
 def mtls_remediation_plan(report, materials=None, backends=None, strategy="rotate", enable_client_auth=False,

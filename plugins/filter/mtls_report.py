@@ -8,10 +8,11 @@ import os
 
 # plugins/filter/_path.py makes ansible.module_utils.mtls importable on the controller (as AnsiballZ does on a host).
 _spec = importlib.util.spec_from_file_location("_mtls_filter_path", os.path.join(os.path.dirname(__file__), "_path.py"))
-_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+_path = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_path)
 
-from ansible.module_utils.mtls.expiry import warning_text  # noqa: E402
-from ansible.module_utils.mtls.report_runs import RUNS, run_name  # noqa: E402
+warning_text = _path.lazy("mtls.expiry", "warning_text")
+report_runs = _path.lazy_module("mtls.report_runs")
 
 
 def mtls_expiry_text(item):
@@ -21,7 +22,7 @@ def mtls_expiry_text(item):
 
 def mtls_run_folder(report_dir, org, envs):
     """This run's folder under report_dir: <report_dir>/runs/<UTC time now>-<org>-<envs> (report_runs.run_name)."""
-    return os.path.join(report_dir, RUNS, run_name(None, org, envs))
+    return os.path.join(report_dir, report_runs.RUNS, report_runs.run_name(None, org, envs))
 
 
 class FilterModule:

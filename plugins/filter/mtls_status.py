@@ -8,9 +8,11 @@ import os
 
 # plugins/filter/_path.py makes ansible.module_utils.mtls importable on the controller (as AnsiballZ does on a host).
 _spec = importlib.util.spec_from_file_location("_mtls_filter_path", os.path.join(os.path.dirname(__file__), "_path.py"))
-_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+_path = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_path)
 
-from ansible.module_utils.mtls.run_status import diagnosis_status, remediation_status  # noqa: E402
+diagnosis_status = _path.lazy("mtls.run_status", "diagnosis_status")
+remediation_status = _path.lazy("mtls.run_status", "remediation_status")
 
 
 def mtls_run_status(data, kind="diagnose", report_path=None, check_mode=False):

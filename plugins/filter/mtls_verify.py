@@ -8,9 +8,10 @@ import os
 
 # plugins/filter/_path.py makes ansible.module_utils.mtls importable on the controller (as AnsiballZ does on a host).
 _spec = importlib.util.spec_from_file_location("_mtls_filter_path", os.path.join(os.path.dirname(__file__), "_path.py"))
-_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+_path = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_path)
 
-from ansible.module_utils.mtls.verification import verification_calls  # noqa: E402
+verification_calls = _path.lazy("mtls.verification", "verification_calls")
 
 
 def mtls_verify_calls(urls, report, renamed=None, remediation=None, base_url=""):

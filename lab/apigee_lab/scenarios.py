@@ -279,6 +279,7 @@ def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports:
     """Wipe the org and seed `scenario`; returns the lab.json link entries."""
     p = pki.paths(state)
     m = Mgmt(mgmt_url, password, service_account_file=service_account_file)
+    x = service_account_file is not None   # the lab's X / hybrid mode
     wipe(m, ENVS)
     # a new generation: the MP forgets what it loaded (the reseeded lab is a new one)
     pki.write_private(os.path.join(state, "mp.json"), json.dumps(dict(mp_settings(scenario),
@@ -297,17 +298,20 @@ def seed(mgmt_url: str, password: str, state: str, scenario: str, backend_ports:
             _reference(m, env, link["reference"], link["keystore"])
         port = backend_ports[link["backend"]]
         if link["declared_in"] == "targetserver":
+            # Edge takes (and answers) sSLInfo's enabled / clientAuthEnabled as strings; X / hybrid only booleans
+            flag = (lambda on: on) if x else (lambda on: "true" if on else "false")
             m.call("POST", f"/environments/{env}/targetservers", json={
                 "name": link["targetserver"], "host": "localhost", "port": port, "isEnabled": True,
-                "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true" if link["client_auth"] else "false",
+                "sSLInfo": {"enabled": flag(True), "clientAuthEnabled": flag(link["client_auth"]),
                             "keyStore": keystore_in_sslinfo(link), "keyAlias": link["alias"],
                             "trustStore": f"ref://{MP_TRUSTSTORE_REF}", "ignoreValidationErrors": False,
                             **({"protocols": link["protocols"]} if link["protocols"] else {})}})
         imported = m.call("POST", "/apis", params={"action": "import", "name": link["api"]},
                           files={"file": (f"{link['api']}.zip", proxy_bundle(link, port), "application/zip")}).json()
         rev = str(imported.get("revision", "1"))
+        # Edge's deploy takes a form body, X / hybrid's none
         m.call("POST", f"/environments/{env}/apis/{link['api']}/revisions/{rev}/deployments",
-               params={"override": "true"}, data={"override": "true"})
+               params={"override": "true"}, **({} if x else {"data": {"override": "true"}}))
         link_id = (f"targetserver:{env}/{link['targetserver']}" if link["declared_in"] == "targetserver"
                    else f"callout:{env}/{link['api']}/{rev}/{CALLOUT_POLICY}" if link["declared_in"] == "callout"
                    else f"proxy:{env}/{link['api']}/{rev}/default")

@@ -135,3 +135,68 @@ def test_diagnose_playbook_on_the_x_lab(xlab, tmp_path):
     assert len(trace["session"]) == 36 and trace["mp_log_records"]
     private = json.load(open(xlab["service_account_file"], encoding="utf-8"))["private_key"].splitlines()[1]
     assert private not in res.stdout and private not in res.stderr
+
+
+def _send(xlab, token, method, path, **kw):
+    return requests.request(method, "%s/v1/organizations/%s%s" % (xlab["mgmt_url"], xlab["org"], path),
+                            headers={"Authorization": "Bearer %s" % token}, timeout=10, **kw)
+
+
+def test_the_x_lab_reads_bodies_as_apigee_x_does(xlab, token):
+    """Apigee X parses a JSON body into its proto message (apigee-x.yaml's TargetServer / TlsInfo; the protobuf JSON
+    mapping): Edge's string booleans in sSLInfo and fields the message lacks are 400 INVALID_ARGUMENT, where Edge
+    takes them; a deploy takes no body; an alias update must say ignoreExpiryValidation (APIGEE-FACTS.md)."""
+    path = "/environments/test/targetservers/ts-healthy-jsse"
+    doc = _get(xlab, token, path).json()
+    as_edge = dict(doc, sSLInfo=dict(doc["sSLInfo"], clientAuthEnabled="true"))
+    refused = _send(xlab, token, "PUT", path, json=as_edge)
+    assert refused.status_code == 400 and refused.json()["error"]["status"] == "INVALID_ARGUMENT"
+    why = refused.json()["error"]["message"]
+    assert "TYPE_BOOL" in why and "clientAuthEnabled" in why
+    unknown = _send(xlab, token, "PUT", path, json=dict(doc, aliasName="x"))
+    assert unknown.status_code == 400 and 'Unknown name "aliasName"' in unknown.json()["error"]["message"]
+    assert _send(xlab, token, "PUT", path, json=doc).json() == doc     # the same document, as read, is taken
+    link = next(lk for lk in xlab["links"] if lk["basepath"] == "/healthy-nginx")
+    deploy = "/environments/test/apis/%s/revisions/%s/deployments" % (link["proxy"], link["revision"])
+    with_form = _send(xlab, token, "POST", deploy, params={"override": "true"}, data={"override": "true"})
+    assert with_form.status_code == 400
+    done = _send(xlab, token, "POST", deploy, params={"override": "true"})
+    assert done.status_code == 200 and set(done.json()) <= set(x_contract.load()["GoogleCloudApigeeV1Deployment"])
+    assert done.json()["apiProxy"] == link["proxy"] and done.json()["state"] == "READY"
+    alias = "/environments/test/keystores/%s/aliases/%s" % (link["keystore"], link["alias"])
+    pem = _send(xlab, token, "GET", alias + "/certificate").content
+    no_flag = _send(xlab, token, "PUT", alias, files={"certFile": ("c.pem", pem, "application/x-pem-file")})
+    assert no_flag.status_code == 400 and "ignoreExpiryValidation" in no_flag.json()["error"]["message"]
+    with_flag = _send(xlab, token, "PUT", alias, params={"ignoreExpiryValidation": "false"},
+                      files={"certFile": ("c.pem", pem, "application/x-pem-file")})
+    assert with_flag.status_code == 200 and with_flag.json()["type"] == "KEY_CERT"
+
+
+def test_the_fixes_write_what_apigee_x_takes(xlab):
+    """Turning client auth on: a target server keeps X's JSON booleans; a proxy gets a new revision, deployed without
+    a body. An alias updated in place says ignoreExpiryValidation. (This test changes the lab: it runs last.)"""
+    from ansible.module_utils.mtls.alias_chain import desired_chain
+    from ansible.module_utils.mtls.apigee_stores import update_alias_certificate
+    from ansible.module_utils.mtls.client_auth import enable_client_auth
+
+    client = ApigeeClient(xlab["mgmt_url"], xlab["org"], platform="x",
+                          service_account_file=xlab["service_account_file"])
+    ts = next(lk for lk in xlab["links"] if lk["basepath"] == "/client-auth-off-nginx")
+    assert enable_client_auth(client, ts["id"])["changed"] is True
+    ssl = client.get("/environments/test/targetservers/ts-client-auth-off-nginx", cache=False)["sSLInfo"]
+    assert ssl["clientAuthEnabled"] is True and ssl["enabled"] is True
+    assert enable_client_auth(client, ts["id"])["changed"] is False
+    proxy = next(lk for lk in xlab["links"] if lk["basepath"] == "/client-auth-off-jsse")
+    moved = enable_client_auth(client, proxy["id"])
+    assert moved["changed"] is True and moved["new_id"] != proxy["id"]
+    deployed = client.get("/environments/test/deployments", cache=False)["deployments"]
+    assert [d["revision"] for d in deployed if d["apiProxy"] == proxy["proxy"]] == [moved["new_id"].split("/")[2]]
+    healthy = next(lk for lk in xlab["links"] if lk["basepath"] == "/healthy-jsse")
+    with open(healthy["material"]["cert_chain"], encoding="utf-8") as fh:
+        desired = desired_chain(cert_chain=fh.read())
+    path = "/environments/test/keystores/%s/aliases/%s" % (healthy["keystore"], healthy["alias"])
+    before = client.get(path, cache=False)["certsInfo"]["certInfo"]
+    update_alias_certificate(client, "test", healthy["keystore"], healthy["alias"], desired)   # the leaf kept
+    after = client.get(path, cache=False)
+    assert after["type"] == "KEY_CERT" and len(after["certsInfo"]["certInfo"]) == len(desired.chain)
+    assert after["certsInfo"]["certInfo"][0] == before[0]

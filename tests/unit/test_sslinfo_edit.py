@@ -56,6 +56,30 @@ def test_client_auth_is_turned_on_inside_sslinfo_only():
     assert set_client_auth_in_json(ssl, "ts1") == (dict(ssl, clientAuthEnabled="true"), True)
     with pytest.raises(MtlsError, match="TLS disabled"):
         set_client_auth_in_json(dict(ssl, enabled="false"), "ts1")
+    # Apigee X / hybrid answer (and only take) JSON booleans in TlsInfo: the change is written in the type read
+    x = {"enabled": True, "clientAuthEnabled": False, "keyStore": "ks", "keyAlias": "a"}
+    assert set_client_auth_in_json(x, "ts1") == (dict(x, clientAuthEnabled=True), True)
+    assert set_client_auth_in_json(dict(x, clientAuthEnabled=True), "ts1")[1] is False
+    with pytest.raises(MtlsError, match="TLS disabled"):
+        set_client_auth_in_json(dict(x, enabled=False), "ts1")
+
+
+def test_a_deploy_over_has_a_form_body_on_edge_and_none_on_x():
+    from ansible.module_utils.mtls.apigee import resources as res
+
+    class Recorder:
+        def __init__(self, platform):
+            self.platform, self.calls = platform, []
+
+        def post(self, path, **kw):
+            self.calls.append((path, kw))
+
+    edge, x = Recorder("edge"), Recorder("x")
+    res.deploy_over(edge, "test", "api", 3)
+    res.deploy_over(x, "test", "api", 3)
+    path = "/environments/test/apis/api/revisions/3/deployments"
+    assert edge.calls == [(path, {"params": {"override": "true"}, "data": {"override": "true"}})]
+    assert x.calls == [(path, {"params": {"override": "true"}})]
 
 
 def test_a_bundle_edit_rewrites_one_file_and_copies_the_others():

@@ -59,7 +59,8 @@ def query_flag(name: str, default: bool = False) -> bool:
     return truthy(request.args.get(name), name, default)
 
 
-def json_body() -> dict:
+def json_body(message: str | None = None) -> dict:
+    """The request's JSON object; in X mode, read as the proto `message` (x_shapes.BODIES) Apigee X parses it into."""
     if request.mimetype != "application/json":
         raise ApiError(415, "messaging.config.beans.UnsupportedMediaType",
                        "Unsupported Content-Type %r: use application/json" % (request.content_type or ""))
@@ -69,6 +70,12 @@ def json_body() -> dict:
         raise bad("the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise bad("the request body must be a JSON object")
+    if message and x_mode():
+        from . import x_shapes
+
+        why = x_shapes.body_error(message, data)
+        if why:
+            raise bad(why)
     return data
 
 

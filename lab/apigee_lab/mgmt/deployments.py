@@ -110,13 +110,16 @@ def deploy(org, env, api, rev):
         return jsonify(_deployment_env_json(org, env, api, number, mine[0]["basepaths"], "deployed"))
     # deployments.yaml marks the Content-type header required; Edge's deploy takes a form body
     # (APIGEE-FACTS: application/x-www-form-urlencoded, as apigeetool and the deploy maven plugin send it)
-    if not (request.content_type or "").startswith("application/x-www-form-urlencoded"):
+    # Apigee X / hybrid: no body, query parameters only (apigee-x.yaml, deploy); the answer is a Deployment
+    if not x_mode() and not (request.content_type or "").startswith("application/x-www-form-urlencoded"):
         raise ApiError(415, "messaging.config.beans.UnsupportedMediaType",
                        "Deploy needs Content-Type: application/x-www-form-urlencoded (got %s)"
                        % (request.content_type or "none"))
+    if x_mode() and request.get_data():
+        raise bad("Invalid JSON payload received. Deploy takes no request body.")
     basepaths = rec["meta"].get("basepaths") or ["/"]
     if mine:
-        return jsonify(_deployment_env_json(org, env, api, number, basepaths, "deployed"))
+        return _deployed(org, env, api, number, basepaths)
     others = [d for d in deployed if d["api"] == api and d["revision"] != number]
     override = query_flag("override")
     if others and not override:
@@ -129,5 +132,12 @@ def deploy(org, env, api, rev):
                            "Base path %s is already used by revision %d of %s in environment %s"
                            % (sorted(set(d["basepaths"]) & set(basepaths))[0], d["revision"], d["api"], env))
     store.add_deployment(org, env, api, number, basepaths, replace_other_revisions=override)
+    return _deployed(org, env, api, number, basepaths)
+
+
+def _deployed(org, env, api, number, basepaths):
+    if x_mode():
+        row = next((d for d in store.list_deployments(org, env) if d["api"] == api and d["revision"] == number), {})
+        return jsonify(x_shapes.deployment(env, api, number, row.get("deployed_at")))
     return jsonify(_deployment_env_json(org, env, api, number, basepaths, "deployed"))
 

@@ -41,7 +41,8 @@ def _keystore_or_404(org, env, name):
 def keystores(org, env):
     if request.method == "GET":
         return jsonify(store.list_keystores(org, env))
-    name = json_body().get("name")
+    # X / hybrid: the body is a Keystore; ?name= overrides its name (apigee-x.yaml, keystores create)
+    name = request.args.get("name") if x_mode() and request.args.get("name") else json_body("keystore").get("name")
     if not name or not isinstance(name, str):
         raise bad("name is required", "keymanagement.service.InvalidKeystoreName")
     if not KEYSTORE_NAME.match(name):
@@ -198,6 +199,9 @@ def alias_item(org, env, keystore, alias):
                        "Unsupported Content-Type %r: use multipart/form-data" % (request.content_type or ""))
     if not data:
         raise bad("a certificate file is required (multipart field file)", "keymanagement.service.MissingFile")
+    if x_mode() and "ignoreExpiryValidation" not in request.args:
+        # Apigee X / hybrid refuse an alias update that does not say it (APIGEE-FACTS.md)
+        raise bad("ignoreExpiryValidation is required to update the certificate of alias %s" % alias)
     certs = load_certs(data, "file", not query_flag("ignoreNewlineValidation", True))
     check_expiry(certs, alias, query_flag("ignoreExpiryValidation"))
     if row["key_pem"]:

@@ -43,7 +43,7 @@ def _valid_reference(org, env, data, name):
 def references(org, env):
     if request.method == "GET":
         return jsonify(store.list_references(org, env))
-    data = json_body()
+    data = json_body("reference")
     name = data.get("name")
     if not name or not isinstance(name, str) or not REFERENCE_NAME.match(name):
         raise bad("name is required (letters, digits, '_', '-', '.')", "messaging.config.beans.InvalidReference")
@@ -63,7 +63,7 @@ def reference(org, env, name):
     if request.method == "DELETE":
         store.delete_reference(org, env, name)
         return jsonify(ref)
-    data = json_body()
+    data = json_body("reference")
     if data.get("name") not in (None, name):
         raise bad("the name in the body (%s) differs from the reference in the path (%s)"
                    % (data.get("name"), name), "messaging.config.beans.InvalidReference")

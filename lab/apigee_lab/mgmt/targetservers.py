@@ -67,7 +67,7 @@ def _targetserver_doc(data, name):
 def targetservers(org, env):
     if request.method == "GET":
         return jsonify(store.list_targetservers(org, env))
-    data = json_body()
+    data = json_body("target_server")
     name = data.get("name")
     if not name or not isinstance(name, str) or not ENTITY_NAME.match(name):
         raise bad("name is required (characters A-Za-z0-9._-$ %)", "messaging.config.beans.InvalidTargetServer")
@@ -90,7 +90,7 @@ def targetserver(org, env, name):
     if request.method == "DELETE":
         store.delete_targetserver(org, env, name)
         return jsonify(x_shapes.target_server(doc) if x_mode() else doc)
-    data = json_body()
+    data = json_body("target_server")
     if data.get("name") not in (None, name):
         raise bad("the name in the body (%s) differs from the target server in the path (%s)"
                    % (data.get("name"), name), "messaging.config.beans.InvalidTargetServer")

@@ -156,7 +156,9 @@ def rotation_leftovers(client, env: str, current: str, base: str, links=None, in
 
 
 def update_alias_certificate(client, env: str, keystore: str, alias: str, desired: DesiredChain) -> None:
-    client.put(alias_path(env, keystore, alias),
+    # Apigee X / hybrid require ignoreExpiryValidation on an alias update (APIGEE-FACTS.md); Edge takes it too
+    # (keystores-and-trustores.yaml): false, so Apigee refuses an expired chain as the tool's own checks do
+    client.put(alias_path(env, keystore, alias), params={"ignoreExpiryValidation": "false"},
                files={"certFile": ("chain.pem", desired.chain_pem(), "application/x-pem-file")})
 
 

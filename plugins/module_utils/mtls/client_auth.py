@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ansible.module_utils.mtls.apigee import resources as res
 from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.sslinfo_edit import edit_bundle, edit_link_sslinfo, ssl_block
 
@@ -33,7 +34,7 @@ def set_client_auth_in_json(ssl: dict, name: str):
     if not ssl.get("keyStore") or not ssl.get("keyAlias"):
         raise MtlsError("target server %s has no keyStore/keyAlias in its SSLInfo: declare them before turning on "
                         "client auth" % name)
-    return dict(ssl, clientAuthEnabled="true"), True
+    return dict(ssl, clientAuthEnabled=res.json_bool(ssl.get("enabled"), True)), True
 
 
 def set_client_auth_in_bundle(data: bytes, target: str, member: str | None = None):

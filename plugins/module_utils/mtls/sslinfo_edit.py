@@ -149,8 +149,7 @@ def edit_link_sslinfo(client, link_id: str, json_edit, xml_edit, what: str, chec
     new_rev = str((made or {}).get("revision") or "")
     if not new_rev:
         raise MtlsError("the import of %s answered without a revision number" % api)
-    # Edge's deploy takes a form body (Content-Type application/x-www-form-urlencoded, deployments.yaml)
-    client.post(res.deployment_path(env, api, new_rev), params={"override": "true"}, data={"override": "true"})
+    res.deploy_over(client, env, api, new_rev)
     # what is deployed changed: listings read before (this run's discovery) must be read again
     client.invalidate(res.deployments_path(env))
     client.invalidate(res.api_deployments_path(env, api))

@@ -108,6 +108,21 @@ def deployment_path(env: str, api: str, revision) -> str:
     return "%s/apis/%s/revisions/%s/deployments" % (environment_path(env), q(api), q(revision))
 
 
+def deploy_over(client, env: str, api: str, revision):
+    """Deploy a revision over the one deployed now (override). Edge's deploy takes a form body (Content-Type
+    application/x-www-form-urlencoded, deployments.yaml); Apigee X / hybrid's takes none (apigee-x.yaml: deploy has
+    query parameters only)."""
+    body = {"data": {"override": "true"}} if getattr(client, "platform", "edge") == "edge" else {}
+    return client.post(deployment_path(env, api, revision), params={"override": "true"}, **body)
+
+
+def json_bool(like, value: bool):
+    """`value` in the type the resource was read with: Edge answers a target server's sSLInfo enabled /
+    clientAuthEnabled as the strings "true" / "false"; Apigee X / hybrid (TlsInfo) as JSON booleans, and refuses a
+    string there."""
+    return value if isinstance(like, bool) else ("true" if value else "false")
+
+
 def debugsessions_path(env: str, api: str, revision, session: str | None = None) -> str:
     """Debug sessions (the UI's trace) of a deployed revision; with a session, that session (APIGEE-FACTS.md)."""
     path = "%s/apis/%s/revisions/%s/debugsessions" % (environment_path(env), q(api), q(revision))

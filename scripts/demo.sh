@@ -6,9 +6,11 @@ export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
 start=$(date +%s)
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
-step "1/5 Start the local Apigee lab with every broken scenario (lab/labctl up --scenario all)"
+# MTLS_LAB_PLATFORM=x: the lab answers as Apigee X / hybrid (apigee-x.yaml's shapes, a Google service account key)
+platform="${MTLS_LAB_PLATFORM:-edge}"
+step "1/5 Start the local Apigee lab ($platform) with every broken scenario (lab/labctl up --scenario all --platform $platform)"
 python lab/labctl down >/dev/null 2>&1 || true
-python lab/labctl up --scenario all >/dev/null
+python lab/labctl up --scenario all --platform "$platform" >/dev/null
 # a lab started again keeps its state (an earlier demo's fixes): reseed it, so every failure is there to see
 python lab/labctl reset --scenario all
 
@@ -39,8 +41,8 @@ for link in lab["links"]:
         status, body = e.code, e.read(2000)
     print(f"  {status}  {link['id']:55s} {gist(body)}")
 
-log = os.path.join(state, "logs", "mp", "system.log")
-if os.path.exists(log):
+log = lab.get("system_log")   # Edge only: Apigee X / hybrid have no MP system.log
+if log and os.path.exists(log):
     last = {}
     for line in open(log, encoding="utf-8", errors="replace"):
         m = re.search(r"^(\S+ \S+) .*?api:(\S+) .*?Remote host:(\S+?) #.*?(handshake failed, message: .*)$", line)

@@ -119,12 +119,15 @@ def test_every_link_of_the_x_lab_gets_the_verdict_it_gets_on_edge(xlab):
     assert err.value.status in (403, 404) and "project" in err.value.msg
 
 
-def test_diagnose_playbook_on_the_x_lab(xlab, tmp_path):
+def _playbook(xlab, name, *args):
     env = dict(os.environ, MTLS_LAB_STATE=xlab["state"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
-                          os.path.join(ROOT, "inventory", "lab"), os.path.join(ROOT, "playbooks", "diagnose.yml"),
-                          "-e", "mtls_report_dir=%s" % tmp_path],
-                         capture_output=True, text=True, timeout=600, env=env, cwd=ROOT, check=False)
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                           os.path.join(ROOT, "inventory", "lab"), os.path.join(ROOT, "playbooks", name), *args],
+                          capture_output=True, text=True, timeout=600, env=env, cwd=ROOT, check=False)
+
+
+def test_diagnose_playbook_on_the_x_lab(xlab, tmp_path):
+    res = _playbook(xlab, "diagnose.yml", "-e", "mtls_report_dir=%s" % tmp_path)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     report = json.load(open(tmp_path / "mtls-report.json", encoding="utf-8"))
     assert {r["id"]: r["verdict"] for r in report["links"]} == {lk["id"]: lk["expected_verdict"]
@@ -132,9 +135,40 @@ def test_diagnose_playbook_on_the_x_lab(xlab, tmp_path):
     # the trace went through X's debug sessions (a JSON body, the name Apigee gives, deleted through .../data)
     trace = next(r for r in report["links"] if r["id"] == "targetserver:test/ts-missing-cert-jsse")["evidence"]["trace"]
     assert trace["session_deleted"] is True and trace["error_cause"] == "Received fatal alert: bad_certificate"
-    assert len(trace["session"]) == 36 and trace["mp_log_records"]
+    assert len(trace["session"]) == 36
+    # Apigee X / hybrid have no MP system.log (APIGEE-FACTS.md): the X lab offers none, the trace stands alone
+    assert "system_log" not in xlab and "mp_log_records" not in trace
+    assert not any("mp_log" in r["evidence"] for r in report["links"])
     private = json.load(open(xlab["service_account_file"], encoding="utf-8"))["private_key"].splitlines()[1]
     assert private not in res.stdout and private not in res.stderr
+
+
+def test_support_bundle_on_the_x_lab(xlab, tmp_path):
+    """The support bundle reads X's shapes: the diagnosis, the keystores with each alias's certInfo, the proxy
+    bundles; no MP log (X has none); the service account key never in it."""
+    from tests.integration.test_support_bundle import read_archive
+
+    res = _playbook(xlab, "support_bundle.yml", "-e", "mtls_report_dir=%s" % tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    bundles = sorted(tmp_path.glob("support-bundle-lab-*.tar.gz"))
+    assert len(bundles) == 1
+    files = read_archive(bundles[0])
+    report = json.loads(files["diagnosis/mtls-report.json"])
+    assert {r["id"]: r["verdict"] for r in report["links"]} == {lk["id"]: lk["expected_verdict"]
+                                                                for lk in xlab["links"]}
+    keystores = {ks["name"]: ks for ks in json.loads(files["apigee/keystores.json"])}
+    healthy = next(lk for lk in xlab["links"] if lk["basepath"] == "/healthy-jsse")
+    alias = next(a for a in keystores[healthy["keystore"]]["aliases"] if a["alias"] == healthy["alias"])
+    assert alias["has_key"] is True and alias["cert_info"] and "subject" in alias["cert_info"][0]
+    broken = [lk for lk in xlab["links"] if lk["expected_verdict"] != "ok"]
+    for link in broken:
+        where = "policies/CallBackend.xml" if link["declared_in"] == "callout" else "targets/default.xml"
+        assert "proxies/%s/revision-%d/apiproxy/%s" % (link["proxy"], link["revision"], where) in files
+    scan = json.loads(files.get("mp-logs/handshake-failures.json") or b"{}")
+    assert not scan.get("groups") and not (files.get("mp-logs/handshake-failures.log") or b"").strip()
+    private = json.load(open(xlab["service_account_file"], encoding="utf-8"))["private_key"].splitlines()[1]
+    assert not [n for n, data in files.items() if private.encode() in data]
+    assert private not in res.stdout + res.stderr
 
 
 def _send(xlab, token, method, path, **kw):

@@ -15,6 +15,7 @@ import plugins.filter._path  # noqa: E402,F401  (the one place that extends ansi
 # file then spread over both workers.)
 SLOW_FIRST = ("tests/integration/test_remediate_molecule_scenarios.py",
               "tests/integration/test_remediate_molecule.py",
+              "tests/integration/test_remediate_molecule_x.py",
               "tests/integration/test_remediate_secrets.py",
               "tests/integration/test_remediate_molecule_more_scenarios.py",
               "tests/integration/test_secrets.py")

@@ -20,3 +20,21 @@ def test_the_copy_agrees_with_the_published_spec():
         pytest.skip("apigee-x.yaml is not here (APIGEE_X_OPENAPI); the project's copy is used as it is")
     copy = x_contract.load()
     assert x_contract.facts(path, sorted(copy)) == copy
+
+
+def test_the_x_lab_takes_exactly_the_fields_the_spec_gives_each_body():
+    """The X lab refuses a field of a request body its message lacks ("Unknown name", as Apigee X does): the fields it
+    takes are the spec's, no more (a field the lab knew and X does not would let a wrong body pass) and no fewer."""
+    from apigee_lab.mgmt import x_shapes
+
+    schemas = x_contract.load()
+    for message, schema in (("target_server", "GoogleCloudApigeeV1TargetServer"),
+                            ("tls_info", "GoogleCloudApigeeV1TlsInfo"),
+                            ("reference", "GoogleCloudApigeeV1Reference"),
+                            ("keystore", "GoogleCloudApigeeV1Keystore")):
+        assert sorted(x_shapes.BODIES[message]) == schemas[schema], message
+    # TlsInfo's booleans are booleans there: Edge's "true" is refused, a JSON true taken, a port as digits taken
+    assert "TYPE_BOOL" in x_shapes.body_error("tls_info", {"enabled": "true"})
+    assert x_shapes.body_error("tls_info", {"enabled": True, "clientAuthEnabled": False}) is None
+    assert x_shapes.body_error("target_server", {"port": "8443", "sSLInfo": {"enabled": True}}) is None
+    assert 'Unknown name "keyName"' in x_shapes.body_error("target_server", {"sSLInfo": {"keyName": "k"}})

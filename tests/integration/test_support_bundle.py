@@ -24,6 +24,8 @@ from ansible.module_utils.mtls.support_bundle import (
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.helpers.archive import read_archive
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(ROOT, "playbooks", "support_bundle.yml")
 
@@ -144,11 +146,6 @@ def call_broken_links(lab):
             resp = requests.get(lab["mp_url"] + link["basepath"], timeout=30)
             ids[link["id"]] = resp.headers.get("X-Apigee.Message-ID")
     return ids
-
-
-def read_archive(path):
-    with tarfile.open(path, mode="r:gz") as tar:
-        return {m.name.split("/", 1)[1]: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 
 
 @pytest.mark.integration

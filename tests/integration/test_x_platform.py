@@ -14,6 +14,7 @@ from ansible.module_utils.mtls.diagnosis import run_diagnosis
 from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 
 from tests.contract import x_contract
+from tests.helpers.archive import read_archive
 from tests.helpers.lab import running_lab
 
 pytestmark = pytest.mark.integration
@@ -146,8 +147,6 @@ def test_diagnose_playbook_on_the_x_lab(xlab, tmp_path):
 def test_support_bundle_on_the_x_lab(xlab, tmp_path):
     """The support bundle reads X's shapes: the diagnosis, the keystores with each alias's certInfo, the proxy
     bundles; no MP log (X has none); the service account key never in it."""
-    from tests.integration.test_support_bundle import read_archive
-
     res = _playbook(xlab, "support_bundle.yml", "-e", "mtls_report_dir=%s" % tmp_path)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     bundles = sorted(tmp_path.glob("support-bundle-lab-*.tar.gz"))

@@ -202,6 +202,18 @@ options:
         Markdown only in its file.
     type: bool
     default: true
+  return_report:
+    description:
+      - What RV(report) holds. C(full) is the whole report. C(rows) is its head (summary, stats, org, envs) and, per
+        link, the fields later plays read (id, env, source, name, api, revision, host, port, keystore, reference,
+        alias, truststore, tls_enabled, client_auth_enabled, verdict, remediation, expiry, and C(message_id) of a
+        traced call), with C(path), the JSON file holding the whole report (None unless O(report_dir) is set and the
+        run is not in check mode, which writes nothing).
+      - At a thousand links the whole report is megabytes that Ansible carries through every fact and template; the
+        roles use C(rows) when the report is written on the controller.
+    type: str
+    default: full
+    choices: [full, rows]
 seealso:
   - module: apigee_southbound_info
   - module: tls_backend_probe
@@ -241,7 +253,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 report:
-  description: The whole report (schema docs/mtls-report.schema.json).
+  description: The whole report (schema docs/mtls-report.schema.json), or its rows (O(return_report=rows)).
   returned: always
   type: dict
   sample:
@@ -329,6 +341,7 @@ from ansible.module_utils.mtls.diagnosis import run_diagnosis
 from ansible.module_utils.mtls.evidence import gather_evidence
 from ansible.module_utils.mtls.module_ansible import ApigeeModule
 from ansible.module_utils.mtls.report import diagram_files, render_markdown, write_reports
+from ansible.module_utils.mtls.report_rows import report_rows
 from ansible.module_utils.mtls.report_runs import save_run
 
 
@@ -354,6 +367,7 @@ def main():
         "report_dir": {"type": "path"},
         "probe_host": {"type": "str"},
         "return_copies": {"type": "bool", "default": True},
+        "return_report": {"type": "str", "default": "full", "choices": ["full", "rows"]},
         "run_dir": {"type": "path"},
         "run_stage": {"type": "str", "default": "diagnosis", "choices": ["diagnosis", "before", "after"]},
         "keep_runs": {"type": "int", "default": 50},
@@ -394,7 +408,9 @@ def main():
                 "%s.json" % p["run_stage"]: json.dumps(report, indent=2, sort_keys=True) + "\n",
                 "%s.md" % p["run_stage"]: render_markdown(report, p["report_lang"]), **diagram_files(report)},
                 keep=p["keep_runs"])
-        result.update(report=report, summary=report["summary"], probes=report["stats"]["probes"])
+        result.update(report=report if p["return_report"] == "full"
+                      else report_rows(report, None if module.check_mode else (result.get("report_paths") or {}).get("json")),
+                      summary=report["summary"], probes=report["stats"]["probes"])
         if p["return_copies"]:
             result.update(links=report["links"], report_markdown=render_markdown(report, p["report_lang"]))
         return result

@@ -46,6 +46,13 @@ options:
     type: list
     elements: dict
     default: []
+  return_report:
+    description:
+      - What RV(report) holds - C(full), the whole report, or C(rows), its summary and per link the fields later
+        plays read, with C(path) naming the file of the whole report (as M(apigee_mtls_diagnose)'s O(return_report)).
+    type: str
+    default: full
+    choices: [full, rows]
 requirements:
   - "Python 3.10 or later on the controller (standard library only)"
 extends_documentation_fragment:
@@ -72,7 +79,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 report:
-  description: The report with the evidence joined (the schema of C(docs/mtls-report.schema.json)).
+  description: The report with the evidence joined (the schema of C(docs/mtls-report.schema.json)), or its rows
+    (O(return_report=rows)).
   returned: success
   type: dict
   sample: {summary: {total: 2, ok: 0, broken: 2}, links: []}
@@ -96,6 +104,7 @@ from ansible.module_utils.mtls.evidence import attach_evidence
 from ansible.module_utils.mtls.module_ansible import MtlsModule
 from ansible.module_utils.mtls.mp_log import resolve_hosts
 from ansible.module_utils.mtls.report import diagram_files, render_markdown, write_reports
+from ansible.module_utils.mtls.report_rows import report_rows
 from ansible.module_utils.mtls.report_runs import write_files
 
 
@@ -108,6 +117,7 @@ def main():
         "traces": {"type": "dict", "default": {}},
         "mp_log_records": {"type": "list", "elements": "str", "default": []},
         "captures": {"type": "list", "elements": "dict", "default": []},
+        "return_report": {"type": "str", "default": "full", "choices": ["full", "rows"]},
     })
 
     def work(p):
@@ -128,7 +138,9 @@ def main():
                 "%s.md" % p["run_stage"]: render_markdown(report, p["report_lang"]), **diagram_files(report)})
         contradictions = {r["id"]: r["evidence"]["capture"]["contradiction"] for r in report.get("links") or []
                           if ((r.get("evidence") or {}).get("capture") or {}).get("contradiction")}
-        return {"changed": changed, "report": report, "report_paths": paths, "contradictions": contradictions,
+        returned = report if p["return_report"] == "full" else report_rows(
+            report, None if module.check_mode else paths.get("json"))
+        return {"changed": changed, "report": returned, "report_paths": paths, "contradictions": contradictions,
                 "warnings": ["%s: %s" % kv for kv in sorted(contradictions.items())]}
 
     module.run(work)

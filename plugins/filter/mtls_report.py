@@ -1,6 +1,7 @@
-"""Filters for the diagnosis reports (role apigee_mtls_diagnose): the summary's expiring lines, this run's folder.
+"""Filters for the diagnosis reports (role apigee_mtls_diagnose): the summary's expiring lines, this run's folder,
+the report's rows.
 
-The logic lives in plugins/module_utils/mtls/expiry.py and report_runs.py."""
+The logic lives in plugins/module_utils/mtls/expiry.py, report_runs.py and report_rows.py."""
 from __future__ import annotations
 
 import importlib.util
@@ -13,6 +14,7 @@ _spec.loader.exec_module(_path)
 
 warning_text = _path.lazy("mtls.expiry", "warning_text")
 report_runs = _path.lazy_module("mtls.report_runs")
+report_rows = _path.lazy("mtls.report_rows", "report_rows")
 
 
 def mtls_expiry_text(item):
@@ -25,6 +27,12 @@ def mtls_run_folder(report_dir, org, envs):
     return os.path.join(report_dir, report_runs.RUNS, report_runs.run_name(None, org, envs))
 
 
+def mtls_report_rows(report, path=None):
+    """The report's summary and, per link, the fields later plays read; `path` names the file of the whole report."""
+    return report_rows(report or {}, path)
+
+
 class FilterModule:
     def filters(self):
-        return {"mtls_expiry_text": mtls_expiry_text, "mtls_run_folder": mtls_run_folder}
+        return {"mtls_expiry_text": mtls_expiry_text, "mtls_run_folder": mtls_run_folder,
+                "mtls_report_rows": mtls_report_rows}

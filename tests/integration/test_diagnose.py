@@ -290,3 +290,76 @@ def test_the_report_says_what_the_runbook_looks_for(lab, playbook_run):
     incomplete = next(row for row in playbook_run["report"]["links"] if row["verdict"] == "chain_incomplete")
     section = markdown.split("### `%s`" % incomplete["id"], 1)[1].split("\n### ", 1)[0]
     assert '["missing: CN=Lab Intermediate CA' in section
+
+
+ROWS_PLAY = """
+- hosts: apigee
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: apigee_mtls_diagnose
+    - ansible.builtin.copy:
+        dest: "{{ out }}"
+        content: "{{ mtls_report | to_json }}"
+        mode: "0600"
+      delegate_to: localhost
+      check_mode: false
+"""
+
+
+def _rows_fact(tmp_path, *extra):
+    """The fact mtls_report that the role leaves for the later plays, as JSON."""
+    play = tmp_path / "rows.yml"
+    play.write_text(ROWS_PLAY)
+    out = tmp_path / "fact.json"
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    res = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"), str(play),
+                          "-i", os.path.join(ROOT, "inventory", "lab"), "-e", "out=%s" % out, *extra],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("probe_host", ["localhost", "lab-mp"])
+def test_the_fact_later_plays_read_is_the_reports_rows_and_decides_as_the_whole_report(lab, tmp_path, probe_host):
+    """The role keeps the report's rows (report_rows.py) as mtls_report, not the whole report (ten megabytes at a
+    thousand links): on the controller (the module wrote the file) and with the probes on another host (the role
+    wrote it). The plan, the verification calls and the run status read from the rows are those read from the whole
+    report, on every lab link."""
+    from ansible.module_utils.mtls.remediation import plan_remediation
+    from ansible.module_utils.mtls.run_status import diagnosis_status
+    from ansible.module_utils.mtls.verification import verification_calls
+
+    reports = tmp_path / "reports"
+    fact = _rows_fact(tmp_path, "-e", "mtls_report_dir=%s" % reports, "-e", "mtls_probe_host=%s" % probe_host)
+    path = str(reports.resolve() / "mtls-report.json")
+    assert fact["path"] == path
+    with open(path, encoding="utf-8") as fh:
+        whole = json.load(fh)
+    assert [r["id"] for r in fact["links"]] == [r["id"] for r in whole["links"]]
+    assert fact["summary"] == whole["summary"]
+    assert not any("evidence" in r or "chain_summary" in r or "handshake" in r for r in fact["links"])
+    assert len(json.dumps(fact)) < len(json.dumps(whole)) / 2
+    # every upload_chain link has material, every backend a truststore: the plan reads all it can from a row
+    materials = [{"id": r["id"], "cert_chain": "chain-%d.pem" % i, "private_key": "key-%d.pem" % i}
+                 for i, r in enumerate(whole["links"])]
+    backends = [{"name": b["name"], "host": b["host"], "port": b["port"], "truststore_path": "/tmp/%s" % b["name"]}
+                for b in lab["backends"]]
+    for enable in (False, True):
+        assert plan_remediation(fact, materials, backends, enable_client_auth=enable) == \
+            plan_remediation(whole, materials, backends, enable_client_auth=enable)
+    assert plan_remediation(fact, [], []) == plan_remediation(whole, [], [])
+    assert diagnosis_status(fact, path) == diagnosis_status(whole, path)
+    urls = [{"id": r["id"], "url": "http://mp/%d" % i} for i, r in enumerate(whole["links"])]
+    assert verification_calls(urls, fact) == verification_calls(urls, whole)
+    fixes = plan_remediation(fact, materials, backends)["counts"]
+    assert fixes.get("fix", 0) > 0 and fixes.get("none", 0) > 0
+
+
+def test_in_check_mode_the_rows_name_no_report_file(lab, tmp_path):
+    """--check writes no report: the rows do not point at a file that this run did not write."""
+    reports = tmp_path / "reports"
+    fact = _rows_fact(tmp_path, "--check", "-e", "mtls_report_dir=%s" % reports)
+    assert fact["path"] is None
+    assert not (reports / "mtls-report.json").exists()
+    assert fact["summary"]["total"] == len(lab["links"])

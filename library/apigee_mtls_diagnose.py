@@ -408,8 +408,8 @@ def main():
                 "%s.json" % p["run_stage"]: json.dumps(report, indent=2, sort_keys=True) + "\n",
                 "%s.md" % p["run_stage"]: render_markdown(report, p["report_lang"]), **diagram_files(report)},
                 keep=p["keep_runs"])
-        result.update(report=report if p["return_report"] == "full"
-                      else report_rows(report, None if module.check_mode else (result.get("report_paths") or {}).get("json")),
+        written = None if module.check_mode else (result.get("report_paths") or {}).get("json")
+        result.update(report=report if p["return_report"] == "full" else report_rows(report, written),
                       summary=report["summary"], probes=report["stats"]["probes"])
         if p["return_copies"]:
             result.update(links=report["links"], report_markdown=render_markdown(report, p["report_lang"]))

@@ -341,7 +341,7 @@ from ansible.module_utils.mtls.diagnosis import run_diagnosis
 from ansible.module_utils.mtls.evidence import gather_evidence
 from ansible.module_utils.mtls.module_ansible import ApigeeModule
 from ansible.module_utils.mtls.report import diagram_files, render_markdown, write_reports
-from ansible.module_utils.mtls.report_rows import report_rows
+from ansible.module_utils.mtls.report_rows import returned_report
 from ansible.module_utils.mtls.report_runs import save_run
 
 
@@ -409,7 +409,7 @@ def main():
                 "%s.md" % p["run_stage"]: render_markdown(report, p["report_lang"]), **diagram_files(report)},
                 keep=p["keep_runs"])
         written = None if module.check_mode else (result.get("report_paths") or {}).get("json")
-        result.update(report=report if p["return_report"] == "full" else report_rows(report, written),
+        result.update(report=returned_report(report, p["return_report"], written),
                       summary=report["summary"], probes=report["stats"]["probes"])
         if p["return_copies"]:
             result.update(links=report["links"], report_markdown=render_markdown(report, p["report_lang"]))

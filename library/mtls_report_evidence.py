@@ -104,7 +104,7 @@ from ansible.module_utils.mtls.evidence import attach_evidence
 from ansible.module_utils.mtls.module_ansible import MtlsModule
 from ansible.module_utils.mtls.mp_log import resolve_hosts
 from ansible.module_utils.mtls.report import diagram_files, render_markdown, write_reports
-from ansible.module_utils.mtls.report_rows import report_rows
+from ansible.module_utils.mtls.report_rows import returned_report
 from ansible.module_utils.mtls.report_runs import write_files
 
 
@@ -138,9 +138,9 @@ def main():
                 "%s.md" % p["run_stage"]: render_markdown(report, p["report_lang"]), **diagram_files(report)})
         contradictions = {r["id"]: r["evidence"]["capture"]["contradiction"] for r in report.get("links") or []
                           if ((r.get("evidence") or {}).get("capture") or {}).get("contradiction")}
-        returned = report if p["return_report"] == "full" else report_rows(
-            report, None if module.check_mode else paths.get("json"))
-        return {"changed": changed, "report": returned, "report_paths": paths, "contradictions": contradictions,
+        written = None if module.check_mode else paths.get("json")
+        return {"changed": changed, "report": returned_report(report, p["return_report"], written),
+                "report_paths": paths, "contradictions": contradictions,
                 "warnings": ["%s: %s" % kv for kv in sorted(contradictions.items())]}
 
     module.run(work)

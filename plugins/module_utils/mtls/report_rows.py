@@ -31,3 +31,9 @@ def report_rows(report: dict, path: str | None = None) -> dict:
     out["links"] = [link_row(link) for link in report.get("links") or []]
     out["path"] = path
     return out
+
+
+def returned_report(report: dict, return_report: str, written: str | None) -> dict:
+    """What a module returns as ``report`` (its option return_report): the whole report (``full``), or its rows
+    naming ``written``, the file this run wrote it to (None in check mode, or when it wrote none)."""
+    return report if return_report == "full" else report_rows(report, written)

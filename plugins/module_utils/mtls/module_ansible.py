@@ -9,11 +9,14 @@ Like amazon.aws's AnsibleAWSModule: a module declares only its own options and h
   (``apigee_argument_spec``), builds the one :class:`ApigeeClient` after the local input is checked
   (``prepare(params)``), calls ``work(client, params[, prepared])``, and every result, failed or not, carries the
   client's request count.
+- :class:`ApigeePairModule` (a module that reads two orgs, e.g. an Edge org and the Apigee X org it moves to): one dict
+  option per org with the connection options as suboptions (``apigee_connection_suboptions``), one client per org
+  built on first use, and every result carries both clients' request counts.
 """
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.mtls.apigee.client import ApigeeClient, apigee_argument_spec
+from ansible.module_utils.mtls.apigee.client import ApigeeClient, apigee_argument_spec, apigee_connection_suboptions
 from ansible.module_utils.mtls.errors import MtlsError
 
 
@@ -77,3 +80,24 @@ class ApigeeModule(MtlsModule):
             return work(client, params, prepared) if prepare is not None else work(client, params)
 
         super().run(call)
+
+
+class ApigeePairModule(MtlsModule):
+    def __init__(self, argument_spec: dict, sides: dict, **kwargs):
+        """sides: {option name: {"required": bool, "extra": {suboptions beyond the connection}}}."""
+        spec = {name: {"type": "dict", "required": side.get("required", False),
+                       "options": apigee_connection_suboptions(side.get("extra"))} for name, side in sides.items()}
+        spec.update(argument_spec)
+        super().__init__(spec, **kwargs)
+        self._clients = {}
+
+    def client(self, side: str) -> ApigeeClient:
+        """The one client of this module run for the org of option ``side``."""
+        if side not in self._clients:
+            self._clients[side] = ApigeeClient.from_params(self.params[side])
+        return self._clients[side]
+
+    def extra_result(self) -> dict:
+        by_side = {side: c.stats() for side, c in self._clients.items()}
+        return {"api_requests": sum(s["api_requests"] for s in by_side.values()),
+                "api_requests_by_org": {side: s["api_requests"] for side, s in by_side.items()}}

@@ -260,6 +260,22 @@ def write_reports(report, directory, check_mode=False, lang="en"):
     for name, svg in sorted(diagram_files(report).items()):
         paths.setdefault("diagrams", []).append(os.path.join(directory, name))
         files.append((os.path.join(directory, name), svg, "svg"))
+    changed = write_files(files, check_mode)
+    folder = os.path.join(directory, DIAGRAMS)
+    keep = set(paths.get("diagrams") or [])
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        path = os.path.join(folder, name)
+        if name.endswith(".svg") and path not in keep:   # the picture of a link that is no longer broken
+            changed = True
+            if not check_mode:
+                os.unlink(path)
+    return paths, changed
+
+
+def write_files(files, check_mode=False) -> bool:
+    """Write each (path, text, kind) whose content differs from the file there (kind ``json``: the generated_at
+    stamp and the stats are ignored; ``markdown``: the "Generated" line; ``svg``: exact); atomically, nothing in check
+    mode. Whether any differed."""
     changed = False
     for path, text, kind in files:
         old = None
@@ -274,15 +290,7 @@ def write_reports(report, directory, check_mode=False, lang="en"):
                 with open(tmp, "w", encoding="utf-8") as fh:
                     fh.write(text)
                 os.replace(tmp, path)
-    folder = os.path.join(directory, DIAGRAMS)
-    keep = set(paths.get("diagrams") or [])
-    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-        path = os.path.join(folder, name)
-        if name.endswith(".svg") and path not in keep:   # the picture of a link that is no longer broken
-            changed = True
-            if not check_mode:
-                os.unlink(path)
-    return paths, changed
+    return changed
 
 
 def _stable(text, kind):

@@ -88,6 +88,17 @@ def apigee_argument_spec():
     }
 
 
+def apigee_connection_suboptions(extra=None):
+    """The connection options as the suboptions of one dict option (a module that talks to two orgs, each its own
+    dict): the same names, types and defaults, without the APIGEE_* environment fallbacks, which would hand both orgs
+    the same credentials."""
+    out = {}
+    for name, spec in apigee_argument_spec().items():
+        out[name] = {k: v for k, v in spec.items() if k != "fallback"}
+    out.update(extra or {})
+    return out
+
+
 def _text(value):
     """A short plain string of a field of an error body (None for nothing)."""
     if value in (None, "", [], {}):

@@ -9,12 +9,12 @@ short_description: Say before cutover which southbound mTLS links of an Edge org
 description:
   - Diagnoses the source org (the one carrying the traffic today, usually Edge) and the target org (Apigee X or hybrid)
     the same way M(apigee_mtls_diagnose) does, probing each target backend as the target's MP sees it, and pairs their
-    links by what they are, not by id: a target server by name, a proxy target endpoint by (API, target endpoint), a
+    links by what they are, not by id - a target server by name, a proxy target endpoint by (API, target endpoint), a
     service callout by (API, policy), in the paired environment. Names that differ on purpose are mapped
     (O(mapping)).
   - Per pair it lists what differs in what each MP would present (the stored chain by SHA-256 fingerprint, keystore,
     reference, alias, truststore, whether the alias holds a key, client auth, backend, TLS versions) and a status
-    C(would_break) (works on the source, not on the target: with the target's fix), C(broken_on_both),
+    C(would_break) (works on the source, not on the target; with the target's fix), C(broken_on_both),
     C(missing_on_target), C(only_on_target) or C(ok) (the target's own verdict is C(ok); a link the tool could not
     check there is never C(ok)).
   - Reads both orgs and probes; changes nothing in either org.

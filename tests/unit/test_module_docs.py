@@ -113,3 +113,19 @@ def test_module_docs_say_what_the_ecosystem_expects(docs):
             assert doc.get("seealso"), "%s: no seealso" % name
             missing = _structured_without_shape(docs[name].get("return"))
             assert not missing, "%s: RETURN without contains or sample: %s" % (name, ", ".join(missing))
+
+
+def test_a_module_that_talks_to_two_orgs_documents_each_orgs_connection_options(docs):
+    """ApigeePairModule's dict options (one per org) document exactly apigee_connection_suboptions plus their own
+    keys, with the same types, defaults and required flags."""
+    from ansible.module_utils.mtls.apigee.client import apigee_connection_suboptions
+
+    spec = apigee_connection_suboptions({"envs": {"type": "list", "elements": "str", "required": True}})
+    for side in ("source", "target"):
+        sub = docs["apigee_migration_check"]["doc"]["options"][side]["suboptions"]
+        assert set(sub) == set(spec), (side, set(sub) ^ set(spec))
+        for key, want in spec.items():
+            assert sub[key].get("type", "str") == want.get("type", "str"), (side, key)
+            assert sub[key].get("default") == want.get("default"), (side, key)
+            assert bool(sub[key].get("required", False)) == bool(want.get("required", False)), (side, key)
+            assert "fallback" not in want   # one org's APIGEE_* variables are never handed to the other

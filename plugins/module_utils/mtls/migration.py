@@ -44,7 +44,7 @@ class MappingError(MtlsError):
 
 def check_mapping(mapping) -> dict:
     """The mapping with every key present ({} when not given); a clear error for anything else."""
-    mapping = mapping or {}
+    mapping = {} if mapping is None else mapping
     if not isinstance(mapping, dict):
         raise MappingError("mapping must be a dict with the keys %s" % ", ".join(MAPPING_KEYS))
     unknown = sorted(set(mapping) - set(MAPPING_KEYS))

@@ -48,7 +48,8 @@ def pair(lab, lab_state, tmp_path_factory):
         x.call("DELETE", f"/environments/{ENV}/keystores/kshealthyjsse/aliases/mp-client-a")
         x.call("POST", f"/environments/{ENV}/keystores/kshealthyjsse/aliases",
                params={"alias": "mp-client-a", "format": "keycertfile"},
-               files={"certFile": ("c.pem", pki.read_text(p["leaf_a"])), "keyFile": ("k.pem", pki.read_text(p["key_a"]))})
+               files={"certFile": ("c.pem", pki.read_text(p["leaf_a"])),
+                      "keyFile": ("k.pem", pki.read_text(p["key_a"]))})
         # 2. the healthy proxy's reference points at a keystore of another name holding the same chain and key
         x.call("POST", f"/environments/{ENV}/keystores", json={"name": "kshealthynginxx"})
         x.call("POST", f"/environments/{ENV}/keystores/kshealthynginxx/aliases",
@@ -138,7 +139,8 @@ def _playbook(xlab, *args):
     env = dict(os.environ, MTLS_LAB_STATE=xlab["state"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                ANSIBLE_NOCOLOR="1")
     return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
-                           os.path.join(ROOT, "inventory", "lab"), os.path.join(ROOT, "playbooks", "migration_check.yml"),
+                           os.path.join(ROOT, "inventory", "lab"),
+                           os.path.join(ROOT, "playbooks", "migration_check.yml"),
                            "-e", json.dumps({"mtls_migration_mapping": MAPPING}), *args],
                           capture_output=True, text=True, timeout=600, env=env, cwd=ROOT, check=False)
 

@@ -12,7 +12,7 @@ from tests.integration.test_support_bundle import ROOT, run_playbook
 
 pytestmark = pytest.mark.integration
 
-PLAYBOOKS = ("diagnose.yml", "remediate.yml", "converge.yml", "support_bundle.yml")
+PLAYBOOKS = ("diagnose.yml", "remediate.yml", "converge.yml", "support_bundle.yml", "migration_check.yml")
 
 
 def _requests_made(lab):
@@ -32,6 +32,22 @@ def test_the_example_inventories_as_shipped_stop_at_the_first_task_naming_each_p
     assert "apigee_org is still the example organization 'myorg'" in out
     assert "apigee_password still holds the placeholder CHANGE-ME" in out
     assert "Diagnose every" not in out and "probe host is reachable" not in out   # nothing after it ran
+
+
+def test_the_apigee_x_example_as_shipped_stops_the_migration_check_naming_both_orgs_placeholders():
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                          os.path.join(ROOT, "playbooks", "migration_check.yml"), "-i",
+                          os.path.join(ROOT, "inventory", "example", "apigee-x")], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300, check=False)
+    out = res.stdout + res.stderr
+    assert res.returncode == 2, out[-3000:]
+    assert "apigee_org is still the example organization 'my-org'" in out
+    # the source org's secret is named, never shown; its example user is named with its value
+    assert "mtls_migration_source.password still holds the placeholder CHANGE-ME:" in out
+    assert "mtls_migration_source.username still names an example host or address ('ops@example.com')" in out
+    assert "x-bastion.example.internal" in out
+    assert "Compare the source org" not in out   # nothing after the preflight ran
 
 
 def test_every_playbook_starts_with_the_preflight():

@@ -61,9 +61,17 @@ def start(state: str, ports: list[int], interface: str = "lo", timeout: float = 
     return path
 
 
+# dumpcap reads the kernel's capture buffer in blocks, at least every 250 ms (its read timeout, CAP_READ_TIMEOUT);
+# stopped at once, it may not have read the last packets yet (the handshake that was just made)
+DRAIN_SECONDS = 0.6
+
+
 def stop(state: str) -> str | None:
-    """Stop capturing; returns the file that holds the capture (None when nothing was capturing)."""
+    """Stop capturing, once dumpcap has read what the kernel holds for it; returns the file that holds the capture
+    (None when nothing was capturing)."""
     path = current_file(state)
+    if procs.is_running(state, NAME):
+        time.sleep(DRAIN_SECONDS)
     was = procs.stop(state, NAME)
     try:
         os.unlink(os.path.join(procs.run_dir(state), "capture.file"))

@@ -335,12 +335,10 @@ probes:
   type: int
 """
 
-import json
-
 from ansible.module_utils.mtls.diagnosis import run_diagnosis
 from ansible.module_utils.mtls.evidence import gather_evidence
 from ansible.module_utils.mtls.module_ansible import ApigeeModule
-from ansible.module_utils.mtls.report import diagram_files, render_markdown, write_reports
+from ansible.module_utils.mtls.report import render_markdown, report_texts, run_files, write_reports
 from ansible.module_utils.mtls.report_rows import returned_report
 from ansible.module_utils.mtls.report_runs import save_run
 
@@ -399,20 +397,19 @@ def main():
             verify=p["validate_certs"], max_workers=p["max_workers"], mp_log_paths=p["mp_log_paths"],
             captures=p["captures"])
         result = {"changed": False, "warnings": warnings}
+        texts = report_texts(report, p["report_lang"]) if p["report_dir"] or p["run_dir"] else None
         if p["report_dir"]:
             paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode,
-                                           lang=p["report_lang"])
+                                           lang=p["report_lang"], texts=texts)
             result.update(changed=changed, report_paths=paths)
         if p["run_dir"] and not module.check_mode:   # this run's own copy: kept when the next run writes its own
-            result["run"] = save_run(p["run_dir"], {
-                "%s.json" % p["run_stage"]: json.dumps(report, indent=2, sort_keys=True) + "\n",
-                "%s.md" % p["run_stage"]: render_markdown(report, p["report_lang"]), **diagram_files(report)},
-                keep=p["keep_runs"])
+            result["run"] = save_run(p["run_dir"], run_files(texts, p["run_stage"]), keep=p["keep_runs"])
         written = None if module.check_mode else (result.get("report_paths") or {}).get("json")
         result.update(report=returned_report(report, p["return_report"], written),
                       summary=report["summary"], probes=report["stats"]["probes"])
         if p["return_copies"]:
-            result.update(links=report["links"], report_markdown=render_markdown(report, p["report_lang"]))
+            result.update(links=report["links"], report_markdown=texts["markdown"] if texts else
+                          render_markdown(report, p["report_lang"]))
         return result
 
     module.run(work)

@@ -103,7 +103,7 @@ from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.evidence import attach_evidence
 from ansible.module_utils.mtls.module_ansible import MtlsModule
 from ansible.module_utils.mtls.mp_log import resolve_hosts
-from ansible.module_utils.mtls.report import diagram_files, render_markdown, write_reports
+from ansible.module_utils.mtls.report import report_texts, run_files, write_reports
 from ansible.module_utils.mtls.report_rows import returned_report
 from ansible.module_utils.mtls.report_runs import write_files
 
@@ -131,11 +131,11 @@ def main():
             raise MtlsError("%s is not a diagnosis report (%s)" % (path, exc)) from None
         hosts = {r["host"] for r in report.get("links") or [] if r.get("host")} if p["captures"] else set()
         attach_evidence(report, p["traces"], p["mp_log_records"], p["captures"], resolve_hosts(hosts))
-        paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode, lang=p["report_lang"])
+        texts = report_texts(report, p["report_lang"])
+        paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode, lang=p["report_lang"],
+                                       texts=texts)
         if p["run_dir"] and not module.check_mode:
-            write_files(p["run_dir"], {
-                "%s.json" % p["run_stage"]: json.dumps(report, indent=2, sort_keys=True) + "\n",
-                "%s.md" % p["run_stage"]: render_markdown(report, p["report_lang"]), **diagram_files(report)})
+            write_files(p["run_dir"], run_files(texts, p["run_stage"]))
         contradictions = {r["id"]: r["evidence"]["capture"]["contradiction"] for r in report.get("links") or []
                           if ((r.get("evidence") or {}).get("capture") or {}).get("contradiction")}
         written = None if module.check_mode else paths.get("json")

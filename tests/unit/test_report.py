@@ -9,7 +9,7 @@ from ansible.module_utils.mtls import certcore
 from ansible.module_utils.mtls.diagnosis import run_diagnosis
 from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.mp_log import attach_mp_log_evidence, mp_log_groups_for_link, scan, summarize_mp_log
-from ansible.module_utils.mtls.report import render_markdown, write_reports
+from ansible.module_utils.mtls.report import render_markdown, same_content, write_reports
 
 from tests.helpers.fake_apigee import FakeClient, bundle
 from tests.helpers.pki import make_ca, make_leaf
@@ -124,6 +124,23 @@ def test_write_reports_is_idempotent_and_check_mode_writes_nothing(world, tmp_pa
     assert changed and os.path.exists(paths["json"]) and os.path.exists(paths["markdown"])
     again = dict(report, generated_at="2099-01-01T00:00:00+00:00")
     assert write_reports(again, str(tmp_path / "r"))[1] is False
+
+
+def test_a_report_file_is_the_same_whatever_its_stamp_timings_or_layout_and_differs_on_any_link(world):
+    report, _ = world
+    text = json.dumps(report, indent=2, sort_keys=True) + "\n"
+    later = dict(report, generated_at="2099-01-01T00:00:00+00:00",
+                 stats=dict(report.get("stats") or {}, wall_seconds=99.5, api_requests=12345))
+    assert same_content(text, json.dumps(later, indent=2, sort_keys=True) + "\n", "json")
+    # another layout of the same data (Ansible's to_nice_json indents by 4) is the same report
+    assert same_content(json.dumps(report, indent=4, sort_keys=True), text, "json")
+    changed = json.loads(text)
+    changed["links"][0]["verdict"] = "ca_mismatch" if changed["links"][0]["verdict"] != "ca_mismatch" else "ok"
+    assert not same_content(text, json.dumps(changed, indent=2, sort_keys=True) + "\n", "json")
+    # a generated_at or stats key inside a link is data, not the report's stamp
+    nested = json.loads(text)
+    nested["links"][0]["generated_at"] = "x"
+    assert not same_content(text, json.dumps(nested, indent=2, sort_keys=True) + "\n", "json")
 
 
 # ---------------------------------------------------------------------------------------------- MP system.log evidence

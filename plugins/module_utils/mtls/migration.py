@@ -24,7 +24,7 @@ import json
 import os
 
 from ansible.module_utils.mtls.errors import MtlsError
-from ansible.module_utils.mtls.report import SCHEMA_VERSION, write_files
+from ansible.module_utils.mtls.report import SCHEMA_VERSION, write_if_changed
 
 MIGRATION_SCHEMA_VERSION = 1
 STATUSES = ("would_break", "missing_on_target", "broken_on_both", "only_on_target", "ok")
@@ -282,9 +282,9 @@ def render_markdown(mig: dict) -> str:
 
 def write_migration(mig: dict, directory: str, check_mode: bool = False):
     """Write migration-check.json and migration-check.md into directory; (paths, changed), content-equal files left
-    alone (report.write_files)."""
+    alone (report.write_if_changed)."""
     paths = {"json": os.path.join(directory, "migration-check.json"),
              "markdown": os.path.join(directory, "migration-check.md")}
-    changed = write_files([(paths["json"], json.dumps(mig, indent=2, sort_keys=True) + "\n", "json"),
+    changed = write_if_changed([(paths["json"], json.dumps(mig, indent=2, sort_keys=True) + "\n", "json"),
                            (paths["markdown"], render_markdown(mig), "markdown")], check_mode)
     return paths, changed

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 
 from ansible.module_utils.mtls.report_diagram import chain_diagram, chain_svg, svg_name
 from ansible.module_utils.mtls.report_text import EXPLAIN as _EXPLAIN
@@ -251,16 +252,30 @@ def diagram_files(report) -> dict:
     return out
 
 
-def write_reports(report, directory, check_mode=False, lang="en"):
+def report_texts(report, lang="en") -> dict:
+    """The report's files as text, made once per run for both places they go (the report folder and the run's own
+    folder): ``json``, ``markdown`` and ``diagrams`` ({"diagrams/<link>.svg": svg})."""
+    return {"json": json.dumps(report, indent=2, sort_keys=True) + "\n", "markdown": render_markdown(report, lang),
+            "diagrams": diagram_files(report)}
+
+
+def run_files(texts: dict, stage: str) -> dict:
+    """The run folder's copy of the report texts (report_runs.save_run): ``<stage>.json``, ``<stage>.md``, the
+    diagrams."""
+    return {"%s.json" % stage: texts["json"], "%s.md" % stage: texts["markdown"], **texts["diagrams"]}
+
+
+def write_reports(report, directory, check_mode=False, lang="en", texts=None):
     """Write mtls-report.json, mtls-report.md and the diagrams' SVGs (``diagrams/``); returns (paths, changed).
-    Content-equal files are left alone (the generated_at stamp and timings are ignored for that comparison)."""
+    Content-equal files are left alone (the generated_at stamp and timings are ignored for that comparison).
+    texts: the report's ``report_texts`` when the caller made them already."""
+    texts = texts or report_texts(report, lang)
     paths = {"json": os.path.join(directory, "mtls-report.json"), "markdown": os.path.join(directory, "mtls-report.md")}
-    files = [(paths["json"], json.dumps(report, indent=2, sort_keys=True) + "\n", "json"),
-             (paths["markdown"], render_markdown(report, lang), "markdown")]
-    for name, svg in sorted(diagram_files(report).items()):
+    files = [(paths["json"], texts["json"], "json"), (paths["markdown"], texts["markdown"], "markdown")]
+    for name, svg in sorted(texts["diagrams"].items()):
         paths.setdefault("diagrams", []).append(os.path.join(directory, name))
         files.append((os.path.join(directory, name), svg, "svg"))
-    changed = write_files(files, check_mode)
+    changed = write_if_changed(files, check_mode)
     folder = os.path.join(directory, DIAGRAMS)
     keep = set(paths.get("diagrams") or [])
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
@@ -272,7 +287,7 @@ def write_reports(report, directory, check_mode=False, lang="en"):
     return paths, changed
 
 
-def write_files(files, check_mode=False) -> bool:
+def write_if_changed(files, check_mode=False) -> bool:
     """Write each (path, text, kind) whose content differs from the file there (kind ``json``: the generated_at
     stamp and the stats are ignored; ``markdown``: the "Generated" line; ``svg``: exact); atomically, nothing in check
     mode. Whether any differed."""
@@ -282,7 +297,7 @@ def write_files(files, check_mode=False) -> bool:
         if os.path.exists(path):
             with open(path, encoding="utf-8") as fh:
                 old = fh.read()
-        if old is None or _stable(old, kind) != _stable(text, kind):
+        if old is None or not same_content(old, text, kind):
             changed = True
             if not check_mode:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -291,6 +306,18 @@ def write_files(files, check_mode=False) -> bool:
                     fh.write(text)
                 os.replace(tmp, path)
     return changed
+
+
+# the top-level generated_at line and stats block of a JSON file this module wrote (indent 2, sorted keys)
+_VOLATILE_JSON = re.compile(r'^  "generated_at": [^\n]*\n|^  "stats": \{\n(?:    [^\n]*\n)*?  \},?\n', re.M)
+
+
+def same_content(old: str, new: str, kind: str) -> bool:
+    """Whether two texts of a report file say the same (``_stable``). JSON both written the way this module writes
+    it is compared as text without its volatile lines (a 10 MB report is not parsed twice); anything else is parsed."""
+    if kind == "json" and _VOLATILE_JSON.sub("", old) == _VOLATILE_JSON.sub("", new):
+        return True
+    return _stable(old, kind) == _stable(new, kind)
 
 
 def _stable(text, kind):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -251,8 +252,10 @@ def _colon_hex(data: bytes, upper: bool = True) -> str:
     return ":".join(text[i:i + 2] for i in range(0, len(text), 2))
 
 
+@functools.lru_cache(maxsize=8192)
 def fingerprint_sha256(cert: x509.Certificate) -> str:
-    """SHA-256 of the DER certificate, ``AB:CD:...`` (what `openssl x509 -fingerprint -sha256` prints)."""
+    """SHA-256 of the DER certificate, ``AB:CD:...`` (what `openssl x509 -fingerprint -sha256` prints); once per
+    distinct certificate (x509.Certificate hashes and compares by its DER)."""
     return _colon_hex(cert.fingerprint(hashes.SHA256()))
 
 
@@ -306,6 +309,13 @@ def is_ca(cert: x509.Certificate) -> bool:
 
 def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """True when issuer's public key verifies cert's signature (names are not looked at)."""
+    return _signed_by(cert, issuer)
+
+
+# the same (certificate, issuer) pairs come back for every link that shares a keystore: each is verified once
+# (x509.Certificate hashes and compares by its DER)
+@functools.lru_cache(maxsize=8192)
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     pub = issuer.public_key()
     sig, tbs, h = cert.signature, cert.tbs_certificate_bytes, cert.signature_hash_algorithm
     try:
@@ -345,6 +355,7 @@ def _key_id(cert, cls, attr):
     return getattr(ext, attr, None) if ext is not None else None
 
 
+@functools.lru_cache(maxsize=8192)
 def _fp(cert) -> bytes:
     return cert.fingerprint(hashes.SHA256())
 
@@ -626,16 +637,21 @@ def chain_summary(chain, at: _dt.datetime | None = None) -> list[dict]:
     """Plain, secret-free facts per certificate for reports and diffs."""
     if isinstance(chain, x509.Certificate):
         chain = [chain]
-    return [{
-        "subject": dn_rfc4514(c.subject),
-        "issuer": dn_rfc4514(c.issuer),
-        "serial": serial_colon_hex(c),
-        "not_before": _iso(c.not_valid_before_utc),
-        "not_after": _iso(c.not_valid_after_utc),
-        "sha256": fingerprint_sha256(c),
-        "is_ca": is_ca(c),
-        "validity": validity_status(c, at),
-    } for c in chain]
+    return [dict(_facts(c), validity=validity_status(c, at)) for c in chain]
+
+
+@functools.lru_cache(maxsize=8192)
+def _facts(cert: x509.Certificate) -> dict:
+    """The time-independent facts of chain_summary, once per distinct certificate (callers get a copy)."""
+    return {
+        "subject": dn_rfc4514(cert.subject),
+        "issuer": dn_rfc4514(cert.issuer),
+        "serial": serial_colon_hex(cert),
+        "not_before": _iso(cert.not_valid_before_utc),
+        "not_after": _iso(cert.not_valid_after_utc),
+        "sha256": fingerprint_sha256(cert),
+        "is_ca": is_ca(cert),
+    }
 
 
 def describe_certificates(certs, labels=None, empty="(no certificate)") -> str:

@@ -18,6 +18,7 @@ included) is compared on its exact DER bytes.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -170,8 +171,22 @@ def _name_der(name) -> bytes:
     raise MtlsError("not a distinguished name: %s" % type(name).__name__)
 
 
-def _rdns(name) -> list[list[_Ava]]:
-    return _rdns_from_der(_name_der(name))
+# A diagnosis compares the same few names (a keystore's chain, the CAs a backend names) for every link that shares
+# them: each distinct DER name is read and made canonical once (pure functions of the bytes; _Ava is never changed).
+@functools.lru_cache(maxsize=4096)
+def _rdns_of_der(der: bytes) -> tuple:
+    return tuple(tuple(r) for r in _rdns_from_der(der))
+
+
+def _rdns(name) -> tuple:
+    return _rdns_of_der(_name_der(name))
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_of_der(der: bytes) -> tuple[tuple, str]:
+    """(the AVA count of each RDN, X500Principal's CANONICAL form) of a DER name."""
+    rdns = _rdns_of_der(der)
+    return tuple(len(r) for r in rdns), ",".join(_canonical_rdn(r) for r in reversed(rdns))
 
 
 def _decode(tag: int, content: bytes) -> str | None:
@@ -233,7 +248,7 @@ def _canonical_ava(ava: _Ava) -> str:
     return unicodedata.normalize("NFKD", out.upper().lower())
 
 
-def _canonical_rdn(avas: list[_Ava]) -> str:
+def _canonical_rdn(avas) -> str:
     if len(avas) == 1:
         return _canonical_ava(avas[0])
     # AVAComparator (OpenJDK 17): AVAs with an RFC 2253 keyword first, then the others; within each group by
@@ -245,15 +260,12 @@ def _canonical_rdn(avas: list[_Ava]) -> str:
 
 def dn_canonical(name) -> str:
     """`X500Principal.getName(CANONICAL)` for an x509.Name, DER bytes, or a DN text (see parse_dn)."""
-    return ",".join(_canonical_rdn(r) for r in reversed(_rdns(name)))
+    return _canonical_of_der(_name_der(name))[1]
 
 
 def dn_equal(a, b) -> bool:
     """`X500Principal.equals`: same RDN/AVA counts and identical canonical forms (x509.Name, DER bytes or text)."""
-    ra, rb = _rdns(a), _rdns(b)
-    if len(ra) != len(rb) or any(len(x) != len(y) for x, y in zip(ra, rb, strict=True)):
-        return False
-    return ",".join(_canonical_rdn(r) for r in reversed(ra)) == ",".join(_canonical_rdn(r) for r in reversed(rb))
+    return _canonical_of_der(_name_der(a)) == _canonical_of_der(_name_der(b))
 
 
 # ---------------------------------------------------------------------------------------------------- renderers

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Scale benchmark of the remediation: 1,000 target servers, 100 of them on a keystore that lacks its intermediate.
 
-    .venv/bin/python bench/remediate_scale.py [--links 1000] [--broken-every 10] [--backends 20] [--runs 1]
+    .venv/bin/python bench/remediate_scale.py [--links 1000] [--broken-every 10] [--backends 20] [--playbook]
 
 What it does (in-process, the functions the modules run; Ansible's own overhead for the one module run of each step
 is not included):
@@ -13,6 +13,8 @@ is not included):
    references), then diagnoses again: wall time, API requests, distinct resources read, writes (from the emulator's
    request journal), and the verdict counts before and after;
 3. runs the same again (the no-op rerun: nothing to change, no write).
+With --playbook, steps 2 and 3 are `ansible-playbook playbooks/remediate.yml` (inventory/lab on the bench's lab, the
+materials as mtls_keystore_material), with its API requests and writes read from the emulator's journal.
 Prints JSON. Everything is stopped at the end.
 """
 from __future__ import annotations
@@ -76,12 +78,41 @@ def one_pass(lab, materials, workers):
     }
 
 
+def playbook_pass(lab, state, materials, check=False):
+    """ansible-playbook playbooks/remediate.yml on the bench's environment `prod` with the materials declared as
+    inventory (mtls_keystore_material): wall time, API requests and writes from the emulator's journal, the changed
+    count of the play recap."""
+    varfile = os.path.join(state, "bench-vars.json")
+    with open(varfile, "w", encoding="utf-8") as fh:
+        json.dump({"apigee_envs": ["prod"], "mtls_keystore_material": materials, "mtls_trace": False,
+                   "mtls_report_dir": os.path.join(state, "reports-remediate")}, fh)
+    env = dict(os.environ, MTLS_LAB_STATE=state, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CONFIG=os.path.join(ds.ROOT, "ansible.cfg"))
+    before_journal = len(journal(lab))
+    t0 = time.monotonic()
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                          os.path.join(ds.ROOT, "playbooks", "remediate.yml"), "-i",
+                          os.path.join(ds.ROOT, "inventory", "lab"), "-e", "@" + varfile] + (["--check"] if check
+                                                                                              else []),
+                         cwd=ds.ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    wall = time.monotonic() - t0
+    if res.returncode != 0:
+        raise SystemExit("remediate.yml failed:\n%s" % (res.stdout + res.stderr)[-4000:])
+    entries = journal(lab)[before_journal:]
+    recap = [line for line in res.stdout.splitlines() if "lab-apigee" in line and "changed=" in line]
+    changed = int(recap[-1].split("changed=")[1].split()[0]) if recap else None
+    return {"wall_s": round(wall, 2), "api_requests": len(entries),
+            "writes": sum(1 for e in entries if e["method"] in WRITES), "changed": changed}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--links", type=int, default=1000)
     ap.add_argument("--broken-every", type=int, default=10)
     ap.add_argument("--backends", type=int, default=20)
     ap.add_argument("--workers", type=int, default=16)
+    ap.add_argument("--playbook", action="store_true",
+                    help="remediate.yml through ansible-playbook instead of in-process (then its no-op rerun)")
     args = ap.parse_args()
 
     pki = ds.bench_pki()
@@ -101,8 +132,15 @@ def main():
         os.chmod(key, 0o600)
         materials = [{"env": "prod", "reference": ds.reference_name(k), "alias": "client", "cert_chain": chain,
                       "private_key": key} for k in range(0, args.links, args.broken_every)]
-        first = one_pass(lab, materials, args.workers)
-        rerun = one_pass(lab, materials, args.workers)
+        if args.playbook:
+            first = playbook_pass(lab, state, materials)
+            after = run_diagnosis(ApigeeClient(lab["mgmt_url"], lab["org"], username=lab["username"],
+                                               password=lab["password"]), ["prod"], max_workers=args.workers)
+            first["after"] = {k: v for k, v in after["summary"]["by_verdict"].items() if v}
+            rerun = playbook_pass(lab, state, materials)
+        else:
+            first = one_pass(lab, materials, args.workers)
+            rerun = one_pass(lab, materials, args.workers)
         print(json.dumps({"links": args.links, "broken": len(materials), "remediation": first, "no_op_rerun": rerun},
                          indent=2))
     finally:

@@ -184,6 +184,14 @@ options:
     type: list
     elements: path
     default: []
+  mp_log_scan:
+    description:
+      - Scan O(mp_log_paths) here first, as M(apigee_mp_log_scan) would, and attach the groups to the links as
+        O(mp_log_groups) does (one module run instead of two when the logs are on the probe host). A log that cannot
+        be read is a warning (the logs are evidence; the verdicts do not depend on them).
+      - Ignored when O(mp_log_groups) is given.
+    type: bool
+    default: false
   captures:
     description:
       - Packet captures on this host (paths, or dicts with C(path) and C(keylog)), read by tshark as
@@ -338,6 +346,7 @@ probes:
 from ansible.module_utils.mtls.diagnosis import run_diagnosis
 from ansible.module_utils.mtls.evidence import gather_evidence
 from ansible.module_utils.mtls.module_ansible import ApigeeModule
+from ansible.module_utils.mtls.mp_log import scan_groups
 from ansible.module_utils.mtls.report import render_markdown, report_texts, run_files, write_reports
 from ansible.module_utils.mtls.report_rows import returned_report
 from ansible.module_utils.mtls.report_runs import save_run
@@ -377,15 +386,19 @@ def main():
         "trace_call_headers": {"type": "dict", "default": {}, "no_log": True},
         "trace_wait": {"type": "float", "default": 20},
         "mp_log_paths": {"type": "list", "elements": "path", "default": []},
+        "mp_log_scan": {"type": "bool", "default": False},
         "captures": {"type": "list", "elements": "raw", "default": []},
     })
 
     def work(client, p):
+        groups, scan_warnings = p["mp_log_groups"], []
+        if p["mp_log_scan"] and not groups and p["mp_log_paths"]:
+            groups, scan_warnings = scan_groups(p["mp_log_paths"], client.org)
         report = run_diagnosis(client, p["envs"], target_servers=p["target_servers"], proxies=p["proxies"],
                                ca_bundle=p["ca_bundle"], scan_env_keystores=p["scan_env_keystores"],
                                use_sni=p["sni"], probe_timeout=p["probe_timeout"],
                                tls_versions=p["tls_versions"] or None, max_workers=p["max_workers"],
-                               backend_kinds=p["backend_kinds"], mp_log_groups=p["mp_log_groups"],
+                               backend_kinds=p["backend_kinds"], mp_log_groups=groups,
                                mp_log_max_ids=p["mp_log_max_ids"], key_manager=p["key_manager"], java=p["mp_java"],
                                flow_values=p["flow_variables"], restart_pending=p["restart_pending"],
                                expiry_warn_days=p["expiry_warn_days"])
@@ -396,7 +409,7 @@ def main():
             call_urls=p["trace_call_urls"], call_headers=p["trace_call_headers"], wait=p["trace_wait"],
             verify=p["validate_certs"], max_workers=p["max_workers"], mp_log_paths=p["mp_log_paths"],
             captures=p["captures"])
-        result = {"changed": False, "warnings": warnings}
+        result = {"changed": False, "warnings": scan_warnings + warnings}
         texts = report_texts(report, p["report_lang"]) if p["report_dir"] or p["run_dir"] else None
         if p["report_dir"]:
             paths, changed = write_reports(report, p["report_dir"], check_mode=module.check_mode,

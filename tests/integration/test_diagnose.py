@@ -112,6 +112,9 @@ def test_mp_log_evidence_carries_the_runtime_message_id(playbook_run):
     assert called["message_id"] in ev["message_ids"] and ev["count"] >= 1
     assert "bad_certificate" in ev["alerts"] and row["verdict"] == called["link"]["expected_verdict"]
     assert called["message_id"] in playbook_run["markdown"]
+    # the logs are on the probe host: the diagnosis scanned them itself, the separate scan task did not run
+    after = playbook_run["stdout"].split("Scan the MP system.log for southbound handshake failures", 1)[1]
+    assert after.split("TASK [", 1)[0].strip().splitlines()[-1].startswith("skipping:"), after[:400]
 
 
 def test_reports_are_valid_and_readable(playbook_run):

@@ -3,7 +3,7 @@ import gzip
 
 import pytest
 from ansible.module_utils.mtls.errors import MtlsError
-from ansible.module_utils.mtls.mp_log import iter_records, scan
+from ansible.module_utils.mtls.mp_log import iter_records, scan, scan_groups
 
 HEAD = "org:acme env:prod api:orders rev:3 messageid:{mid} NIOThread@0 ERROR HTTP.CLIENT - "
 FAIL = ("{ts} " + HEAD + "HTTPClient$Context.handshakeFailed() : SSLClientChannel[C:10.0.0.5:51234 # Remote "
@@ -90,3 +90,13 @@ def test_a_long_record_is_cut_with_the_count_of_lines_left_out():
     text = verbatim(lines, max_lines=12)
     assert text.splitlines()[:2] == ["2017-10-23 05:28:57,813 head", "\tat frame0"]
     assert text.splitlines()[-1] == "\t... (19 more lines)" and len(text.splitlines()) == 13
+
+
+def test_the_diagnosis_scan_gives_the_same_groups_and_an_unreadable_log_is_a_warning(tmp_path):
+    log = tmp_path / "system.log"
+    log.write_text(record("2017-10-23 05:28:57,813", "m1") + record("2017-10-23 05:30:01,001", "m2"))
+    groups, warnings = scan_groups([str(log)], org="acme")
+    assert groups == scan([str(log)], org="acme")["groups"] and warnings == []
+    assert scan_groups([str(log)], org="other") == ([], [])
+    missing = tmp_path / "absent.log"
+    assert scan_groups([str(missing)]) == ([], ["MP system.log not scanned: MP log %s does not exist" % missing])

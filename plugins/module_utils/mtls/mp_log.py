@@ -151,6 +151,15 @@ def scan(paths, include_rotated=True, org=None, env=None, api=None, since=None):
     return {"groups": ordered, "records": total, "files": files}
 
 
+def scan_groups(paths, org=None) -> tuple[list, list[str]]:
+    """(the groups of ``scan``, warnings): a log that cannot be read is a warning, not an error (the logs are
+    evidence; the diagnosis does not depend on them)."""
+    try:
+        return scan(paths, org=org)["groups"], []
+    except (MtlsError, OSError) as exc:
+        return [], ["MP system.log not scanned: %s" % (getattr(exc, "msg", None) or exc)]
+
+
 def log_records(paths, message_ids, include_rotated: bool = True) -> tuple[list[str], list[str]]:
     """(records naming any of the message IDs, files read): each record as logged, continuation lines included."""
     ids = [m for m in message_ids or [] if m]

@@ -19,15 +19,21 @@ def _requests_made(lab):
     return requests.get(lab["mgmt_url"] + "/_lab/requests", timeout=10).json()["total"]
 
 
-@pytest.mark.parametrize("example", ["public-cloud", "private-cloud"])
-def test_the_example_inventories_as_shipped_stop_at_the_first_task_naming_each_placeholder(example):
+def _example_run(playbook, example):
+    """ansible-playbook <playbook> on an example inventory as shipped: its output; the run must fail (exit 2)."""
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-                          os.path.join(ROOT, "playbooks", "diagnose.yml"), "-i",
+                          os.path.join(ROOT, "playbooks", playbook), "-i",
                           os.path.join(ROOT, "inventory", "example", example)], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300, check=False)
     out = res.stdout + res.stderr
     assert res.returncode == 2, out[-3000:]
+    return out
+
+
+@pytest.mark.parametrize("example", ["public-cloud", "private-cloud"])
+def test_the_example_inventories_as_shipped_stop_at_the_first_task_naming_each_placeholder(example):
+    out = _example_run("diagnose.yml", example)
     assert "The inventory holds no placeholder of the example inventory" in out
     assert "apigee_org is still the example organization 'myorg'" in out
     assert "apigee_password still holds the placeholder CHANGE-ME" in out
@@ -35,13 +41,7 @@ def test_the_example_inventories_as_shipped_stop_at_the_first_task_naming_each_p
 
 
 def test_the_apigee_x_example_as_shipped_stops_the_migration_check_naming_both_orgs_placeholders():
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-                          os.path.join(ROOT, "playbooks", "migration_check.yml"), "-i",
-                          os.path.join(ROOT, "inventory", "example", "apigee-x")], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300, check=False)
-    out = res.stdout + res.stderr
-    assert res.returncode == 2, out[-3000:]
+    out = _example_run("migration_check.yml", "apigee-x")
     assert "apigee_org is still the example organization 'my-org'" in out
     # the source org's secret is named, never shown; its example user is named with its value
     assert "mtls_migration_source.password still holds the placeholder CHANGE-ME:" in out

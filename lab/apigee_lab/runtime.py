@@ -7,9 +7,11 @@ builds a real JSSE SSLContext for every call from the alias's private key + stor
 
 A failed handshake gives the client exactly the runbook's `HTTP/1.1 503` fault with an `X-Apigee.Message-ID` header,
 writes a trace record (error.cause = the JSSE exception message) to <state>/logs/mp/trace.jsonl (also served at
-GET /_lab/trace) and appends the runbook's records to <state>/logs/mp/system.log.
+GET /_lab/trace) and appends the runbook's records to <state>/logs/mp/system.log; as hybrid (--platform hybrid), also to
+the env's apigee-runtime pod log, as hybrid's runtime writes them (kube.py).
 
 Run: python -m apigee_lab.runtime --state DIR --port N [--org lab] [--envs test,prod] [--key-manager SunX509|PKIX]
+     [--platform edge|x|hybrid]
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import serialization
 
-from . import bundles
+from . import bundles, kube
 from . import trace as debug_trace
 
 SERVICE_UNAVAILABLE = {
@@ -225,10 +227,13 @@ class JvmClient:
 
 class Runtime:
     def __init__(self, state: str, org: str, envs: list[str], classes: str, key_manager: str = "SunX509",
-                 store=None, jvm: JvmClient | None = None):
+                 store=None, jvm: JvmClient | None = None, platform: str = "edge"):
         self.state = os.path.abspath(state)
         self.org = org
         self.envs = envs
+        self.platform = platform
+        if platform == "hybrid":   # one apigee-runtime pod per env, whose container log takes the MP's records
+            kube.create_pods(self.state, org, envs)
         self.key_manager = key_manager
         self.log_dir = os.path.join(self.state, "logs", "mp")
         os.makedirs(self.log_dir, exist_ok=True)
@@ -415,9 +420,11 @@ class Runtime:
         with self._log_lock, open(self.trace_log, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, sort_keys=True) + "\n")
 
-    def write_system_log(self, text: str) -> None:
+    def write_system_log(self, text: str, env: str | None = None, at: float | None = None) -> None:
         with self._log_lock, open(self.system_log, "a", encoding="utf-8") as fh:
             fh.write(text)
+        if self.platform == "hybrid" and env:
+            kube.write_runtime_log(self.state, self.org, env, text, at if at is not None else time.time())
 
     def traces(self, messageid: str | None = None, api: str | None = None, limit: int = 200) -> list[dict]:
         if not os.path.exists(self.trace_log):
@@ -507,12 +514,12 @@ class Runtime:
                                 "stage": result.get("stage")}})
         self.write_trace(trace)
         if result.get("stage") == "handshake":
-            self.write_system_log(system_log_records(ctx, result, ssl_summary, started))
+            self.write_system_log(system_log_records(ctx, result, ssl_summary, started), env, started)
         else:
             self.write_system_log(
                 f"{log_ts(started)} org:{self.org} env:{env} api:{api} rev:{rev} messageid:{mid} NIOThread@0 ERROR "
                 f"HTTP.CLIENT - HTTPClient$Context.onException() : {result.get('exception')}: "
-                f"{result.get('message')}\n")
+                f"{result.get('message')}\n", env, started)
         body = json.dumps(SERVICE_UNAVAILABLE, separators=(",", ":")).encode()
         out_headers = {**base_headers, "Content-Type": "application/json"}
         self.record_debug(trace, headers, split.query, out_headers, body, started)
@@ -585,13 +592,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--envs", default="test,prod")
     ap.add_argument("--classes", default=None)
     ap.add_argument("--key-manager", default="SunX509", choices=["SunX509", "PKIX"])
+    ap.add_argument("--platform", default="edge", choices=["edge", "x", "hybrid"])
     args = ap.parse_args(argv)
     if args.classes:
         classes = args.classes
     else:
         from .backends import compile_java
         classes = compile_java()
-    runtime = Runtime(args.state, args.org, [e for e in args.envs.split(",") if e], classes, args.key_manager)
+    runtime = Runtime(args.state, args.org, [e for e in args.envs.split(",") if e], classes, args.key_manager,
+                      platform=args.platform)
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True

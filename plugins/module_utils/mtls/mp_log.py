@@ -5,6 +5,13 @@ it (stack frames, or a record wrapped over several lines by a terminal or a tick
 .handshakeFailed() ... Remote host:IP:PORT ... handshake failed, message: Received fatal alert: bad_certificate``
 records are grouped by org, env, api, rev, remote host:port and alert, with counts, first/last time and message IDs.
 Rotated logs (``system.log.1``, ``system.log.2.gz``) are read in order, oldest first.
+
+Apigee hybrid's message processor is the ``apigee-runtime`` container, whose log is its standard output, read with
+``kubectl logs`` (runtime_log.py). Its records are read here too: Google's hybrid documentation ("Runtime logs") shows
+them as ``hybrid-runtime [org:... env:...] <thread> <LEVEL> <logger> - <Class.method()> : <message>``, without a time of
+their own; with ``kubectl logs --timestamps`` every line (continuations too) starts with the RFC 3339 time the
+container runtime recorded, which is then the record's time. That format is taken from the documentation's examples,
+not from a live cluster: a record in another shape is not recognised (and so not counted).
 """
 from __future__ import annotations
 
@@ -17,6 +24,9 @@ import socket
 from ansible.module_utils.mtls.errors import MtlsError
 
 RECORD_START = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[,.]\d{3})\s+(.*)$")
+# `kubectl logs --timestamps`: each line as the container runtime stored it, after its RFC 3339 (nano) time
+KUBECTL_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})\s(.*)$", re.S)
+HYBRID_START = re.compile(r"^hybrid-runtime\s+(.*)$", re.S)
 FIELD = re.compile(r"\b(org|env|api|rev|messageid):(\S*)")
 REMOTE = re.compile(r"Remote\s+host:\s*/?([^\s#\]]+?):(\d+)\s*#?")
 MESSAGE = re.compile(r"handshake\s+failed,\s+message:\s*(.+?)\s*$", re.S)
@@ -64,12 +74,46 @@ def expand_paths(paths, include_rotated=True):
     return found
 
 
+def _kubectl_time(date: str, clock: str, fraction: str | None, zone: str) -> str:
+    """An RFC 3339 time of `kubectl logs --timestamps` as this module's record time (``YYYY-MM-DD HH:MM:SS,mmm``,
+    UTC)."""
+    millis = (fraction or "0")[:3].ljust(3, "0")
+    if zone in ("Z", "+00:00", "+0000", "-00:00", "-0000"):
+        return "%s %s,%s" % (date, clock, millis)
+    import datetime as _dt
+
+    at = _dt.datetime.fromisoformat("%sT%s%s:%s" % (date, clock, zone[:3], zone[-2:])).astimezone(_dt.UTC)
+    return at.strftime("%Y-%m-%d %H:%M:%S,") + millis
+
+
+def record_head(line: str):
+    """(time, text after the time) when this line starts a record, else None: a system.log record (its own time), or an
+    apigee-runtime record of hybrid (``hybrid-runtime ...``, timed by the `kubectl logs --timestamps` prefix when there
+    is one, else None)."""
+    line = line.rstrip("\r\n")
+    kube = KUBECTL_TIME.match(line)
+    if kube:
+        line = kube.group(5)
+    m = RECORD_START.match(line)
+    if m:
+        return m.group(1), m.group(2)
+    h = HYBRID_START.match(line)
+    if h:
+        return (_kubectl_time(*kube.groups()[:4]) if kube else None), h.group(1)
+    return None
+
+
+def _continuation(line: str) -> str:
+    kube = KUBECTL_TIME.match(line.rstrip("\r\n"))
+    return (kube.group(5) if kube else line).strip()
+
+
 def iter_raw_records(lines):
     """Group lines into records as logged: yields the list of a record's lines (continuations included, verbatim).
-    Lines before the first timestamp belong to no record and are dropped."""
+    Lines before the first record start are dropped."""
     record = []
     for line in lines:
-        if RECORD_START.match(line.rstrip("\r\n")):
+        if record_head(line) is not None:
             if record:
                 yield record
             record = [line]
@@ -80,11 +124,12 @@ def iter_raw_records(lines):
 
 
 def iter_records(lines, raw=False):
-    """Join continuation lines to their record: yields (timestamp, text), or (timestamp, text, lines as logged)."""
+    """Join continuation lines to their record: yields (timestamp, text), or (timestamp, text, lines as logged).
+    The timestamp is None for a hybrid record read without `kubectl logs --timestamps`."""
     for record in iter_raw_records(lines):
-        m = RECORD_START.match(record[0].rstrip("\r\n"))
-        parts = [m.group(2)] + [line.strip() for line in record[1:]]
-        yield (m.group(1), " ".join(parts), record) if raw else (m.group(1), " ".join(parts))
+        ts, head = record_head(record[0])
+        parts = [head] + [_continuation(line) for line in record[1:]]
+        yield (ts, " ".join(parts), record) if raw else (ts, " ".join(parts))
 
 
 RECORD_MAX_LINES = 12
@@ -109,46 +154,64 @@ def parse_failure(ts, text):
     message = msg.group(1) if msg else None
     alert = ALERT.search(message or text)
     return {
-        "time": ts.replace(".", ","), "org": fields.get("org"), "env": fields.get("env"), "api": fields.get("api"),
+        "time": ts.replace(".", ",") if ts else None,
+        "org": fields.get("org"), "env": fields.get("env"), "api": fields.get("api"),
         "rev": fields.get("rev"), "message_id": fields.get("messageid"),
         "remote_host": remote.group(1) if remote else None, "remote_port": int(remote.group(2)) if remote else None,
         "message": message, "alert": alert.group(1) if alert else None,
     }
 
 
+def group_failures(sources, org=None, env=None, api=None, since=None) -> tuple[list, int]:
+    """(groups, records matched) from ``sources``, pairs (name, the lines of one log): the handshake failures grouped
+    by org, env, api, rev, remote host:port and alert, most frequent first. A record whose time is unknown (hybrid,
+    read without timestamps) is left out when ``since`` is given: it cannot be shown to be recent."""
+    groups = {}
+    total = 0
+    for name, lines in sources:
+        for ts, text, raw in iter_records(lines, raw=True):
+            f = parse_failure(ts, text)
+            if f is None:
+                continue
+            if (org and f["org"] != org) or (env and f["env"] != env) or (api and f["api"] != api):
+                continue
+            if since and (f["time"] is None or f["time"] < since):
+                continue
+            total += 1
+            key = (f["org"], f["env"], f["api"], f["rev"], f["remote_host"], f["remote_port"], f["alert"])
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = {"org": f["org"], "env": f["env"], "api": f["api"], "rev": f["rev"],
+                                   "remote": "%s:%s" % (f["remote_host"], f["remote_port"]),
+                                   "remote_host": f["remote_host"], "remote_port": f["remote_port"],
+                                   "alert": f["alert"], "message": f["message"], "count": 0,
+                                   "first": f["time"], "last": f["time"], "message_ids": [], "sources": []}
+            g["count"] += 1
+            if name not in g["sources"]:
+                g["sources"].append(name)
+            if f["time"] is not None:
+                g["first"] = min(g["first"] or f["time"], f["time"])
+            if "record" not in g or (f["time"] or "") >= (g["last"] or ""):   # the latest failure's record, as logged
+                g["record"] = verbatim(raw)
+            if f["time"] is not None:
+                g["last"] = max(g["last"] or f["time"], f["time"])
+            if f["message_id"] and f["message_id"] not in g["message_ids"] and len(g["message_ids"]) < MAX_IDS:
+                g["message_ids"].append(f["message_id"])
+    ordered = sorted(groups.values(), key=lambda g: (-g["count"], g["org"] or "", g["env"] or "", g["api"] or ""))
+    return ordered, total
+
+
+def _file_sources(files):
+    for path in files:
+        with _open(path) as fh:
+            yield path, fh
+
+
 def scan(paths, include_rotated=True, org=None, env=None, api=None, since=None):
     """Group handshake failures from MP logs. Returns {"groups": [...], "records": n, "files": [...]}"""
     files = expand_paths(paths, include_rotated)
-    groups = {}
-    total = 0
-    for path in files:
-        with _open(path) as fh:
-            for ts, text, raw in iter_records(fh, raw=True):
-                f = parse_failure(ts, text)
-                if f is None:
-                    continue
-                if (org and f["org"] != org) or (env and f["env"] != env) or (api and f["api"] != api):
-                    continue
-                if since and f["time"] < since:
-                    continue
-                total += 1
-                key = (f["org"], f["env"], f["api"], f["rev"], f["remote_host"], f["remote_port"], f["alert"])
-                g = groups.get(key)
-                if g is None:
-                    g = groups[key] = {"org": f["org"], "env": f["env"], "api": f["api"], "rev": f["rev"],
-                                       "remote": "%s:%s" % (f["remote_host"], f["remote_port"]),
-                                       "remote_host": f["remote_host"], "remote_port": f["remote_port"],
-                                       "alert": f["alert"], "message": f["message"], "count": 0,
-                                       "first": f["time"], "last": f["time"], "message_ids": []}
-                g["count"] += 1
-                g["first"] = min(g["first"], f["time"])
-                if f["time"] >= g["last"] or "record" not in g:   # the latest failure's record, as logged
-                    g["record"] = verbatim(raw)
-                g["last"] = max(g["last"], f["time"])
-                if f["message_id"] and f["message_id"] not in g["message_ids"] and len(g["message_ids"]) < MAX_IDS:
-                    g["message_ids"].append(f["message_id"])
-    ordered = sorted(groups.values(), key=lambda g: (-g["count"], g["org"] or "", g["env"] or "", g["api"] or ""))
-    return {"groups": ordered, "records": total, "files": files}
+    groups, total = group_failures(_file_sources(files), org=org, env=env, api=api, since=since)
+    return {"groups": groups, "records": total, "files": files}
 
 
 def scan_groups(paths, org=None) -> tuple[list, list[str]]:
@@ -257,7 +320,8 @@ def summarize_mp_log(groups, max_ids=MP_LOG_MAX_IDS):
         "message_ids": ids,
         "record": next((g["record"] for g in ordered if g.get("record")), None),
         "groups": [{"api": g.get("api"), "rev": g.get("rev"), "remote": g.get("remote"), "alert": g.get("alert"),
-                    "count": g.get("count"), "first": g.get("first"), "last": g.get("last")}
+                    "count": g.get("count"), "first": g.get("first"), "last": g.get("last"),
+                    **({"sources": g["sources"]} if g.get("sources") else {})}
                    for g in sorted(groups, key=lambda g: (-(g.get("count") or 0), str(g.get("rev"))))],
     }
 

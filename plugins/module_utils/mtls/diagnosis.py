@@ -100,10 +100,12 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
     rows = []
     for link in links:
         ks = keystores.get((link.env, link.keystore.name)) if link.keystore.name else None
+        ts = keystores.get((link.env, link.truststore.name)) if link.truststore.name else None
         kind = (backend_kinds or {}).get("%s:%s" % (link.host, link.port))
 
-        def decide(pr, link=link, ks=ks, kind=kind):
-            return diagnose(link, ks, pr, bag, at=at, backend_kind=kind, key_manager=key_manager, java=prof)
+        def decide(pr, link=link, ks=ks, kind=kind, ts=ts):
+            return diagnose(link, ks, pr, bag, at=at, backend_kind=kind, key_manager=key_manager, java=prof,
+                            truststore=ts)
 
         versions = link_tls_versions(link, prof, tls_versions)
         key = (link.host, int(link.port) if link.port else None, link.sni if use_sni else None)

@@ -297,6 +297,7 @@ def probe(host, port, server_name=None, timeout=10.0, tls_versions=None, client_
         "acceptable_client_cas": rfc, "acceptable_client_cas_openssl": ossl,
         "acceptable_ca_names": list(first["acceptable_ca_names"]),  # internal (x509.Name), stripped for output
         "server_chain": certcore.chain_summary(first["server_chain"], at) if first["server_chain"] else [],
+        "server_certificates": list(first["server_chain"]),  # internal (x509.Certificate, as sent), stripped for output
         "handshake_without_certificate": _outcome(first),
         "certificate_request": _public_request(first["certificate_request"]),
         "certificate_request_error": first["certificate_request_error"],
@@ -373,8 +374,11 @@ def probe_many(targets, max_workers=8, **common):
     return results
 
 
+INTERNAL = ("acceptable_ca_names", "server_certificates")   # x509 objects for the rules, never in a report
+
+
 def public_probe(p):
     """A probe result without the internal x509 objects."""
     if p is None:
         return None
-    return {k: v for k, v in p.items() if k != "acceptable_ca_names"}
+    return {k: v for k, v in p.items() if k not in INTERNAL}

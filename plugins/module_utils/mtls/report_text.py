@@ -62,6 +62,13 @@ EXPLAIN = {
         "alias_key_unknown": "The MP would send the stored chain and the backend would accept it, but Apigee did "
                              "not say whether the alias holds a private key (its type KEY_CERT or CERT was not "
                              "read): a certificate without its key gives the MP nothing to send.",
+        "server_not_trusted": "The MP validates the backend's certificate with its truststore and JSSE refuses it "
+                              "(no path to a certificate the truststore holds, or a certificate of the path out of "
+                              "its validity or not fit for its use): the MP aborts the handshake before it sends a "
+                              "client certificate.",
+        "server_trust_unknown": "Everything else says the link works, but whether the MP trusts the backend's "
+                                "certificate with its truststore could not be decided, so the link is not known to "
+                                "work.",
     },
     "ja": {
         "ok": "対処は不要です。",
@@ -108,6 +115,11 @@ EXPLAIN = {
         "alias_key_unknown": "MP は保存されたチェーンを送信し、バックエンドはそれを受け入れるはずですが、エイリアスが秘密鍵を"
                              "持つかどうか (type が KEY_CERT か CERT か) を Apigee から読み取れませんでした。鍵のない"
                              "証明書では MP は何も送信できません。",
+        "server_not_trusted": "MP はトラストストアでバックエンドのサーバー証明書を検証し、JSSE がそれを拒否します (トラストストア"
+                              "の証明書への証明書パスがない、またはパス上の証明書が有効期間外か用途に合わない)。MP は"
+                              "クライアント証明書を送信する前にハンドシェイクを中止します。",
+        "server_trust_unknown": "ほかの点ではこのリンクは動作するはずですが、MP がトラストストアでバックエンドの証明書を"
+                                "信頼するかどうかを判定できなかったため、このリンクが動作するかはわかりません。",
     },
 }
 

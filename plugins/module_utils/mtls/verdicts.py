@@ -15,6 +15,9 @@ Precedence (the first rule that applies wins; documented in docs/diagnose.md):
     no_client_certificate      client auth on, the keystore holds no alias with a certificate and key
  5. client_auth_disabled       ClientAuthEnabled=false but the backend asks for a client certificate
  6. backend_unreachable        no TCP/TLS connection from the probe's vantage point
+    server_not_trusted         the MP validates the backend's certificate (SSLInfo TrustStore, validation errors not
+                               ignored) and JSSE's PKIX trust manager refuses it (server_trust.py): the MP aborts the
+                               handshake before it sends any certificate
  7. backend_no_client_auth     client auth on at the MP, but the backend never asks for a certificate
  8. certificate_expired / certificate_not_yet_valid   the leaf the MP would send is outside its validity (also: a CA
                                                      certificate of the sent chain below the CA the backend trusts)
@@ -27,6 +30,8 @@ Precedence (the first rule that applies wins; documented in docs/diagnose.md):
     alias_key_unknown          everything above says ok, but Apigee did not say whether the alias holds a private key
                                (an X / hybrid alias read without its type): whether the MP sends a certificate at all
                                was not checked, so never ok
+    server_trust_unknown       everything above says ok, but whether JSSE trusts the backend's certificate could not
+                               be decided (a check server_trust.py does not model, or the certificate was not seen)
     mp_restart_pending         everything above says ok, but the keystore was changed in place (same name) by a fix
                                and no Message Processor restart has been recorded since: the MPs may still use the
                                chain they loaded before (Apigee keeps it until they restart), so never ok
@@ -45,6 +50,7 @@ from ansible.module_utils.mtls.certificate_request import (
     key_label,
 )
 from ansible.module_utils.mtls.links import flow_variables_of
+from ansible.module_utils.mtls.server_trust import server_trust
 
 VERDICTS = (
     "ok", "backend_no_client_auth", "backend_unreachable", "tls_disabled", "client_auth_disabled",
@@ -52,13 +58,15 @@ VERDICTS = (
     "ca_mismatch", "certificate_expired", "certificate_not_yet_valid", "rejected_by_backend",
     "key_type_not_accepted", "signature_algorithm_rejected", "no_certificate_verify_scheme",
     "certificate_request_unreadable", "dynamic_keystore", "alias_key_unknown", "mp_restart_pending",
+    "server_not_trusted", "server_trust_unknown",
 )
 PRECEDENCE = (
     "tls_disabled", "reference_missing", "dynamic_keystore", "keystore_missing", "alias_missing",
-    "no_client_certificate", "client_auth_disabled", "backend_unreachable", "backend_no_client_auth",
+    "no_client_certificate", "backend_unreachable", "server_not_trusted", "client_auth_disabled",
+    "backend_no_client_auth",
     "certificate_expired", "certificate_not_yet_valid", "key_type_not_accepted", "signature_algorithm_rejected",
     "chain_incomplete", "ca_mismatch", "no_certificate_verify_scheme", "rejected_by_backend",
-    "certificate_request_unreadable", "alias_key_unknown", "mp_restart_pending", "ok",
+    "certificate_request_unreadable", "alias_key_unknown", "server_trust_unknown", "mp_restart_pending", "ok",
 )
 ACTIONS = ("none", "upload_chain", "trust_issuer", "enable_client_auth", "renew_certificate", "manual")
 
@@ -89,6 +97,9 @@ def link_view(link):
         "keystore_error": _get(ks, "error"), "alias": _get(ssl, "key_alias"),
         "keystore_dynamic": bool(_get(ks, "dynamic")), "keystore_variables": list(_get(ks, "variables") or []),
         "truststore": _get(ts, "name"), "enabled": _get(link, "enabled", True),
+        "truststore_declared": _get(ts, "declared") or _get(ssl, "truststore"),
+        "truststore_reference": _get(ts, "reference"), "truststore_error": _get(ts, "error"),
+        "ignore_validation_errors": bool(_get(ssl, "ignore_validation_errors")),
     }
 
 
@@ -138,10 +149,12 @@ def _chain_gap(chain):
     return None
 
 
-def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", backend_kind=None, java=None):
+def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", backend_kind=None, java=None,
+             truststore=None):
     """One verdict for one link. keystore: read_keystore() output or None; probe: probe() output (with the
-    internal 'acceptable_ca_names' list of x509.Name) or None; ca_bag: known CA certificates (truststores, ca_bundle);
-    java: the MP's Java profile (jsse_profile, default 17).
+    internal 'acceptable_ca_names' list of x509.Name and 'server_certificates') or None; ca_bag: known CA certificates
+    (truststores, ca_bundle); java: the MP's Java profile (jsse_profile, default 17); truststore: read_keystore()
+    output of the link's TrustStore (None when it has none, or it was not read).
     """
     lv = link_view(link)
     ev = {"link": {k: lv[k] for k in ("source", "host", "port", "sni", "tls_enabled", "client_auth_enabled",
@@ -233,17 +246,24 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
     if not lv["client_auth_enabled"]:
         if probe is None or not reachable or failed_early:
             return _unreachable(lv, ev, probe, failed_early)
+        untrusted = _server_trust(lv, ev, truststore, probe, at)
+        if untrusted is not None:
+            return untrusted
         if requested:
             return _result("client_auth_disabled", ev, plan(
                 "enable_client_auth", "The backend %s:%s asks for a client certificate but ClientAuthEnabled is "
                 "false for %s, so the MP sends none. Set <ClientAuthEnabled>true</ClientAuthEnabled> with "
                 "<KeyStore> and <KeyAlias>." % (lv["host"], lv["port"], lv["id"]),
                 keystore=lv["keystore"], alias=lv["alias"], reference=lv["keystore_reference"]))
-        return _result("ok", ev, plan("none", "One-way TLS: the backend does not ask for a client certificate."))
+        return _ok_unless_trust_unknown(lv, ev, plan(
+            "none", "One-way TLS: the backend does not ask for a client certificate."))
 
     # 6-7
     if probe is None or not reachable or failed_early:
         return _unreachable(lv, ev, probe, failed_early)
+    untrusted = _server_trust(lv, ev, truststore, probe, at)
+    if untrusted is not None:
+        return untrusted
     if not requested:
         return _result("backend_no_client_auth", ev, plan(
             "manual", "Client auth is on at the MP for %s but %s:%s never asks for a client certificate, so none "
@@ -429,8 +449,66 @@ def diagnose(link, keystore, probe, ca_bag=(), at=None, key_manager="SunX509", b
                 lv["keystore"], lv["alias"], lv["alias"],
                 ": " + alias_rec["error"] if alias_rec.get("error") else "", lv["keystore"], lv["alias"]),
             keystore=lv["keystore"], alias=lv["alias"], reference=lv["keystore_reference"]))
-    return _result("ok", ev, plan("none", "The MP sends its chain: the backend accepts a CA in it (%s)."
-                                  % ev["jsse_selection"]["matched_issuer"]))
+    return _ok_unless_trust_unknown(lv, ev, plan("none", "The MP sends its chain: the backend accepts a CA in it (%s)."
+                                                 % ev["jsse_selection"]["matched_issuer"]))
+
+
+def _server_trust(lv, ev, truststore, probe, at):
+    """server_not_trusted when the MP validates the backend's certificate and JSSE would refuse it; else None (the
+    outcome, checked or not, is in ev["server_trust"])."""
+    name = lv["truststore"] or lv["truststore_declared"]
+    if not lv["truststore_declared"]:
+        ev["server_trust"] = {"checked": False, "truststore": None,
+                              "reason": "no TrustStore in SSLInfo: the MP accepts the backend's certificate unchecked"}
+        return None
+    if lv["ignore_validation_errors"]:
+        ev["server_trust"] = {"checked": False, "truststore": name,
+                              "reason": "IgnoreValidationErrors is true: the MP accepts the backend's certificate "
+                                        "unchecked"}
+        return None
+    if not lv["truststore"] or truststore is None or not truststore.get("exists"):
+        why = ("TrustStore is ref://%s, which %s" % (lv["truststore_reference"], lv["truststore_error"] or
+                                                      "does not resolve")
+               if lv["truststore_reference"] and not lv["truststore"]
+               else "truststore %r does not exist in the environment" % name)
+        ev["server_trust"] = {"checked": True, "truststore": name, "trusted": False, "reason": why}
+        return _result("server_not_trusted", ev, plan(
+            "manual", "%s: the MP has no truststore to validate %s:%s's certificate with, and the call fails before "
+            "any client certificate is sent. Create the truststore with the CA that issues the backend's "
+            "certificate (and the reference, if SSLInfo names one), or fix <TrustStore>." % (
+                why[0].upper() + why[1:], lv["host"], lv["port"]), truststore=name,
+            reference=lv["truststore_reference"]))
+    anchors = [cert for rec in (truststore.get("aliases") or {}).values() for cert in rec.get("chain") or []]
+    sent = list(probe.get("server_certificates") or [])
+    verdict = server_trust(sent, anchors, at, protocol=probe.get("protocol"), cipher=probe.get("cipher"))
+    ev["server_trust"] = {"checked": True, "truststore": name, "trusted": verdict["trusted"],
+                          "reason": verdict["reason"], "server_chain": certcore.chain_summary(sent, at),
+                          "anchor": certcore.dn_rfc4514(verdict["anchor"].subject) if verdict["anchor"] else None}
+    if verdict["trusted"] is False:
+        top = sent[-1] if sent else None
+        return _result("server_not_trusted", ev, plan(
+            "manual", "The MP does not trust %s:%s's certificate with truststore %r: %s. The MP aborts the "
+            "handshake before it sends a client certificate (503). Add the CA that issues the backend's chain%s to "
+            "truststore %r (on Edge, restart the MPs or rotate through a reference: an MP keeps the truststore it "
+            "loaded), or have the backend send a chain that ends under a CA the truststore holds." % (
+                lv["host"], lv["port"], name, verdict["reason"],
+                " (%s)" % certcore.dn_rfc4514(top.issuer) if top is not None else "", name),
+            truststore=name, reference=lv["truststore_reference"],
+            issuer=certcore.dn_rfc4514(top.issuer) if top is not None else None))
+    return None
+
+
+def _ok_unless_trust_unknown(lv, ev, ok_plan):
+    """ok, unless whether the MP trusts the backend's certificate could not be decided: then server_trust_unknown."""
+    trust = ev.get("server_trust") or {}
+    if trust.get("checked") and trust.get("trusted") is None:
+        return _result("server_trust_unknown", ev, plan(
+            "manual", "Everything else says this link works, but whether the MP trusts %s:%s's certificate with "
+            "truststore %r was not decided: %s. Check the backend's chain against the truststore (openssl verify "
+            "-CAfile <the truststore's certificates> -untrusted <the chain> <the leaf>)." % (
+                lv["host"], lv["port"], trust.get("truststore"), trust.get("reason")),
+            truststore=trust.get("truststore")))
+    return _result("ok", ev, ok_plan)
 
 
 def upload_target_of(lv):

@@ -51,16 +51,19 @@ def stop(*procs: subprocess.Popen) -> None:
 class TlsServer:
     """An in-process OpenSSL server (pyOpenSSL, libssl's own verification) on 127.0.0.1 that requires a client
     certificate issued under one of the trusted CAs (also named in its CertificateRequest) and answers HTTP 200 when
-    the handshake completes; one TLS version, or any when version is None. Each connection is served in its own
+    the handshake completes; one TLS version, or any when version is None; ``chain``: the certificates it sends after
+    its own. Each connection is served in its own
     thread (the benches probe many at once)."""
 
-    def __init__(self, server, trusted, version=None, require=True):
+    def __init__(self, server, trusted, version=None, require=True, chain=()):
         ctx = SSL.Context(SSL.TLS_METHOD)
         if version is not None:
             ctx.set_min_proto_version(version)
             ctx.set_max_proto_version(version)
         ctx.use_certificate(crypto.X509.from_cryptography(server.cert))
         ctx.use_privatekey(server.key)
+        for extra in chain:   # the certificates the server sends after its own, in this order
+            ctx.add_extra_chain_cert(extra.cert)
         store = ctx.get_cert_store()
         for ca in trusted:
             store.add_cert(crypto.X509.from_cryptography(ca.cert))

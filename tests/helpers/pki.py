@@ -212,12 +212,13 @@ def make_leaf(name, issuer: Issued | None = None, *, key=None, key_type: str = "
               encoding: str | None = None, eku=("clientAuth",), san: list[str] | None = None,
               not_before: _dt.datetime | None = None, not_after: _dt.datetime | None = None, days: int = 365,
               ski: bool = True, aki: bool = True, basic_constraints: bool = True, hash_alg=None,
-              issuer_name=None, serial: int | None = None, rsa_pss: bool = False) -> Issued:
+              issuer_name=None, serial: int | None = None, rsa_pss: bool = False, key_usage=None) -> Issued:
     """An end-entity certificate signed by issuer (self-signed when issuer is None).
 
     eku: iterable of names ("clientAuth", "serverAuth", "anyExtendedKeyUsage", ...) or OIDs; None/() = no EKU extension.
     san: DNS names ("dns:" prefix optional), "ip:1.2.3.4", "email:a@b", "uri:https://...".
     rsa_pss: an RSA issuer signs with RSASSA-PSS (salt = digest length) instead of PKCS#1 v1.5.
+    key_usage: the keyUsage bits set ("digital_signature", "key_encipherment", ...; critical); None = no extension.
     """
     subject = make_name(name, encoding)
     key = key or make_key(key_type, key_size)
@@ -232,6 +233,10 @@ def make_leaf(name, issuer: Issued | None = None, *, key=None, key_type: str = "
         b = b.add_extension(x509.ExtendedKeyUsage([EKUS.get(e, e) for e in eku]), critical=False)
     if san:
         b = b.add_extension(x509.SubjectAlternativeName([_general_name(s) for s in san]), critical=False)
+    if key_usage is not None:
+        bits = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
+                "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")
+        b = b.add_extension(x509.KeyUsage(**{k: k in key_usage for k in bits}), critical=True)
     if ski:
         b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     if aki and issuer is not None:

@@ -310,3 +310,97 @@ def test_an_ok_link_on_a_keystore_changed_in_place_is_restart_pending_until_a_re
     # a link that is broken anyway keeps its own verdict (the cause to fix first)
     broken = dict(ok, verdict="ca_mismatch")
     assert restart_pending(broken, "test", "ks1", pending) is broken
+
+
+# --------------------------------------------------------------------- the MP's own validation of the backend
+
+
+@pytest.fixture(scope="module")
+def server_pki():
+    root = make_ca("CN=Server Root,O=Lab", key_type="ec")
+    inter = make_ca("CN=Server CA,O=Lab", parent=root, key_type="ec")
+    server = make_leaf("CN=localhost,O=Lab", issuer=inter, key_type="ec", eku=("serverAuth",), san=["localhost"])
+    other = make_ca("CN=Other Root,O=Lab", key_type="ec")
+    return {"root": root, "inter": inter, "server": server, "other": other}
+
+
+def trusting_link(truststore="ts", ignore=False, found=True, **kw):
+    lk = link(**kw)
+    lk.ssl.truststore = truststore
+    lk.ssl.ignore_validation_errors = ignore
+    res = Resolved(declared=truststore)
+    if truststore and truststore.startswith("ref://"):
+        res.reference, res.reference_found = truststore[6:], found
+        res.name = "ts" if found else None
+        res.error = None if found else "reference %r does not exist in environment 'test'" % truststore[6:]
+    else:
+        res.name = truststore
+    lk.truststore = res
+    return lk
+
+
+def truststore(*certs, exists=True):
+    return {"name": "ts", "env": "test", "exists": exists, "certs": [],
+            "aliases": {"ca%d" % i: {"has_key": False, "chain": [c.cert], "chain_pem": None, "error": None}
+                        for i, c in enumerate(certs)}}
+
+
+def sending(pr, *certs, protocol="TLSv1.3"):
+    return dict(pr, server_certificates=[c.cert for c in certs], protocol=protocol, cipher="TLS_AES_128_GCM_SHA256")
+
+
+def test_a_truststore_that_does_not_trust_the_backend_is_server_not_trusted_whatever_the_client_side(pki, server_pki):
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
+    pr = sending(probe([pki["root_a"]]), server_pki["server"], server_pki["inter"])
+    r = diagnose(trusting_link(), ks, pr, at=NOW, truststore=truststore(server_pki["other"]))
+    assert r["verdict"] == "server_not_trusted" and r["remediation"]["action"] == "manual"
+    assert r["evidence"]["server_trust"]["trusted"] is False
+    assert "PKIX path building failed" in r["remediation"]["text"] and "CN=Server Root,O=Lab" in r["remediation"][
+        "text"]
+    # one-way TLS too: the MP aborts before anything about client certificates matters
+    one_way = diagnose(trusting_link(client_auth=False), None, sending(probe(requested=False), server_pki["server"],
+                                                                       server_pki["inter"]),
+                       at=NOW, truststore=truststore(server_pki["other"]))
+    assert one_way["verdict"] == "server_not_trusted"
+
+
+def test_a_truststore_that_trusts_the_backend_leaves_the_verdict_to_the_client_side(pki, server_pki):
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
+    pr = sending(probe([pki["root_a"]]), server_pki["server"], server_pki["inter"])
+    r = diagnose(trusting_link(), ks, pr, at=NOW, truststore=truststore(server_pki["root"]))
+    assert r["verdict"] == "ok" and r["evidence"]["server_trust"]["anchor"] == "CN=Server Root,O=Lab"
+    wrong = diagnose(trusting_link(), keystore(("client", [pki["leaf_c"], pki["int_c"]], True)), pr, at=NOW,
+                     truststore=truststore(server_pki["root"]))
+    assert wrong["verdict"] == "ca_mismatch"
+
+
+def test_no_truststore_or_ignored_validation_errors_leave_the_backend_unchecked(pki, server_pki):
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
+    pr = sending(probe([pki["root_a"]]), server_pki["server"], server_pki["inter"])
+    for lk in (trusting_link(truststore=None), trusting_link(ignore=True)):
+        r = diagnose(lk, ks, pr, at=NOW, truststore=truststore(server_pki["other"]))
+        assert r["verdict"] == "ok" and r["evidence"]["server_trust"]["checked"] is False
+
+
+def test_a_truststore_that_is_missing_or_a_reference_that_resolves_nowhere_is_server_not_trusted(pki, server_pki):
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
+    pr = sending(probe([pki["root_a"]]), server_pki["server"], server_pki["inter"])
+    missing = diagnose(trusting_link(), ks, pr, at=NOW, truststore=truststore(exists=False))
+    assert missing["verdict"] == "server_not_trusted" and "does not exist" in missing["remediation"]["text"]
+    dangling = diagnose(trusting_link(truststore="ref://ts-ref", found=False), ks, pr, at=NOW, truststore=None)
+    assert dangling["verdict"] == "server_not_trusted" and "ref://ts-ref" in dangling["remediation"]["text"]
+
+
+def test_what_the_trust_model_cannot_decide_is_never_ok(pki, server_pki):
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
+    unseen = diagnose(trusting_link(), ks, sending(probe([pki["root_a"]])), at=NOW,
+                      truststore=truststore(server_pki["root"]))
+    assert unseen["verdict"] == "server_trust_unknown"
+    assert "the backend's certificate was not seen" in unseen["remediation"]["text"]
+    # a TLS 1.2 suite the key usage check does not know: not decided, so not ok
+    ku_leaf = make_leaf("CN=localhost,OU=ku,O=Lab", issuer=server_pki["inter"], key_type="ec",
+                        eku=("serverAuth",), key_usage=("digital_signature",))
+    odd = dict(sending(probe([pki["root_a"]]), ku_leaf, server_pki["inter"], protocol="TLSv1.2"),
+               cipher="PSK-AES128-CBC-SHA")
+    r = diagnose(trusting_link(), ks, odd, at=NOW, truststore=truststore(server_pki["root"]))
+    assert r["verdict"] == "server_trust_unknown" and r["evidence"]["server_trust"]["trusted"] is None

@@ -404,3 +404,22 @@ def test_what_the_trust_model_cannot_decide_is_never_ok(pki, server_pki):
                cipher="PSK-AES128-CBC-SHA")
     r = diagnose(trusting_link(), ks, odd, at=NOW, truststore=truststore(server_pki["root"]))
     assert r["verdict"] == "server_trust_unknown" and r["evidence"]["server_trust"]["trusted"] is None
+
+
+def test_a_backend_reached_with_sni_whose_certificate_does_not_name_it_is_never_ok(pki, server_pki):
+    from ansible.module_utils.mtls.server_trust import host_matches
+
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
+    lk = trusting_link(truststore=None)
+    lk.sni = lk.host = "api.example.org"
+    r = diagnose(lk, ks, sending(probe([pki["root_a"]]), server_pki["server"], server_pki["inter"]), at=NOW)
+    assert r["verdict"] == "server_trust_unknown" and r["evidence"]["host_name"]["matches"] is False
+    assert "there is no way to ignore the error" in r["remediation"]["text"]
+    lk.sni = lk.host = "localhost"
+    assert diagnose(lk, ks, sending(probe([pki["root_a"]]), server_pki["server"], server_pki["inter"]),
+                    at=NOW)["verdict"] == "ok"
+    wildcard = make_leaf("CN=ignored,O=Lab", issuer=server_pki["inter"], key_type="ec", eku=("serverAuth",),
+                         san=["*.example.org", "ip:10.0.0.7"])
+    assert host_matches(wildcard.cert, "api.example.org") and not host_matches(wildcard.cert, "a.b.example.org")
+    assert host_matches(wildcard.cert, "10.0.0.7") and not host_matches(wildcard.cert, "10.0.0.8")
+    assert host_matches(server_pki["other"].cert, "Other Root") and not host_matches(server_pki["other"].cert, "root")

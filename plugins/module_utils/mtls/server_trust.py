@@ -26,10 +26,17 @@ What is modelled, from PKIXValidator.engineValidate, the PKIX builder/validator 
 
 What is not modelled is reported as not checked (``trusted`` None), never as trusted: name constraints on a path CA,
 a critical extension the PKIX validator does not know, a key usage the negotiated suite does not decide, revocation
-(off by default in JSSE, and Apigee does not turn it on). Host name checks are not part of it: the MP checks the name
-only when SSLInfo sets CommonName (not modelled here).
+(off by default in JSSE, and Apigee does not turn it on).
+
+Host names: Apigee's TlsInfo documentation (apigee-x.yaml, ``ignoreValidationErrors``) says that when the backend uses
+SNI and returns a certificate whose name does not match the host name, "there is no way to ignore the error and the
+connection fails"; when the MP would check the name otherwise is not documented. ``host_matches`` tells whether the
+certificate names the host (subjectAltName DNS / IP entries, else the CN), and the rules never call a link ``ok`` whose
+backend, reached with SNI, sends a certificate that does not name it.
 """
 from __future__ import annotations
+
+import ipaddress
 
 from ansible.module_utils.mtls import certcore
 from ansible.module_utils.mtls.dn import dn_equal, dn_rfc4514
@@ -211,3 +218,37 @@ def server_trust(chain, anchors, at=None, protocol: str | None = None, cipher: s
         (unknown if ok is None else failures).append((why, path, anchor))
     why, path, anchor = (unknown or failures)[0]
     return {"trusted": None if unknown else False, "reason": why, "path": path, "anchor": anchor}
+
+
+def host_matches(cert, host: str) -> bool:
+    """Whether the certificate names ``host``: an IP address among its subjectAltName IP entries; a DNS name among its
+    subjectAltName DNS entries (a wildcard standing for one left-most label), or its CN when it has no DNS entry."""
+    host = (host or "").strip().rstrip(".").lower()
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        ip = None
+    san = _ext(cert, ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    if ip is not None:
+        return san is not None and ip in san.value.get_values_for_type(x509.IPAddress)
+    dns = [d.lower().rstrip(".") for d in san.value.get_values_for_type(x509.DNSName)] if san is not None else []
+    if not dns:
+        dns = [a.value.lower() for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+               if isinstance(a.value, str)]
+    for name in dns:
+        if name == host:
+            return True
+        if name.startswith("*.") and "." in host and host.split(".", 1)[1] == name[2:]:
+            return True
+    return False
+
+
+def sends_sni(host: str | None) -> bool:
+    """JSSE sends SNI for a host name, never for an IP address literal."""
+    if not host:
+        return False
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return False
+    except ValueError:
+        return True

@@ -50,7 +50,7 @@ from ansible.module_utils.mtls.certificate_request import (
     key_label,
 )
 from ansible.module_utils.mtls.links import flow_variables_of
-from ansible.module_utils.mtls.server_trust import server_trust
+from ansible.module_utils.mtls.server_trust import host_matches, sends_sni, server_trust
 
 VERDICTS = (
     "ok", "backend_no_client_auth", "backend_unreachable", "tls_disabled", "client_auth_disabled",
@@ -457,6 +457,9 @@ def _server_trust(lv, ev, truststore, probe, at):
     """server_not_trusted when the MP validates the backend's certificate and JSSE would refuse it; else None (the
     outcome, checked or not, is in ev["server_trust"])."""
     name = lv["truststore"] or lv["truststore_declared"]
+    sent = list(probe.get("server_certificates") or [])
+    if sent and sends_sni(lv["sni"]):
+        ev["host_name"] = {"host": lv["sni"], "sni": True, "matches": host_matches(sent[0], lv["sni"])}
     if not lv["truststore_declared"]:
         ev["server_trust"] = {"checked": False, "truststore": None,
                               "reason": "no TrustStore in SSLInfo: the MP accepts the backend's certificate unchecked"}
@@ -479,7 +482,6 @@ def _server_trust(lv, ev, truststore, probe, at):
                 why[0].upper() + why[1:], lv["host"], lv["port"]), truststore=name,
             reference=lv["truststore_reference"]))
     anchors = [cert for rec in (truststore.get("aliases") or {}).values() for cert in rec.get("chain") or []]
-    sent = list(probe.get("server_certificates") or [])
     verdict = server_trust(sent, anchors, at, protocol=probe.get("protocol"), cipher=probe.get("cipher"))
     ev["server_trust"] = {"checked": True, "truststore": name, "trusted": verdict["trusted"],
                           "reason": verdict["reason"], "server_chain": certcore.chain_summary(sent, at),
@@ -501,6 +503,15 @@ def _server_trust(lv, ev, truststore, probe, at):
 def _ok_unless_trust_unknown(lv, ev, ok_plan):
     """ok, unless whether the MP trusts the backend's certificate could not be decided: then server_trust_unknown."""
     trust = ev.get("server_trust") or {}
+    name = ev.get("host_name") or {}
+    if name.get("sni") and name.get("matches") is False:
+        return _result("server_trust_unknown", ev, plan(
+            "manual", "Everything else says this link works, but %s:%s, reached with SNI %s, sends a certificate that "
+            "does not name it: Apigee documents that then \"there is no way to ignore the error and the connection "
+            "fails\" (TlsInfo.ignoreValidationErrors), so this link is not known to work. Give the backend a "
+            "certificate that names %s (subjectAltName), or reach it by the name its certificate has." % (
+                lv["host"], lv["port"], name.get("host"), name.get("host")),
+            truststore=trust.get("truststore")))
     if trust.get("checked") and trust.get("trusted") is None:
         return _result("server_trust_unknown", ev, plan(
             "manual", "Everything else says this link works, but whether the MP trusts %s:%s's certificate with "

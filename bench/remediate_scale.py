@@ -15,7 +15,8 @@ is not included):
 3. runs the same again (the no-op rerun: nothing to change, no write).
 With --playbook, steps 2 and 3 are `ansible-playbook playbooks/remediate.yml` (inventory/lab on the bench's lab, the
 materials as mtls_keystore_material), with its API requests and writes read from the emulator's journal.
-Prints JSON. Everything is stopped at the end.
+Prints JSON. Everything is stopped at the end. MTLS_BENCH_OUTPUT=<folder> keeps each ansible-playbook run's output
+there (with ANSIBLE_CALLBACKS_ENABLED, e.g. a per-task timer).
 """
 from __future__ import annotations
 
@@ -97,6 +98,11 @@ def playbook_pass(lab, state, materials, check=False):
                                                                                               else []),
                          cwd=ds.ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False)
     wall = time.monotonic() - t0
+    if os.environ.get("MTLS_BENCH_OUTPUT"):   # a folder for each run's ansible-playbook output (e.g. with a timer)
+        os.makedirs(os.environ["MTLS_BENCH_OUTPUT"], exist_ok=True)
+        with open(os.path.join(os.environ["MTLS_BENCH_OUTPUT"], "remediate-%d.log" % time.time_ns()), "w",
+                  encoding="utf-8") as fh:
+            fh.write(res.stdout)
     if res.returncode != 0:
         failed = [line for line in res.stdout.splitlines() if line.startswith(("fatal:", "failed:", "TASK ["))]
         raise SystemExit("remediate.yml failed (%d):\n%s\n%s" % (res.returncode, "\n".join(failed[-6:]),

@@ -205,6 +205,31 @@ def test_the_x_lab_reads_bodies_as_apigee_x_does(xlab, token):
     assert with_flag.status_code == 200 and with_flag.json()["type"] == "KEY_CERT"
 
 
+def test_a_truststore_that_does_not_trust_the_backend_is_server_not_trusted_on_x_too(xlab):
+    """X's TlsInfo has trustStore and ignoreValidationErrors as Edge's SSLInfo (apigee-x.yaml): the lab MP validates
+    the backend with the truststore and fails; the diagnosis says server_not_trusted. The target server is restored."""
+    client = ApigeeClient(xlab["mgmt_url"], xlab["org"], platform="x",
+                          service_account_file=xlab["service_account_file"])
+    env = "/environments/test"
+    client.post(env + "/keystores", json={"name": "clientrootonly"})
+    with open(os.path.join(xlab["state"], "pki", "root-a.pem"), "rb") as fh:
+        client.post(env + "/keystores/clientrootonly/aliases", params={"alias": "root-a", "format": "keycertfile"},
+                    files={"certFile": ("root-a.pem", fh.read())})
+    original = client.get(env + "/targetservers/ts-healthy-jsse", cache=False)
+    changed = json.loads(json.dumps(original))
+    changed["sSLInfo"]["trustStore"] = "clientrootonly"
+    client.put(env + "/targetservers/ts-healthy-jsse", json=changed)
+    try:
+        basepath = next(lk["basepath"] for lk in xlab["links"] if lk["id"] == "targetserver:test/ts-healthy-jsse")
+        assert requests.get(xlab["mp_url"] + basepath, timeout=30).status_code == 503
+        report = run_diagnosis(client, ["test"], key_manager=xlab["mp"]["key_manager"], java=xlab["mp"]["java"])
+        row = next(r for r in report["links"] if r["id"] == "targetserver:test/ts-healthy-jsse")
+        assert row["verdict"] == "server_not_trusted" and "clientrootonly" in row["remediation"]["text"]
+    finally:
+        client.put(env + "/targetservers/ts-healthy-jsse", json=original)
+    assert requests.get(xlab["mp_url"] + basepath, timeout=30).status_code == 200
+
+
 def test_the_fixes_write_what_apigee_x_takes(xlab):
     """Turning client auth on: a target server keeps X's JSON booleans; a proxy gets a new revision, deployed without
     a body. An alias updated in place says ignoreExpiryValidation. (This test changes the lab: it runs last.)"""

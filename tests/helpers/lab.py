@@ -98,3 +98,19 @@ def running_lab(state: str, scenario: str, platform: str = "edge"):
             yield json.load(fh)
     finally:
         run_labctl(state, "down", timeout=120)
+
+
+def point_at_untrusting_truststore(client, state: str, target_server: str = "ts-healthy-jsse", env: str = "test"):
+    """Create truststore `clientrootonly` (the lab's client root only, not the backends' server CA) and point the
+    target server's TrustStore at it, through the management API of either platform; returns the target server as it
+    was before (to put it back) and as it is now."""
+    base = "/environments/%s" % env
+    client.post(base + "/keystores", json={"name": "clientrootonly"})
+    with open(os.path.join(state, "pki", "root-a.pem"), "rb") as fh:
+        client.post(base + "/keystores/clientrootonly/aliases", params={"alias": "root-a", "format": "keycertfile"},
+                    files={"certFile": ("root-a.pem", fh.read())})
+    original = client.get(base + "/targetservers/" + target_server, cache=False)
+    changed = json.loads(json.dumps(original))
+    changed["sSLInfo"]["trustStore"] = "clientrootonly"
+    client.put(base + "/targetservers/" + target_server, json=changed)
+    return original, changed

@@ -1,12 +1,12 @@
 """The MP's own validation of the backend's certificate, on the lab (scenario `all`): a target server whose SSLInfo
 TrustStore does not hold the CA of its backend fails at the lab's real JSSE MP ("PKIX path building failed"), and the
 diagnosis says server_not_trusted, never ok; with IgnoreValidationErrors the same link works and is ok."""
-import os
-
 import pytest
 import requests
 from ansible.module_utils.mtls.apigee.client import ApigeeClient
 from ansible.module_utils.mtls.diagnosis import run_diagnosis
+
+from tests.helpers.lab import point_at_untrusting_truststore
 
 pytestmark = pytest.mark.integration
 MUTATES_LAB = True  # see tests/integration/conftest.py
@@ -24,14 +24,7 @@ def _client(lab):
 def untrusting(lab):
     """ts-healthy-jsse pointed at a truststore that holds the client root only (not the backends' server CA)."""
     client = _client(lab)
-    env = "/environments/test"
-    client.post(env + "/keystores", json={"name": "clientrootonly"})
-    with open(os.path.join(lab["state"], "pki", "root-a.pem"), "rb") as fh:
-        client.post(env + "/keystores/clientrootonly/aliases", params={"alias": "root-a", "format": "keycertfile"},
-                    files={"certFile": ("root-a.pem", fh.read())})
-    ts = client.get(env + "/targetservers/ts-healthy-jsse", cache=False)
-    ts["sSLInfo"]["trustStore"] = "clientrootonly"
-    client.put(env + "/targetservers/ts-healthy-jsse", json=ts)
+    _original, ts = point_at_untrusting_truststore(client, lab["state"])
     return client, ts
 
 

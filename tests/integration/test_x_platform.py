@@ -15,7 +15,7 @@ from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 
 from tests.contract import x_contract
 from tests.helpers.archive import read_archive
-from tests.helpers.lab import running_lab
+from tests.helpers.lab import point_at_untrusting_truststore, running_lab
 
 pytestmark = pytest.mark.integration
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -211,14 +211,7 @@ def test_a_truststore_that_does_not_trust_the_backend_is_server_not_trusted_on_x
     client = ApigeeClient(xlab["mgmt_url"], xlab["org"], platform="x",
                           service_account_file=xlab["service_account_file"])
     env = "/environments/test"
-    client.post(env + "/keystores", json={"name": "clientrootonly"})
-    with open(os.path.join(xlab["state"], "pki", "root-a.pem"), "rb") as fh:
-        client.post(env + "/keystores/clientrootonly/aliases", params={"alias": "root-a", "format": "keycertfile"},
-                    files={"certFile": ("root-a.pem", fh.read())})
-    original = client.get(env + "/targetservers/ts-healthy-jsse", cache=False)
-    changed = json.loads(json.dumps(original))
-    changed["sSLInfo"]["trustStore"] = "clientrootonly"
-    client.put(env + "/targetservers/ts-healthy-jsse", json=changed)
+    original, _changed = point_at_untrusting_truststore(client, xlab["state"])
     try:
         basepath = next(lk["basepath"] for lk in xlab["links"] if lk["id"] == "targetserver:test/ts-healthy-jsse")
         assert requests.get(xlab["mp_url"] + basepath, timeout=30).status_code == 503

@@ -423,3 +423,12 @@ def test_a_backend_reached_with_sni_whose_certificate_does_not_name_it_is_never_
     assert host_matches(wildcard.cert, "api.example.org") and not host_matches(wildcard.cert, "a.b.example.org")
     assert host_matches(wildcard.cert, "10.0.0.7") and not host_matches(wildcard.cert, "10.0.0.8")
     assert host_matches(server_pki["other"].cert, "Other Root") and not host_matches(server_pki["other"].cert, "root")
+
+
+def test_a_truststore_set_from_undeclared_flow_variables_is_not_decided_never_missing(pki, server_pki):
+    ks = keystore(("client", [pki["leaf_a"], pki["int_a"]], True))
+    lk = trusting_link()
+    lk.truststore = Resolved(declared="{ssl.truststore}", variables=["ssl.truststore"], dynamic=True)
+    r = diagnose(lk, ks, sending(probe([pki["root_a"]]), server_pki["server"], server_pki["inter"]), at=NOW,
+                 truststore=None)
+    assert r["verdict"] == "server_trust_unknown" and "flow variables" in r["remediation"]["text"]

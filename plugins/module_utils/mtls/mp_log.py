@@ -15,6 +15,7 @@ not from a live cluster: a record in another shape is not recognised (and so not
 """
 from __future__ import annotations
 
+import datetime as _dt
 import glob
 import gzip
 import os
@@ -80,8 +81,6 @@ def _kubectl_time(date: str, clock: str, fraction: str | None, zone: str) -> str
     millis = (fraction or "0")[:3].ljust(3, "0")
     if zone in ("Z", "+00:00", "+0000", "-00:00", "-0000"):
         return "%s %s,%s" % (date, clock, millis)
-    import datetime as _dt
-
     at = _dt.datetime.fromisoformat("%sT%s%s:%s" % (date, clock, zone[:3], zone[-2:])).astimezone(_dt.UTC)
     return at.strftime("%Y-%m-%d %H:%M:%S,") + millis
 

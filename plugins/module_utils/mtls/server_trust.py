@@ -41,7 +41,6 @@ import ipaddress
 from ansible.module_utils.mtls import certcore
 from ansible.module_utils.mtls.dn import dn_equal, dn_rfc4514
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 # EndEntityChecker: OIDs that permit TLS server authentication besides serverAuth and anyExtendedKeyUsage
@@ -75,11 +74,9 @@ def _is_anchor(cert, anchors) -> bool:
 
 
 def _key_too_small(cert) -> str | None:
-    pub = cert.public_key()
-    size = getattr(pub, "key_size", None)
-    alg = ("RSA" if isinstance(pub, rsa.RSAPublicKey) else "DSA" if isinstance(pub, dsa.DSAPublicKey)
-           else "EC" if isinstance(pub, ec.EllipticCurvePublicKey) else None)
-    limit = certcore.CERTPATH_KEY_LIMITS.get(alg) if alg else None
+    size = getattr(cert.public_key(), "key_size", None)
+    alg = certcore.java_key_algorithm(cert)
+    limit = certcore.CERTPATH_KEY_LIMITS.get(alg)
     if limit and size is not None and size < limit:
         return "%s has a %d-bit %s key, below jdk.certpath.disabledAlgorithms (%s keySize < %d)" % (
             _name(cert), size, alg, alg, limit)

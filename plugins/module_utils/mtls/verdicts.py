@@ -100,6 +100,7 @@ def link_view(link):
         "truststore_declared": _get(ts, "declared") or _get(ssl, "truststore"),
         "truststore_reference": _get(ts, "reference"), "truststore_error": _get(ts, "error"),
         "ignore_validation_errors": bool(_get(ssl, "ignore_validation_errors")),
+        "truststore_dynamic": bool(_get(ts, "dynamic")),
     }
 
 
@@ -468,6 +469,11 @@ def _server_trust(lv, ev, truststore, probe, at):
         ev["server_trust"] = {"checked": False, "truststore": name,
                               "reason": "IgnoreValidationErrors is true: the MP accepts the backend's certificate "
                                         "unchecked"}
+        return None
+    if lv["truststore_dynamic"]:   # set per request from flow variables whose values were not declared
+        ev["server_trust"] = {"checked": True, "truststore": lv["truststore_declared"], "trusted": None,
+                              "reason": "TrustStore %s is set from flow variables whose values were not declared, so "
+                                        "which truststore the MP uses is not known" % lv["truststore_declared"]}
         return None
     if not lv["truststore"] or truststore is None or not truststore.get("exists"):
         why = ("TrustStore is ref://%s, which %s" % (lv["truststore_reference"], lv["truststore_error"] or

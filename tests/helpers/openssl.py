@@ -8,6 +8,7 @@ import subprocess
 import threading
 
 from OpenSSL import SSL, crypto
+from OpenSSL._util import lib as _lib
 
 from tests.helpers.lab import free_block, wait_for_port
 
@@ -52,14 +53,18 @@ class TlsServer:
     """An in-process OpenSSL server (pyOpenSSL, libssl's own verification) on 127.0.0.1 that requires a client
     certificate issued under one of the trusted CAs (also named in its CertificateRequest) and answers HTTP 200 when
     the handshake completes; one TLS version, or any when version is None; ``chain``: the certificates it sends after
-    its own. Each connection is served in its own
+    its own; ``ciphers`` / ``tls13_suites``: the only suites it accepts (TLS 1.2 by OpenSSL's names, TLS 1.3). Each connection is served in its own
     thread (the benches probe many at once)."""
 
-    def __init__(self, server, trusted, version=None, require=True, chain=()):
+    def __init__(self, server, trusted, version=None, require=True, chain=(), ciphers=None, tls13_suites=None):
         ctx = SSL.Context(SSL.TLS_METHOD)
         if version is not None:
             ctx.set_min_proto_version(version)
             ctx.set_max_proto_version(version)
+        if ciphers is not None:   # the TLS 1.2 suites it accepts, by OpenSSL's names
+            ctx.set_cipher_list(":".join(ciphers).encode())
+        if tls13_suites is not None:   # the TLS 1.3 suites it accepts
+            assert _lib.SSL_CTX_set_ciphersuites(ctx._context, ":".join(tls13_suites).encode()) == 1
         ctx.use_certificate(crypto.X509.from_cryptography(server.cert))
         ctx.use_privatekey(server.key)
         for extra in chain:   # the certificates the server sends after its own, in this order

@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.mtls import certcore, jsse_profile
+from ansible.module_utils.mtls.cipher_suites import cipher_plan, no_handshake_reason
 from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.expiry import DEFAULT_WARN_DAYS, forecast
 from ansible.module_utils.mtls.links import check_org, discover_all, list_keystores, read_keystore
@@ -92,8 +93,9 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
     targets = []
     for link in links:
         if link.tls_enabled and link.host and link.port:
+            suites = link_suites(link)
             for version in link_tls_versions(link, prof, tls_versions):
-                targets.append((link.host, int(link.port), link.sni if use_sni else None, version))
+                targets.append((link.host, int(link.port), link.sni if use_sni else None, version) + suites)
     runner = probe_fn or probe_many
     probes = runner(targets, max_workers=max_workers, timeout=probe_timeout, at=at)
 
@@ -109,13 +111,16 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
 
         versions = link_tls_versions(link, prof, tls_versions)
         key = (link.host, int(link.port) if link.port else None, link.sni if use_sni else None)
-        per_version = [(v, probes.get(key + (v,))) for v in versions]
+        per_version = [(v, probes.get(key + (v,) + link_suites(link))) for v in versions]
         if link.tls_enabled and link.host and link.port and not versions:
             per_version = [(None, no_protocol_probe(link, prof))]
         result, pr, tls = decide_per_version(per_version, decide, versions, prof)
         result = verdicts_restart_pending(result, link.env, link.keystore.name, restart_pending)
         row = _link_row(link, ks, pr, result, at)
         row["tls_versions"] = tls
+        plan = cipher_plan(getattr(link.ssl, "ciphers", None))
+        if plan:
+            tls["ciphers"] = {k: plan[k] for k in ("listed", "unknown", "disabled", "tls13", "tls12")}
         chain = (ks or {}).get("aliases", {}).get(link.ssl.key_alias or "", {}).get("chain") or []
         row["expiry"] = forecast(chain, (pr or {}).get("acceptable_ca_names") or (), bag, expiry_warn_days, at)
         rows.append(row)
@@ -145,10 +150,20 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
 
 def link_tls_versions(link, prof, override=None):
     """The TLS versions the MP may negotiate on this link, highest first: the operator's override, else the link's
-    SSLInfo <Protocols>, else the Java profile's client defaults; versions the profile disables are dropped."""
+    SSLInfo <Protocols>, else the Java profile's client defaults; versions the profile disables are dropped, and so
+    are versions none of the link's SSLInfo <Ciphers> works with (cipher_suites.cipher_plan: JSSE offers a version
+    only with a suite for it; a name Java does not know leaves none)."""
     asked = override or [_CANONICAL_VERSION.get(str(p).strip().lower(), str(p).strip()) for p in
                          (getattr(link.ssl, "protocols", None) or [])]
-    return prof.usable_protocols(asked)
+    versions = prof.usable_protocols(asked)
+    plan = cipher_plan(getattr(link.ssl, "ciphers", None))
+    return versions if plan is None else [v for v in versions if v in plan["versions"]]
+
+
+def link_suites(link) -> tuple:
+    """The probe key's part for a link's SSLInfo <Ciphers>: () for the client's defaults, else (the listed names,)."""
+    plan = cipher_plan(getattr(link.ssl, "ciphers", None))
+    return (tuple(plan["listed"]),) if plan else ()
 
 
 _CANONICAL_VERSION = {"tlsv1.3": "TLSv1.3", "tlsv1.2": "TLSv1.2", "tlsv1.1": "TLSv1.1", "tlsv1": "TLSv1",
@@ -156,11 +171,22 @@ _CANONICAL_VERSION = {"tlsv1.3": "TLSv1.3", "tlsv1.2": "TLSv1.2", "tlsv1.1": "TL
 
 
 def no_protocol_probe(link, prof):
-    """The probe a link gets when every TLS version it allows is disabled in the MP's Java: there is no handshake."""
-    return {"host": link.host, "port": link.port, "reachable": False,
-            "error": "the link allows only %s, which Java %s disables (jdk.tls.disabledAlgorithms): the MP cannot "
-                     "open TLS to this backend (\"No appropriate protocol\")" % (
-                         ", ".join(getattr(link.ssl, "protocols", None) or []) or "no protocol", prof.java)}
+    """The probe a link gets when the MP's Java can offer no TLS version on it (every version it allows is disabled,
+    or its SSLInfo <Ciphers> leaves none): there is no handshake."""
+    plan = cipher_plan(getattr(link.ssl, "ciphers", None))
+    why = no_handshake_reason(plan)
+    asked = [_CANONICAL_VERSION.get(str(p).strip().lower(), str(p).strip())
+             for p in (getattr(link.ssl, "protocols", None) or [])]
+    if why is None and plan and prof.usable_protocols(asked):
+        why = ("none of SSLInfo <Ciphers> (%s) works with the TLS versions the link allows (%s): the MP opens no TLS "
+               "connection (\"No appropriate protocol (protocol is disabled or cipher suites are inappropriate)\")" % (
+                   ", ".join(link.ssl.ciphers), ", ".join(getattr(link.ssl, "protocols", None) or [])
+                   or "the defaults of Java %s" % prof.java))
+    if why is None:
+        why = ("the link allows only %s, which Java %s disables (jdk.tls.disabledAlgorithms): the MP cannot open TLS "
+               "to this backend (\"No appropriate protocol\")" % (
+                   ", ".join(getattr(link.ssl, "protocols", None) or []) or "no protocol", prof.java))
+    return {"host": link.host, "port": link.port, "reachable": False, "error": why}
 
 
 def negotiated(pr, version) -> bool:
@@ -173,12 +199,23 @@ def negotiated(pr, version) -> bool:
     return pr.get("protocol") == version  # a recorded probe from before the probe kept the ServerHello's version
 
 
+def refused_in_version(pr, version) -> bool:
+    """Whether the backend took ``version`` from a probe pinned to it and then refused the handshake with an alert other
+    than protocol_version (e.g. handshake_failure: no suite in common). A server picks the version before the suite
+    (OpenSSL; JSSE's ServerHello negotiates the protocol first), so an MP offering this and lower versions meets the
+    same refusal: it does not fall back to a lower version, and neither may the model."""
+    if not version or not pr or not pr.get("reachable"):
+        return False
+    alert = (pr.get("handshake_without_certificate") or {}).get("alert")
+    return bool(alert) and alert != "protocol_version" and not pr.get("client_auth_requested")
+
+
 def decide_per_version(per_version, decide, versions, prof):
     """(result, probe, tls_versions row field) for one link from its probes per version (highest first): the MP
     negotiates the highest version the backend answers, so that version's outcome is the link's verdict."""
     if not per_version:
         return decide(None), None, {"allowed": [], "negotiated": None, "java": prof.java, "per_version": {}}
-    chosen = next(((v, pr) for v, pr in per_version if negotiated(pr, v)), None) or \
+    chosen = next(((v, pr) for v, pr in per_version if negotiated(pr, v) or refused_in_version(pr, v)), None) or \
         next(((v, pr) for v, pr in per_version if pr and pr.get("reachable")), None) or per_version[0]
     result = decide(chosen[1])
     outcomes = {}

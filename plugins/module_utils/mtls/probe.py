@@ -19,6 +19,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible.module_utils.mtls.cipher_suites import cipher_plan, no_handshake_reason
 from ansible.module_utils.mtls.errors import MtlsError
 
 try:
@@ -126,13 +127,15 @@ def _certificate_request(seen):
     return parsed, None
 
 
-def _context(tls_versions, chain=None, key=None):
+def _context(tls_versions, chain=None, key=None, ciphers=None):
     ctx = SSL.Context(SSL.TLS_METHOD)
     ctx.set_verify(SSL.VERIFY_NONE, lambda *a: True)
     if tls_versions:
         versions = [getattr(SSL, PROTOCOLS[v]) for v in tls_versions]
         ctx.set_min_proto_version(min(versions))
         ctx.set_max_proto_version(max(versions))
+    if ciphers:
+        _offer_suites(ctx, ciphers)
     if chain:
         from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
         from OpenSSL import crypto
@@ -146,8 +149,24 @@ def _context(tls_versions, chain=None, key=None):
     return ctx
 
 
+def _offer_suites(ctx, ciphers):
+    """Offer exactly the suites a JSSE client with SSLInfo <Ciphers> ``ciphers`` offers (cipher_suites.cipher_plan):
+    its TLS 1.2 suites by OpenSSL's names, its TLS 1.3 suites; a version left without a suite is not offered."""
+    plan = cipher_plan(ciphers)
+    if plan["unknown"] or not plan["versions"]:
+        raise MtlsError(no_handshake_reason(plan))
+    if plan["openssl12"]:
+        ctx.set_cipher_list(":".join(plan["openssl12"]).encode())
+    else:
+        ctx.set_min_proto_version(SSL.TLS1_3_VERSION)
+    if _lib.SSL_CTX_set_ciphersuites(ctx._context, ":".join(plan["tls13"]).encode()) != 1:
+        raise MtlsError("OpenSSL refused the TLS 1.3 suites %s" % ", ".join(plan["tls13"]))
+    if not plan["tls13"]:
+        ctx.set_max_proto_version(SSL.TLS1_2_VERSION)
+
+
 def handshake(host, port, server_name=None, timeout=10.0, tls_versions=None, chain=None, key=None,
-              http_request=True):
+              http_request=True, ciphers=None):
     """One real TLS connection. Returns a dict (never raises for network/TLS failures)."""
     out = {"reachable": False, "error": None, "protocol": None, "cipher": None, "client_auth_requested": False,
            "acceptable_ca_names": [], "server_chain": [], "completed": False, "alert": None, "alert_text": None,
@@ -166,7 +185,7 @@ def handshake(host, port, server_name=None, timeout=10.0, tls_versions=None, cha
     out["reachable"] = True
     states = []
     try:
-        ctx = _context(tls_versions, chain, key)
+        ctx = _context(tls_versions, chain, key, ciphers)
         ctx.set_info_callback(lambda c, where, ret: states.append(c.get_state_string()))
         requests_seen = []
         keep_alive = _record_certificate_request(ctx, requests_seen)  # noqa: F841  (the callback must outlive ctx use)
@@ -275,8 +294,9 @@ def _dn_forms(names):
 
 
 def probe(host, port, server_name=None, timeout=10.0, tls_versions=None, client_chain=None, client_key=None,
-          attempt_handshake=True, key_manager="SunX509", at=None):
-    """Probe a backend; with client_chain/client_key also predict (JSSE model) and test what the MP would send."""
+          attempt_handshake=True, key_manager="SunX509", at=None, ciphers=None):
+    """Probe a backend; with client_chain/client_key also predict (JSSE model) and test what the MP would send.
+    ciphers: the link's SSLInfo <Ciphers> (Java's names): only the suites a JSSE client offers with it are offered."""
     from ansible.module_utils.mtls import certcore
 
     if not host or not port:
@@ -284,9 +304,12 @@ def probe(host, port, server_name=None, timeout=10.0, tls_versions=None, client_
     for v in tls_versions or []:
         if v not in PROTOCOLS:
             raise MtlsError("unknown TLS version %r (use one of %s)" % (v, ", ".join(sorted(PROTOCOLS))))
+    if ciphers and no_handshake_reason(cipher_plan(ciphers)):
+        raise MtlsError(no_handshake_reason(cipher_plan(ciphers)))
     if client_chain and client_key is None and attempt_handshake:
         raise MtlsError("client_chain was given without client_key: a handshake with a certificate needs its key")
-    first = handshake(host, port, server_name, timeout, tls_versions, http_request=attempt_handshake)
+    first = handshake(host, port, server_name, timeout, tls_versions, http_request=attempt_handshake,
+                      ciphers=ciphers)
     rfc, ossl = _dn_forms(first["acceptable_ca_names"])
     result = {
         "host": host, "port": int(port), "server_name": server_name, "reachable": first["reachable"],
@@ -314,7 +337,7 @@ def probe(host, port, server_name=None, timeout=10.0, tls_versions=None, client_
         if attempt_handshake:
             if sel.sent and first["client_auth_requested"]:
                 second = handshake(host, port, server_name, timeout, tls_versions, chain=list(client_chain),
-                                   key=client_key)
+                                   key=client_key, ciphers=ciphers)
                 result["handshake"] = _outcome(second)
             else:
                 result["handshake"] = dict(result["handshake_without_certificate"])
@@ -347,12 +370,13 @@ def _outcome(h):
 
 
 def probe_many(targets, max_workers=8, **common):
-    """Probe distinct (host, port, server_name[, tls_version]) targets concurrently. Returns {target tuple: result};
-    a target with a TLS version is probed with that version only (its key keeps the version)."""
+    """Probe distinct (host, port, server_name[, tls_version[, ciphers]]) targets concurrently. Returns {target tuple:
+    result}; a target with a TLS version is probed with that version only, one with ciphers (a tuple of Java's names,
+    a link's SSLInfo <Ciphers>) offers only those suites (its key keeps both)."""
     keys = []
     seen = set()
     for t in targets:
-        key = (t[0], int(t[1]), t[2] if len(t) > 2 else None) + ((t[3],) if len(t) > 3 else ())
+        key = (t[0], int(t[1]), t[2] if len(t) > 2 else None) + tuple(t[3:5])
         if key not in seen:
             seen.add(key)
             keys.append(key)
@@ -362,7 +386,9 @@ def probe_many(targets, max_workers=8, **common):
 
     def run(key):
         try:
-            args = dict(common, tls_versions=[key[3]]) if len(key) > 3 and key[3] else common
+            args = dict(common, tls_versions=[key[3]]) if len(key) > 3 and key[3] else dict(common)
+            if len(key) > 4 and key[4]:
+                args["ciphers"] = list(key[4])
             return key, probe(key[0], key[1], server_name=key[2], **args)
         except MtlsError as exc:
             return key, {"host": key[0], "port": key[1], "server_name": key[2], "reachable": False,

@@ -53,7 +53,8 @@ class TlsServer:
     """An in-process OpenSSL server (pyOpenSSL, libssl's own verification) on 127.0.0.1 that requires a client
     certificate issued under one of the trusted CAs (also named in its CertificateRequest) and answers HTTP 200 when
     the handshake completes; one TLS version, or any when version is None; ``chain``: the certificates it sends after
-    its own; ``ciphers`` / ``tls13_suites``: the only suites it accepts (TLS 1.2 by OpenSSL's names, TLS 1.3). Each connection is served in its own
+    its own; ``ciphers`` / ``tls13_suites``: the only suites it accepts (TLS 1.2 by OpenSSL's names, TLS 1.3).
+    Each connection is served in its own
     thread (the benches probe many at once)."""
 
     def __init__(self, server, trusted, version=None, require=True, chain=(), ciphers=None, tls13_suites=None):

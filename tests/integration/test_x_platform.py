@@ -223,6 +223,30 @@ def test_a_truststore_that_does_not_trust_the_backend_is_server_not_trusted_on_x
     assert requests.get(xlab["mp_url"] + basepath, timeout=30).status_code == 200
 
 
+def test_sslinfo_ciphers_the_backend_cannot_use_are_backend_unreachable_on_x_too(xlab):
+    """X's TlsInfo.ciphers are Java's standard names (apigee-x.yaml): the lab MP offers only those and the backend
+    refuses (503); the diagnosis says backend_unreachable, never ok. The target server is restored."""
+    import copy
+
+    client = ApigeeClient(xlab["mgmt_url"], xlab["org"], platform="x",
+                          service_account_file=xlab["service_account_file"])
+    path = "/environments/test/targetservers/ts-healthy-jsse"
+    original = client.get(path, cache=False)
+    changed = copy.deepcopy(original)
+    changed["sSLInfo"]["ciphers"] = ["TLS_DHE_DSS_WITH_AES_128_GCM_SHA256"]
+    basepath = next(lk["basepath"] for lk in xlab["links"] if lk["id"] == "targetserver:test/ts-healthy-jsse")
+    client.put(path, json=changed)
+    try:
+        assert requests.get(xlab["mp_url"] + basepath, timeout=30).status_code == 503
+        report = run_diagnosis(client, ["test"], key_manager=xlab["mp"]["key_manager"], java=xlab["mp"]["java"],
+                               target_servers=["ts-healthy-jsse"], proxies=[])
+        row = next(r for r in report["links"] if r["id"] == "targetserver:test/ts-healthy-jsse")
+        assert row["verdict"] == "backend_unreachable", row["verdict"]
+    finally:
+        client.put(path, json=original)
+    assert requests.get(xlab["mp_url"] + basepath, timeout=30).status_code == 200
+
+
 def test_the_fixes_write_what_apigee_x_takes(xlab):
     """Turning client auth on: a target server keeps X's JSON booleans; a proxy gets a new revision, deployed without
     a body. An alias updated in place says ignoreExpiryValidation. (This test changes the lab: it runs last.)"""

@@ -114,3 +114,13 @@ def point_at_untrusting_truststore(client, state: str, target_server: str = "ts-
     changed["sSLInfo"]["trustStore"] = "clientrootonly"
     client.put(base + "/targetservers/" + target_server, json=changed)
     return original, changed
+
+
+def lab_client(lab: dict):
+    """An ApigeeClient on a running Edge lab (its manifest), with one retry."""
+    from ansible.module_utils.mtls.apigee.client import ApigeeClient
+
+    with open(lab["password_file"], encoding="utf-8") as fh:
+        password = fh.read().strip()
+    return ApigeeClient(mgmt_url=lab["mgmt_url"], org=lab["org"], username=lab["username"], password=password,
+                        retries=1)

@@ -6,8 +6,9 @@ import copy
 
 import pytest
 import requests
-from ansible.module_utils.mtls.apigee.client import ApigeeClient
 from ansible.module_utils.mtls.diagnosis import run_diagnosis
+
+from tests.helpers.lab import lab_client
 
 pytestmark = pytest.mark.integration
 MUTATES_LAB = True  # see tests/integration/conftest.py
@@ -15,16 +16,9 @@ LINK = "targetserver:test/ts-healthy-jsse"
 PATH = "/environments/test/targetservers/ts-healthy-jsse"
 
 
-def _client(lab):
-    with open(lab["password_file"], encoding="utf-8") as fh:
-        password = fh.read().strip()
-    return ApigeeClient(mgmt_url=lab["mgmt_url"], org=lab["org"], username=lab["username"], password=password,
-                        retries=1)
-
-
 @pytest.fixture(scope="module")
 def original(lab):
-    client = _client(lab)
+    client = lab_client(lab)
     ts = client.get(PATH, cache=False)
     yield ts
     client.put(PATH, json=ts)
@@ -33,9 +27,9 @@ def original(lab):
 def _with_ciphers(lab, original, ciphers):
     ts = copy.deepcopy(original)
     ts["sSLInfo"]["ciphers"] = ciphers
-    _client(lab).put(PATH, json=ts)
+    lab_client(lab).put(PATH, json=ts)
     call = requests.get(lab["mp_url"] + next(lk["basepath"] for lk in lab["links"] if lk["id"] == LINK), timeout=30)
-    report = run_diagnosis(_client(lab), ["test"], key_manager=lab["mp"]["key_manager"], target_servers=[
+    report = run_diagnosis(lab_client(lab), ["test"], key_manager=lab["mp"]["key_manager"], target_servers=[
         "ts-healthy-jsse"], proxies=[])
     return call, next(r for r in report["links"] if r["id"] == LINK)
 

@@ -3,27 +3,19 @@ TrustStore does not hold the CA of its backend fails at the lab's real JSSE MP (
 diagnosis says server_not_trusted, never ok; with IgnoreValidationErrors the same link works and is ok."""
 import pytest
 import requests
-from ansible.module_utils.mtls.apigee.client import ApigeeClient
 from ansible.module_utils.mtls.diagnosis import run_diagnosis
 
-from tests.helpers.lab import point_at_untrusting_truststore
+from tests.helpers.lab import lab_client, point_at_untrusting_truststore
 
 pytestmark = pytest.mark.integration
 MUTATES_LAB = True  # see tests/integration/conftest.py
 LINK = "targetserver:test/ts-healthy-jsse"
 
 
-def _client(lab):
-    with open(lab["password_file"], encoding="utf-8") as fh:
-        password = fh.read().strip()
-    return ApigeeClient(mgmt_url=lab["mgmt_url"], org=lab["org"], username=lab["username"], password=password,
-                        retries=1)
-
-
 @pytest.fixture(scope="module")
 def untrusting(lab):
     """ts-healthy-jsse pointed at a truststore that holds the client root only (not the backends' server CA)."""
-    client = _client(lab)
+    client = lab_client(lab)
     _original, ts = point_at_untrusting_truststore(client, lab["state"])
     return client, ts
 
@@ -39,7 +31,7 @@ def test_the_mp_fails_and_the_diagnosis_says_server_not_trusted(lab, untrusting)
                          timeout=10).json()["traces"]
     cause = trace[-1]["error"]["cause"]
     assert cause.startswith("PKIX path building failed")   # the real JSSE, before any client certificate
-    report = run_diagnosis(_client(lab), ["test"], key_manager=lab["mp"]["key_manager"])
+    report = run_diagnosis(lab_client(lab), ["test"], key_manager=lab["mp"]["key_manager"])
     rows = {r["id"]: r for r in report["links"]}
     row = rows[LINK]
     assert row["verdict"] == "server_not_trusted" and row["remediation"]["action"] == "manual"
@@ -55,6 +47,6 @@ def test_with_validation_errors_ignored_the_link_works_and_is_ok(lab, untrusting
     ts["sSLInfo"]["ignoreValidationErrors"] = True
     client.put("/environments/test/targetservers/ts-healthy-jsse", json=ts)
     assert requests.get(_basepath(lab), timeout=30).status_code == 200
-    report = run_diagnosis(_client(lab), ["test"], key_manager=lab["mp"]["key_manager"])
+    report = run_diagnosis(lab_client(lab), ["test"], key_manager=lab["mp"]["key_manager"])
     row = next(r for r in report["links"] if r["id"] == LINK)
     assert row["verdict"] == "ok" and row["evidence"]["server_trust"]["checked"] is False

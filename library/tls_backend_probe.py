@@ -42,6 +42,15 @@ options:
     elements: str
     choices: [TLSv1.2, TLSv1.3]
     default: []
+  ciphers:
+    description:
+      - A link's SSLInfo C(<Ciphers>) (Java's standard names, e.g. C(TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)) - the
+        probe offers only the suites the MP's JSSE client offers with that list (suites Java disables are left out).
+      - A name Java does not know is an error, as it is for the MP (C(Unsupported CipherSuite)). Empty - OpenSSL's
+        defaults.
+    type: list
+    elements: str
+    default: []
   client_chain:
     description: Client certificate chain (leaf first) as PEM text or a path to a PEM file.
     type: str
@@ -182,7 +191,8 @@ def run_probe(p):
     sni = (p["server_name"] or p["host"]) if p["sni"] else None
     result = probe(p["host"], p["port"], server_name=sni, timeout=p["timeout"],
                    tls_versions=p["tls_versions"] or None, client_chain=chain, client_key=key,
-                   attempt_handshake=p["attempt_handshake"], key_manager=p["key_manager"])
+                   attempt_handshake=p["attempt_handshake"], key_manager=p["key_manager"],
+                   ciphers=p["ciphers"] or None)
     return public_probe(result)
 
 
@@ -194,6 +204,7 @@ def main():
         "sni": {"type": "bool", "default": True},
         "timeout": {"type": "float", "default": 10},
         "tls_versions": {"type": "list", "elements": "str", "default": [], "choices": ["TLSv1.2", "TLSv1.3"]},
+        "ciphers": {"type": "list", "elements": "str", "default": []},
         "client_chain": {"type": "str"},
         "client_key": {"type": "str", "no_log": True},
         "client_key_password": {"type": "str", "no_log": True},

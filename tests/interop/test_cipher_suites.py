@@ -161,3 +161,31 @@ def test_no_handshake_reasons_name_the_cause():
     assert "Unsupported CipherSuite" in no_handshake_reason(cipher_plan([ECDHE_128, "AES128-SHA"]))
     assert "No appropriate protocol" in no_handshake_reason(cipher_plan(["TLS_RSA_WITH_3DES_EDE_CBC_SHA"]))
     assert no_handshake_reason(cipher_plan(["TLS_RSA_WITH_3DES_EDE_CBC_SHA", ECDHE_128])) is None
+
+
+def _probe_module(port, ciphers):
+    """Module tls_backend_probe run by ansible (ad hoc, on localhost) with the given ciphers."""
+    import json
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    args = json.dumps({"host": "127.0.0.1", "port": port, "sni": False, "timeout": 5, "ciphers": ciphers})
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m",
+                          "tls_backend_probe", "-a", args, "-o"], cwd=root, capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"),
+                                               ANSIBLE_NOCOLOR="1"))
+    return res.returncode, res.stdout + res.stderr
+
+
+def test_the_probe_module_offers_the_links_suites(pki):
+    root, leaf = pki
+    srv = TlsServer(leaf, [], SSL.TLS1_2_VERSION, require=False, ciphers=["ECDHE-RSA-AES256-GCM-SHA384"])
+    try:
+        rc, shared = _probe_module(srv.port, [ECDHE_256])
+        assert rc == 0 and '"completed": true' in shared and "ECDHE-RSA-AES256-GCM-SHA384" in shared, shared
+        rc, none_shared = _probe_module(srv.port, [ECDHE_128])
+        assert rc == 0 and '"completed": false' in none_shared and "handshake_failure" in none_shared, none_shared
+        rc, bad = _probe_module(srv.port, [ECDHE_128, "AES128-SHA"])
+        assert rc != 0 and "Unsupported CipherSuite" in bad and "AES128-SHA" in bad, bad
+    finally:
+        srv.close()

@@ -1,4 +1,4 @@
-"""A link's SSLInfo <Ciphers>, decided by the model (cipher_suites.py, the diagnosis' TLS versions and the probe that
+"""A link's SSLInfo <Ciphers> (and the names in its <Protocols>), decided by the model (cipher_suites.py, the diagnosis' TLS versions and the probe that
 offers the same suites) and by real JSSE.
 
 The client is the lab MP's own JSSE client (lab/java/MpClient.java: ``setEnabledCipherSuites`` with the link's list, as
@@ -54,6 +54,10 @@ CASES = [
     ("tls13_only_link_against_both_versions", None, None, None, ["TLSv1.3"], [ECDHE_128, "TLS_AES_128_GCM_SHA256"],
      True),
     ("only_the_signalling_value", None, None, None, [], [SCSV], False),
+    # <Protocols> names are exact in JSSE too: one it does not know fails the whole list
+    ("a_protocol_name_in_lower_case", None, None, None, ["tlsv1.2"], [], False),
+    ("tls_1_0_spelled_with_a_zero", None, None, None, ["TLSv1.0", "TLSv1.2"], [], False),
+    ("protocols_as_java_names_them", None, None, None, ["TLSv1.2"], [], True),
     ("the_signalling_value_and_a_disabled_suite", None, None, None, [], [SCSV, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"], False),
 ]
 VERSIONS = {"TLSv1.2": SSL.TLS1_2_VERSION, "TLSv1.3": SSL.TLS1_3_VERSION}
@@ -110,7 +114,8 @@ def test_the_model_opens_tls_exactly_when_jsse_does(jsse, pki, case):
             said = result["remediation"]["text"] + " " + (chosen or {}).get("error", "")
             jsse_said = real.get("message", "")
             assert any(w in jsse_said and w in said for w in ("Unsupported CipherSuite", "No appropriate protocol",
-                                                             "No negotiable cipher suite")), (jsse_said, said)
+                                                             "No negotiable cipher suite", "Unsupported protocol")), \
+                (jsse_said, said)
     else:
         assert chosen["protocol"] == real["protocol"], (chosen["protocol"], real["protocol"])
         assert chosen["cipher"] is not None

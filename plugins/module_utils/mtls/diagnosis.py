@@ -153,8 +153,9 @@ def link_tls_versions(link, prof, override=None):
     SSLInfo <Protocols>, else the Java profile's client defaults; versions the profile disables are dropped, and so
     are versions none of the link's SSLInfo <Ciphers> works with (cipher_suites.cipher_plan: JSSE offers a version
     only with a suite for it; a name Java does not know leaves none)."""
-    asked = override or [_CANONICAL_VERSION.get(str(p).strip().lower(), str(p).strip()) for p in
-                         (getattr(link.ssl, "protocols", None) or [])]
+    if not override and unknown_protocols(link):
+        return []   # JSSE refuses the whole list: no version at all
+    asked = override or link_protocols(link)
     versions = prof.usable_protocols(asked)
     plan = cipher_plan(getattr(link.ssl, "ciphers", None))
     return versions if plan is None else [v for v in versions if v in plan["versions"]]
@@ -166,8 +167,14 @@ def link_suites(link) -> tuple:
     return (tuple(plan["listed"]),) if plan else ()
 
 
-_CANONICAL_VERSION = {"tlsv1.3": "TLSv1.3", "tlsv1.2": "TLSv1.2", "tlsv1.1": "TLSv1.1", "tlsv1": "TLSv1",
-                      "tlsv1.0": "TLSv1", "sslv3": "SSLv3"}
+def link_protocols(link) -> list:
+    """The link's SSLInfo <Protocols> as written (JSSE takes the names exactly as they are)."""
+    return [str(p).strip() for p in (getattr(link.ssl, "protocols", None) or []) if str(p).strip()]
+
+
+def unknown_protocols(link) -> list:
+    """The names in the link's <Protocols> that Java does not know (setEnabledProtocols: "Unsupported protocol")."""
+    return [p for p in link_protocols(link) if p not in jsse_profile.JSSE_PROTOCOL_NAMES]
 
 
 def no_protocol_probe(link, prof):
@@ -175,8 +182,11 @@ def no_protocol_probe(link, prof):
     or its SSLInfo <Ciphers> leaves none): there is no handshake."""
     plan = cipher_plan(getattr(link.ssl, "ciphers", None))
     why = no_handshake_reason(plan)
-    asked = [_CANONICAL_VERSION.get(str(p).strip().lower(), str(p).strip())
-             for p in (getattr(link.ssl, "protocols", None) or [])]
+    unknown = unknown_protocols(link)
+    if unknown:
+        why = ("SSLInfo <Protocols> names %s, which Java does not know (its names are exact: TLSv1.2, TLSv1.3): JSSE "
+               "refuses the list (\"Unsupported protocol\"), so the MP opens no TLS connection" % ", ".join(unknown))
+    asked = link_protocols(link)
     if why is None and plan and prof.usable_protocols(asked):
         why = ("none of SSLInfo <Ciphers> (%s) works with the TLS versions the link allows (%s): the MP opens no TLS "
                "connection (\"No appropriate protocol (protocol is disabled or cipher suites are inappropriate)\")" % (

@@ -42,6 +42,11 @@ class JsseProfile:
         return [p for p in order if p in wanted]
 
 
+# the names SSLSocket.setEnabledProtocols takes (ProtocolVersion's names, compared exactly: "tlsv1.2", "TLSv1.0" or
+# "TLS1.2" throw IllegalArgumentException "Unsupported protocol"; measured with JDK 17.0.15 in
+# tests/interop/test_cipher_suites.py). SSLv2Hello is a ClientHello format, never a version of its own.
+JSSE_PROTOCOL_NAMES = ("TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1", "SSLv3", "SSLv2Hello")
+
 PROFILES = {
     "17": JsseProfile("17"),
     "17-sha1-off": JsseProfile("17-sha1-off", sha1_handshake_signatures=False),

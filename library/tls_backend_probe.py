@@ -26,7 +26,10 @@ options:
     type: int
     required: true
   server_name:
-    description: SNI to send; defaults to O(host). Set O(sni=false) for Private Cloud MPs with SNI off.
+    description:
+      - SNI to send, as given. Without it, what a JSSE client sends for O(host) - no SNI for an IP address or a name
+        without a dot (C(backend), C(localhost)), a trailing dot dropped. Set O(sni=false) for Private Cloud MPs with
+        SNI off.
     type: str
   sni:
     description: Send SNI at all.
@@ -175,6 +178,7 @@ from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.material import read_material
 from ansible.module_utils.mtls.module_ansible import MtlsModule
 from ansible.module_utils.mtls.probe import probe, public_probe
+from ansible.module_utils.mtls.server_trust import jsse_sni
 
 
 def run_probe(p):
@@ -188,7 +192,7 @@ def run_probe(p):
         del data
         if chain and not certcore.key_matches_certificate(key, chain[0]):
             raise MtlsError("client_key does not match the first certificate of client_chain")
-    sni = (p["server_name"] or p["host"]) if p["sni"] else None
+    sni = (p["server_name"] or jsse_sni(p["host"])) if p["sni"] else None
     result = probe(p["host"], p["port"], server_name=sni, timeout=p["timeout"],
                    tls_versions=p["tls_versions"] or None, client_chain=chain, client_key=key,
                    attempt_handshake=p["attempt_handshake"], key_manager=p["key_manager"],

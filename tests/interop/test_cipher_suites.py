@@ -1,5 +1,5 @@
-"""A link's SSLInfo <Ciphers> (and the names in its <Protocols>), decided by the model (cipher_suites.py, the diagnosis' TLS versions and the probe that
-offers the same suites) and by real JSSE.
+"""A link's SSLInfo <Ciphers> (and the names in its <Protocols>), decided by the model (cipher_suites.py, the
+diagnosis' TLS versions and the probe that offers the same suites) and by real JSSE.
 
 The client is the lab MP's own JSSE client (lab/java/MpClient.java: ``setEnabledCipherSuites`` with the link's list, as
 the MP applies SSLInfo <Ciphers>); the backend is an OpenSSL server accepting only some suites. For every case the model

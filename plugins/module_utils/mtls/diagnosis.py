@@ -19,6 +19,7 @@ from ansible.module_utils.mtls.material import load_ca_bundle
 from ansible.module_utils.mtls.mp_log import MP_LOG_MAX_IDS, attach_mp_log_evidence, resolve_hosts
 from ansible.module_utils.mtls.probe import probe_many, public_probe
 from ansible.module_utils.mtls.report import SCHEMA_VERSION, jsonable
+from ansible.module_utils.mtls.server_trust import jsse_sni
 from ansible.module_utils.mtls.verdicts import diagnose, summarize
 from ansible.module_utils.mtls.verdicts import restart_pending as verdicts_restart_pending
 
@@ -95,7 +96,8 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
         if link.tls_enabled and link.host and link.port:
             suites = link_suites(link)
             for version in link_tls_versions(link, prof, tls_versions):
-                targets.append((link.host, int(link.port), link.sni if use_sni else None, version) + suites)
+                targets.append((link.host, int(link.port), jsse_sni(link.sni) if use_sni else None, version) +
+                               suites)
     runner = probe_fn or probe_many
     probes = runner(targets, max_workers=max_workers, timeout=probe_timeout, at=at)
 
@@ -110,7 +112,7 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
                             truststore=ts)
 
         versions = link_tls_versions(link, prof, tls_versions)
-        key = (link.host, int(link.port) if link.port else None, link.sni if use_sni else None)
+        key = (link.host, int(link.port) if link.port else None, jsse_sni(link.sni) if use_sni else None)
         per_version = [(v, probes.get(key + (v,) + link_suites(link))) for v in versions]
         if link.tls_enabled and link.host and link.port and not versions:
             per_version = [(None, no_protocol_probe(link, prof))]

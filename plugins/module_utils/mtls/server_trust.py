@@ -240,12 +240,23 @@ def host_matches(cert, host: str) -> bool:
     return False
 
 
-def sends_sni(host: str | None) -> bool:
-    """JSSE sends SNI for a host name, never for an IP address literal."""
+def jsse_sni(host: str | None) -> str | None:
+    """The server name a JSSE client sends in SNI when it connects to ``host`` (Utilities.rawToSNIHostName, measured
+    with JDK 17.0.15 in tests/interop/test_sni.py): one trailing dot dropped, then only a name with a dot after its
+    first character that is not an IP address literal -- ``backend`` or ``localhost`` gets no SNI at all,
+    ``backend.svc.`` is sent as ``backend.svc``. None: no SNI."""
     if not host:
-        return False
+        return None
+    name = host[:-1] if host.endswith(".") else host
+    if name.find(".") <= 0 or name.endswith("."):
+        return None
     try:
-        ipaddress.ip_address(host.strip("[]"))
-        return False
+        ipaddress.ip_address(name.strip("[]"))
+        return None
     except ValueError:
-        return True
+        return name
+
+
+def sends_sni(host: str | None) -> bool:
+    """Whether JSSE sends SNI for this host (jsse_sni)."""
+    return jsse_sni(host) is not None

@@ -50,7 +50,7 @@ from ansible.module_utils.mtls.certificate_request import (
     key_label,
 )
 from ansible.module_utils.mtls.links import flow_variables_of
-from ansible.module_utils.mtls.server_trust import host_matches, sends_sni, server_trust
+from ansible.module_utils.mtls.server_trust import host_matches, jsse_sni, sends_sni, server_trust
 
 VERDICTS = (
     "ok", "backend_no_client_auth", "backend_unreachable", "tls_disabled", "client_auth_disabled",
@@ -460,7 +460,8 @@ def _server_trust(lv, ev, truststore, probe, at):
     name = lv["truststore"] or lv["truststore_declared"]
     sent = list(probe.get("server_certificates") or [])
     if sent and sends_sni(lv["sni"]):
-        ev["host_name"] = {"host": lv["sni"], "sni": True, "matches": host_matches(sent[0], lv["sni"])}
+        ev["host_name"] = {"host": jsse_sni(lv["sni"]), "sni": True,
+                           "matches": host_matches(sent[0], jsse_sni(lv["sni"]))}
     if not lv["truststore_declared"]:
         ev["server_trust"] = {"checked": False, "truststore": None,
                               "reason": "no TrustStore in SSLInfo: the MP accepts the backend's certificate unchecked"}

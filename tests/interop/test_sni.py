@@ -92,7 +92,8 @@ def test_the_probe_sends_the_sni_jsse_sends(tmp_path):
         ours = srv.seen[len(jsse):]
     finally:
         srv.sock.close()
-    assert dict(zip(HOSTS, jsse, strict=True)) == {"backend": None, "backend.svc": "backend.svc", "backend.svc.": "backend.svc",
-                                      "orders.ns.svc.cluster.local": "orders.ns.svc.cluster.local",
-                                      "10.0.0.1": None, "localhost": None, "api.example.org": "api.example.org"}
+    assert dict(zip(HOSTS, jsse, strict=True)) == {
+        "backend": None, "backend.svc": "backend.svc", "backend.svc.": "backend.svc",
+        "orders.ns.svc.cluster.local": "orders.ns.svc.cluster.local", "10.0.0.1": None, "localhost": None,
+        "api.example.org": "api.example.org"}
     assert ours == jsse

@@ -194,3 +194,13 @@ def test_the_probe_module_offers_the_links_suites(pki):
         assert rc != 0 and "Unsupported CipherSuite" in bad and "AES128-SHA" in bad, bad
     finally:
         srv.close()
+
+
+def test_what_the_java_17_table_cannot_tell_for_older_javas_is_named():
+    from ansible.module_utils.mtls.cipher_suites import unmeasured_for
+
+    plan = cipher_plan(["TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", ECDHE_128, "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA"])
+    assert unmeasured_for(plan, "17") == [] and unmeasured_for(plan, "17-sha1-off") == []
+    assert unmeasured_for(plan, "11") == unmeasured_for(plan, "8") == [
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA"]
+    assert unmeasured_for(None, "8") == []

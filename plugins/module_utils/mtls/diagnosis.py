@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.mtls import certcore, jsse_profile
-from ansible.module_utils.mtls.cipher_suites import cipher_plan, no_handshake_reason
+from ansible.module_utils.mtls.cipher_suites import cipher_plan, no_handshake_reason, unmeasured_for
 from ansible.module_utils.mtls.errors import MtlsError
 from ansible.module_utils.mtls.expiry import DEFAULT_WARN_DAYS, forecast
 from ansible.module_utils.mtls.links import check_org, discover_all, list_keystores, read_keystore
@@ -123,6 +123,12 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
         plan = cipher_plan(getattr(link.ssl, "ciphers", None))
         if plan:
             tls["ciphers"] = {k: plan[k] for k in ("listed", "unknown", "disabled", "tls13", "tls12")}
+            unmeasured = unmeasured_for(plan, prof.java)
+            if unmeasured:
+                tls["ciphers"]["not_checked"] = unmeasured
+                row["notes"].append("SSLInfo <Ciphers> names %s: how Java %s takes them was not checked (the "
+                                    "suite table is Java 17's); the verdict assumes Java 17's handling" % (
+                                        ", ".join(unmeasured), prof.java))
         chain = (ks or {}).get("aliases", {}).get(link.ssl.key_alias or "", {}).get("chain") or []
         row["expiry"] = forecast(chain, (pr or {}).get("acceptable_ca_names") or (), bag, expiry_warn_days, at)
         rows.append(row)

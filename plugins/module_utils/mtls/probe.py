@@ -152,9 +152,7 @@ def _context(tls_versions, chain=None, key=None, ciphers=None):
 def _offer_suites(ctx, ciphers):
     """Offer exactly the suites a JSSE client with SSLInfo <Ciphers> ``ciphers`` offers (cipher_suites.cipher_plan):
     its TLS 1.2 suites by OpenSSL's names, its TLS 1.3 suites; a version left without a suite is not offered."""
-    plan = cipher_plan(ciphers)
-    if plan["unknown"] or not plan["versions"]:
-        raise MtlsError(no_handshake_reason(plan))
+    plan = cipher_plan(ciphers)   # probe() refused a list with no suite to offer
     if plan["openssl12"]:
         ctx.set_cipher_list(":".join(plan["openssl12"]).encode())
     else:
@@ -304,8 +302,9 @@ def probe(host, port, server_name=None, timeout=10.0, tls_versions=None, client_
     for v in tls_versions or []:
         if v not in PROTOCOLS:
             raise MtlsError("unknown TLS version %r (use one of %s)" % (v, ", ".join(sorted(PROTOCOLS))))
-    if ciphers and no_handshake_reason(cipher_plan(ciphers)):
-        raise MtlsError(no_handshake_reason(cipher_plan(ciphers)))
+    refused = no_handshake_reason(cipher_plan(ciphers)) if ciphers else None
+    if refused:
+        raise MtlsError(refused)
     if client_chain and client_key is None and attempt_handshake:
         raise MtlsError("client_chain was given without client_key: a handshake with a certificate needs its key")
     first = handshake(host, port, server_name, timeout, tls_versions, http_request=attempt_handshake,

@@ -15,7 +15,7 @@ What it does:
 4. runs the naive way (what one Ansible task per link would do: a fresh client per link, the link's own reads,
    its own probe) on a sample of links and extrapolates to all links for the ratio. The per-task overhead of
    Ansible itself (forking a module per task) is not included, so the real ratio is larger.
-Everything is stopped at the end.
+Everything is stopped at the end. MTLS_BENCH_OUTPUT=<folder> keeps each ansible-playbook run's output there.
 """
 from __future__ import annotations
 
@@ -78,6 +78,15 @@ def start_lab(state):
     return lab
 
 
+def keep_output(name, text):
+    """With MTLS_BENCH_OUTPUT=<folder>, one file per ansible-playbook run with its output (e.g. with a task timer)."""
+    folder = os.environ.get("MTLS_BENCH_OUTPUT")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "%s-%d.log" % (name, time.time_ns())), "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+
 def run_playbook(state, envs):
     """ansible-playbook playbooks/diagnose.yml on the bench's lab (inventory/lab reads its lab.json) for envs; its
     wall time and the size of the report it wrote."""
@@ -89,6 +98,7 @@ def run_playbook(state, envs):
                           "-e", json.dumps({"apigee_envs": envs, "mtls_report_dir": reports})],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)
     wall = time.monotonic() - t0
+    keep_output("diagnose-" + "-".join(envs), res.stdout)
     if res.returncode != 0:
         raise SystemExit("diagnose.yml failed:\n%s" % (res.stdout + res.stderr)[-3000:])
     return wall, os.path.getsize(os.path.join(reports, "mtls-report.json"))

@@ -98,11 +98,7 @@ def playbook_pass(lab, state, materials, check=False):
                                                                                               else []),
                          cwd=ds.ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False)
     wall = time.monotonic() - t0
-    if os.environ.get("MTLS_BENCH_OUTPUT"):   # a folder for each run's ansible-playbook output (e.g. with a timer)
-        os.makedirs(os.environ["MTLS_BENCH_OUTPUT"], exist_ok=True)
-        with open(os.path.join(os.environ["MTLS_BENCH_OUTPUT"], "remediate-%d.log" % time.time_ns()), "w",
-                  encoding="utf-8") as fh:
-            fh.write(res.stdout)
+    ds.keep_output("remediate", res.stdout)
     if res.returncode != 0:
         failed = [line for line in res.stdout.splitlines() if line.startswith(("fatal:", "failed:", "TASK ["))]
         raise SystemExit("remediate.yml failed (%d):\n%s\n%s" % (res.returncode, "\n".join(failed[-6:]),

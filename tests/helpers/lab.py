@@ -116,11 +116,22 @@ def point_at_untrusting_truststore(client, state: str, target_server: str = "ts-
     return original, changed
 
 
-def lab_client(lab: dict):
-    """An ApigeeClient on a running Edge lab (its manifest), with one retry."""
+def lab_client(lab: dict, **kw):
+    """An ApigeeClient on a running lab (its manifest), with one retry: the lab's user and password on Edge, its
+    service account key file on Apigee X / hybrid."""
     from ansible.module_utils.mtls.apigee.client import ApigeeClient
 
-    with open(lab["password_file"], encoding="utf-8") as fh:
-        password = fh.read().strip()
-    return ApigeeClient(mgmt_url=lab["mgmt_url"], org=lab["org"], username=lab["username"], password=password,
-                        retries=1)
+    args = {"mgmt_url": lab["mgmt_url"], "org": lab["org"], "retries": 1}
+    if lab.get("platform", "edge") == "edge":
+        with open(lab["password_file"], encoding="utf-8") as fh:
+            args.update(username=lab["username"], password=fh.read().strip())
+    else:
+        args.update(platform=lab["platform"], service_account_file=lab["service_account_file"])
+    args.update(kw)
+    return ApigeeClient(**args)
+
+
+def lab_env(lab: dict, **extra) -> dict:
+    """The environment for an ansible-playbook run on `lab` through inventory/lab (which reads $MTLS_LAB_STATE)."""
+    return dict(os.environ, MTLS_LAB_STATE=lab["state"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+                ANSIBLE_NOCOLOR="1", **extra)

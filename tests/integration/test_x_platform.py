@@ -15,17 +15,19 @@ from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 
 from tests.contract import x_contract
 from tests.helpers.archive import read_archive
-from tests.helpers.lab import point_at_untrusting_truststore, running_lab
+from tests.helpers.lab import point_at_untrusting_truststore
 
 pytestmark = pytest.mark.integration
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+MUTATES_LAB = True   # the fixes and the truststore test change the X lab: it is reset after this file
+
+
 @pytest.fixture(scope="module")
-def xlab(tmp_path_factory):
-    state = str(tmp_path_factory.mktemp("x-lab"))
-    with running_lab(state, "all", platform="x") as manifest:
-        yield manifest
+def xlab(x_lab):
+    """The session's X lab (tests/integration/conftest.py)."""
+    return x_lab
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +119,9 @@ def test_every_link_of_the_x_lab_gets_the_verdict_it_gets_on_edge(xlab):
     with pytest.raises(ApigeeApiError) as err:
         ApigeeClient(xlab["mgmt_url"], "not-a-project", platform="x",
                      service_account_file=xlab["service_account_file"]).get("/environments")
-    assert err.value.status in (403, 404) and "project" in err.value.msg
+    # Apigee X answers a project that does not exist as one it will not show: 403 PERMISSION_DENIED (as quoted in
+    # crossplane-contrib/provider-upjet-gcp#193); the lab does the same, and the error says what it may mean
+    assert err.value.status == 403 and "project 'not-a-project' does not exist" in err.value.msg
 
 
 def _playbook(xlab, name, *args):
@@ -125,23 +129,6 @@ def _playbook(xlab, name, *args):
     return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
                            os.path.join(ROOT, "inventory", "lab"), os.path.join(ROOT, "playbooks", name), *args],
                           capture_output=True, text=True, timeout=600, env=env, cwd=ROOT, check=False)
-
-
-def test_diagnose_playbook_on_the_x_lab(xlab, tmp_path):
-    res = _playbook(xlab, "diagnose.yml", "-e", "mtls_report_dir=%s" % tmp_path)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
-    report = json.load(open(tmp_path / "mtls-report.json", encoding="utf-8"))
-    assert {r["id"]: r["verdict"] for r in report["links"]} == {lk["id"]: lk["expected_verdict"]
-                                                                for lk in xlab["links"]}
-    # the trace went through X's debug sessions (a JSON body, the name Apigee gives, deleted through .../data)
-    trace = next(r for r in report["links"] if r["id"] == "targetserver:test/ts-missing-cert-jsse")["evidence"]["trace"]
-    assert trace["session_deleted"] is True and trace["error_cause"] == "Received fatal alert: bad_certificate"
-    assert len(trace["session"]) == 36
-    # Apigee X / hybrid have no MP system.log (APIGEE-FACTS.md): the X lab offers none, the trace stands alone
-    assert "system_log" not in xlab and "mp_log_records" not in trace
-    assert not any("mp_log" in r["evidence"] for r in report["links"])
-    private = json.load(open(xlab["service_account_file"], encoding="utf-8"))["private_key"].splitlines()[1]
-    assert private not in res.stdout and private not in res.stderr
 
 
 def test_support_bundle_on_the_x_lab(xlab, tmp_path):

@@ -99,6 +99,11 @@ def _before():
     view_args = request.view_args or {}
     req_org = view_args.get("org")
     if req_org is not None:
+        if x_mode() and (store.get_org(req_org) is None or req_org not in g.user.orgs):
+            # Apigee X answers a project that does not exist, is not an Apigee organization or is not the caller's
+            # alike: 403 PERMISSION_DENIED (as quoted in crossplane-contrib/provider-upjet-gcp#193: 'Error 403:
+            # Permission denied on resource "organizations/..."'), never a 404 that would tell them apart
+            raise ApiError(403, "PERMISSION_DENIED", 'Permission denied on resource "organizations/%s"' % req_org)
         if store.get_org(req_org) is None:
             raise ApiError(404, "messaging.config.beans.OrganizationDoesNotExist",
                            "Organization %s does not exist" % req_org)

@@ -521,6 +521,12 @@ class ApigeeClient:
         if status == 403 and "SERVICE_DISABLED" in reasons:
             return ("the Apigee API is not enabled in Google Cloud project %s (HTTP 403%s): enable it (gcloud services "
                     "enable apigee.googleapis.com --project %s)" % (self.org, said, self.org))
+        if status == 403 and (self._norm(path) == "/" or '"organizations/%s"' % self.org in said):
+            # the organization itself refused (Google names the resource it refused in its message)
+            return ("permission denied for %s on %s %s (HTTP 403%s): Google Cloud project %r does not exist, is not an "
+                    "Apigee organization, or the account may not read it (Google answers all three alike); check "
+                    "apigee_org (the project ID) and the account's role (roles/apigee.readOnlyAdmin to diagnose, "
+                    "roles/apigee.admin to fix)" % (who, method, url, said, self.org))
         if status == 403:
             return ("permission denied for %s on %s %s (HTTP 403%s): in project %s it needs a role with this "
                     "permission, such as roles/apigee.admin (or roles/apigee.environmentAdmin for an environment's "

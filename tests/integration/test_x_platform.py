@@ -3,8 +3,6 @@ Google's token endpoint, and the tool's diagnosis reads it through google-auth w
 the same verdicts as on Edge."""
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import requests
@@ -14,7 +12,6 @@ from ansible.module_utils.mtls.diagnosis import run_diagnosis
 from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 
 from tests.contract import x_contract
-from tests.helpers.archive import read_archive
 from tests.helpers.lab import point_at_untrusting_truststore
 
 pytestmark = pytest.mark.integration
@@ -122,39 +119,6 @@ def test_every_link_of_the_x_lab_gets_the_verdict_it_gets_on_edge(xlab):
     # Apigee X answers a project that does not exist as one it will not show: 403 PERMISSION_DENIED (as quoted in
     # crossplane-contrib/provider-upjet-gcp#193); the lab does the same, and the error says what it may mean
     assert err.value.status == 403 and "project 'not-a-project' does not exist" in err.value.msg
-
-
-def _playbook(xlab, name, *args):
-    env = dict(os.environ, MTLS_LAB_STATE=xlab["state"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
-                           os.path.join(ROOT, "inventory", "lab"), os.path.join(ROOT, "playbooks", name), *args],
-                          capture_output=True, text=True, timeout=600, env=env, cwd=ROOT, check=False)
-
-
-def test_support_bundle_on_the_x_lab(xlab, tmp_path):
-    """The support bundle reads X's shapes: the diagnosis, the keystores with each alias's certInfo, the proxy
-    bundles; no MP log (X has none); the service account key never in it."""
-    res = _playbook(xlab, "support_bundle.yml", "-e", "mtls_report_dir=%s" % tmp_path)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
-    bundles = sorted(tmp_path.glob("support-bundle-lab-*.tar.gz"))
-    assert len(bundles) == 1
-    files = read_archive(bundles[0])
-    report = json.loads(files["diagnosis/mtls-report.json"])
-    assert {r["id"]: r["verdict"] for r in report["links"]} == {lk["id"]: lk["expected_verdict"]
-                                                                for lk in xlab["links"]}
-    keystores = {ks["name"]: ks for ks in json.loads(files["apigee/keystores.json"])}
-    healthy = next(lk for lk in xlab["links"] if lk["basepath"] == "/healthy-jsse")
-    alias = next(a for a in keystores[healthy["keystore"]]["aliases"] if a["alias"] == healthy["alias"])
-    assert alias["has_key"] is True and alias["cert_info"] and "subject" in alias["cert_info"][0]
-    broken = [lk for lk in xlab["links"] if lk["expected_verdict"] != "ok"]
-    for link in broken:
-        where = "policies/CallBackend.xml" if link["declared_in"] == "callout" else "targets/default.xml"
-        assert "proxies/%s/revision-%d/apiproxy/%s" % (link["proxy"], link["revision"], where) in files
-    scan = json.loads(files.get("mp-logs/handshake-failures.json") or b"{}")
-    assert not scan.get("groups") and not (files.get("mp-logs/handshake-failures.log") or b"").strip()
-    private = json.load(open(xlab["service_account_file"], encoding="utf-8"))["private_key"].splitlines()[1]
-    assert not [n for n, data in files.items() if private.encode() in data]
-    assert private not in res.stdout + res.stderr
 
 
 def _send(xlab, token, method, path, **kw):

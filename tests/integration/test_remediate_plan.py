@@ -1,6 +1,6 @@
-"""remediate.yml --check on the shared lab (scenario all): the plan for every lab link from the real diagnosis, and a
-missing backend mapping turns the CA fixes into `manual` naming the exact missing input. Check mode writes nothing,
-so the shared lab keeps its broken scenario for the other tests."""
+"""remediate.yml --check on the shared lab (scenario all; Edge and X: any_lab): the plan for every lab link from the
+real diagnosis, and a missing backend mapping turns the CA fixes into `manual` naming the exact missing input. Check
+mode writes nothing, so the shared lab keeps its broken scenario for the other tests."""
 import os
 import subprocess
 import sys
@@ -40,7 +40,8 @@ def rows(out):
     return found
 
 
-def test_plan_for_every_lab_link_and_a_missing_backend_mapping(lab, tmp_path):
+def test_plan_for_every_lab_link_and_a_missing_backend_mapping(any_lab, tmp_path):
+    lab = any_lab
     got = rows(check_run(tmp_path, "-e", "apigee_mtls_remediate_backend_group=no_such_group"))
     for link in lab["links"]:
         rest = got[link["id"]]

@@ -1,5 +1,6 @@
 """Every Apigee module against the lab's management API, as community.crypto tests its modules: converge -> converge
-again is not changed -> check mode is not changed; check mode and bad input write nothing. Uses the empty `prod`
+again is not changed -> check mode is not changed; check mode and bad input write nothing. On Apigee Edge and on
+Apigee X (`any_lab`: the modules with the X connection options, the API read in X's shapes). Uses the empty `prod`
 environment of the session lab so the `test` environment keeps its scenario for the other tests."""
 import json
 import os
@@ -23,14 +24,40 @@ def _password(lab):
         return fh.read().strip()
 
 
+def _is_x(lab):
+    return lab["platform"] != "edge"
+
+
+def _auth(lab):
+    """requests' keyword arguments that authenticate to the lab: Edge's Basic, X's Bearer token (google-auth)."""
+    if not _is_x(lab):
+        return {"auth": (lab["username"], _password(lab))}
+    from ansible.module_utils.mtls.apigee.google_auth import GoogleCredentials
+
+    return {"headers": {"Authorization": "Bearer %s" % GoogleCredentials(lab["service_account_file"]).token()}}
+
+
+def _flag(lab, value):
+    """A target server boolean as the platform writes it: Edge's "true"/"false" strings, X's JSON booleans."""
+    return value if _is_x(lab) else ("true" if value else "false")
+
+
+def _alias_names(lab, keystore_doc):
+    """A keystore's alias names: Edge lists {aliasName}, X lists the names."""
+    return [a if _is_x(lab) else a["aliasName"] for a in keystore_doc["aliases"]]
+
+
 def pki(lab, name):
     return os.path.join(os.path.dirname(lab["password_file"]), "pki", name)
 
 
 def run_play(lab, tmp_path, tasks, check=True, extra_args=()):
     """Run tasks on the lab's apigee host with the connection options as module defaults; returns (rc, output)."""
-    conn = {"mgmt_url": lab["mgmt_url"], "org": lab["org"], "username": lab["username"],
-            "password": "{{ lab_password }}", "retries": 2}
+    conn = {"mgmt_url": lab["mgmt_url"], "org": lab["org"], "retries": 2}
+    if _is_x(lab):
+        conn.update(platform=lab["platform"], service_account_file=lab["service_account_file"])
+    else:
+        conn.update(username=lab["username"], password="{{ lab_password }}")
     play = [{"name": "modules", "hosts": "lab-apigee", "gather_facts": False,
              "vars": {"lab_password": "{{ lookup('ansible.builtin.file', '%s') }}" % lab["password_file"]},
              "module_defaults": {m: conn for m in ("apigee_keystore", "apigee_keystore_alias",
@@ -39,7 +66,8 @@ def run_play(lab, tmp_path, tasks, check=True, extra_args=()):
              "tasks": yaml.safe_load(textwrap.dedent(tasks))}]
     path = tmp_path / "play.yml"
     path.write_text(yaml.safe_dump(play, sort_keys=False))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, MTLS_LAB_STATE=lab["state"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_NOCOLOR="1")
     res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(path), "-i",
                           os.path.join(ROOT, "inventory", "lab"), *extra_args], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
@@ -51,7 +79,7 @@ def run_play(lab, tmp_path, tasks, check=True, extra_args=()):
 
 def api(lab, path):
     return requests.get("%s/v1/organizations/%s/environments/%s/%s" % (lab["mgmt_url"], lab["org"], ENV, path),
-                        auth=(lab["username"], _password(lab)), timeout=10)
+                        timeout=10, **_auth(lab))
 
 
 IDEMPOTENT = """
@@ -75,7 +103,8 @@ def idempotent(module, args):
     return IDEMPOTENT.format(module=module, args=yaml.safe_dump(args, default_flow_style=True).strip())
 
 
-def test_apigee_keystore(lab, tmp_path):
+def test_apigee_keystore(any_lab, tmp_path):
+    lab = any_lab
     run_play(lab, tmp_path, """
     - name: check mode creates nothing
       apigee_keystore: {env: prod, name: itksone}
@@ -98,7 +127,8 @@ def test_apigee_keystore(lab, tmp_path):
     assert api(lab, "keystores/it-ks-two").status_code == 404
 
 
-def test_apigee_reference(lab, tmp_path):
+def test_apigee_reference(any_lab, tmp_path):
+    lab = any_lab
     run_play(lab, tmp_path, textwrap.dedent("""
     - apigee_keystore: {env: prod, name: "{{ item }}"}
       loop: [itrefks1, itrefks2]
@@ -117,16 +147,18 @@ def test_apigee_reference(lab, tmp_path):
     assert rc != 0 and "it-ref" in out and "repoint" in out
 
 
-def test_apigee_truststore_cert(lab, tmp_path):
+def test_apigee_truststore_cert(any_lab, tmp_path):
+    lab = any_lab
     args = {"env": ENV, "truststore": "itts", "certificate": pki(lab, "int-c.pem")}
     run_play(lab, tmp_path, idempotent("apigee_truststore_cert", args))
-    aliases = api(lab, "keystores/itts").json()["aliases"]
-    assert len(aliases) == 1 and aliases[0]["aliasName"].startswith("lab-intermediate-ca-c-")
+    aliases = _alias_names(lab, api(lab, "keystores/itts").json())
+    assert len(aliases) == 1 and aliases[0].startswith("lab-intermediate-ca-c-")
     run_play(lab, tmp_path, idempotent("apigee_truststore_cert", dict(args, state="absent")))
     assert api(lab, "keystores/itts").json()["aliases"] == []
 
 
-def test_apigee_keystore_alias_in_place_rotate_and_bad_input(lab, tmp_path):
+def test_apigee_keystore_alias_in_place_rotate_and_bad_input(any_lab, tmp_path):
+    lab = any_lab
     base = {"env": ENV, "alias": "mp-client-a", "private_key": pki(lab, "mp-client-a.key")}
     # leaf alone + a CA bundle: the module completes the chain itself
     run_play(lab, tmp_path, idempotent("apigee_keystore_alias", dict(base, keystore="italiasks",
@@ -161,41 +193,45 @@ def test_apigee_keystore_alias_in_place_rotate_and_bad_input(lab, tmp_path):
     assert api(lab, "keystores/itbadks").status_code == 404
 
 
-def test_apigee_target_client_auth(lab, tmp_path):
+def test_apigee_target_client_auth(any_lab, tmp_path):
+    lab = any_lab
     ts = {"name": "it-ts-auth", "host": "localhost", "port": 443, "isEnabled": True,
-          "sSLInfo": {"enabled": "true", "clientAuthEnabled": "false", "keyStore": "ref://it-alias-ref",
+          "sSLInfo": {"enabled": _flag(lab, True), "clientAuthEnabled": _flag(lab, False),
+                      "keyStore": "ref://it-alias-ref",
                       "keyAlias": "mp-client-a", "trustStore": "ref://mp-truststore-ref"}}
     url = "%s/v1/organizations/%s/environments/%s/targetservers" % (lab["mgmt_url"], lab["org"], ENV)
-    auth = (lab["username"], _password(lab))
-    requests.post(url, json=ts, auth=auth, timeout=10).raise_for_status()
+    auth = _auth(lab)
+    requests.post(url, json=ts, timeout=10, **auth).raise_for_status()
     try:
         run_play(lab, tmp_path, idempotent("apigee_target_client_auth", {"link_id": "targetserver:prod/it-ts-auth"}))
         got = api(lab, "targetservers/it-ts-auth").json()["sSLInfo"]
-        assert got["clientAuthEnabled"] == "true" and got["keyAlias"] == "mp-client-a"
+        assert got["clientAuthEnabled"] == _flag(lab, True) and got["keyAlias"] == "mp-client-a"
     finally:  # the diagnosis of the shared lab follows target servers: leave none behind
-        requests.delete(url + "/it-ts-auth", auth=auth, timeout=10)
+        requests.delete(url + "/it-ts-auth", timeout=10, **auth)
 
 
-def test_apigee_keystore_alias_rotation_moves_the_links_that_name_the_keystore_directly(lab, tmp_path):
+def test_apigee_keystore_alias_rotation_moves_the_links_that_name_the_keystore_directly(any_lab, tmp_path):
     """Apigee (update-tls-certificate-cloud / -private-cloud) documents, for a keystore named directly in SSLInfo
     (KeyStore itbynameks, not ref://): a new keystore, then update the target server. A rotation does that for the
     target server that names it with this alias, repoints the reference, and keeps the old keystore because another
     target server still names it with another alias (and says so). Run again, nothing changes; with
     update_direct_users false the target server is left alone."""
+    lab = any_lab
     base = {"env": ENV, "alias": "mp-client-a", "private_key": pki(lab, "mp-client-a.key")}
     url = "%s/v1/organizations/%s/environments/%s/targetservers" % (lab["mgmt_url"], lab["org"], ENV)
-    auth = (lab["username"], _password(lab))
+    auth = _auth(lab)
 
     def ts(name, alias):
         return {"name": name, "host": "localhost", "port": 443, "isEnabled": True,
-                "sSLInfo": {"enabled": "true", "clientAuthEnabled": "true", "keyStore": "itbynameks",
+                "sSLInfo": {"enabled": _flag(lab, True), "clientAuthEnabled": _flag(lab, True),
+                            "keyStore": "itbynameks",
                             "keyAlias": alias, "trustStore": "ref://mp-truststore-ref"}}
 
     run_play(lab, tmp_path, idempotent("apigee_keystore_alias", dict(base, keystore="itbynameks",
                                                                        cert_chain=pki(lab, "mp-client-a.pem"),
                                                                        ca_bundle=pki(lab, "int-a.pem"))))
     for name, alias in (("it-ts-byname", "mp-client-a"), ("it-ts-otheralias", "other")):
-        requests.post(url, json=ts(name, alias), auth=auth, timeout=10).raise_for_status()
+        requests.post(url, json=ts(name, alias), timeout=10, **auth).raise_for_status()
     try:
         rotate = dict(base, reference="it-byname-ref", strategy="rotate", cert_chain=pki(lab, "mp-client-a-chain.pem"),
                       ca_bundle=pki(lab, "ca-chain-a.pem"))
@@ -236,7 +272,7 @@ def test_apigee_keystore_alias_rotation_moves_the_links_that_name_the_keystore_d
                      cert_chain=pki(lab, "mp-client-a.pem"), ca_bundle=pki(lab, "int-a.pem"), include_root=False)
         requests.put(url + "/it-ts-byname", json=dict(ts("it-ts-byname", "mp-client-a"),
                                                        sSLInfo=dict(ts("x", "mp-client-a")["sSLInfo"], keyStore=new)),
-                     auth=auth, timeout=10).raise_for_status()
+                     timeout=10, **auth).raise_for_status()
         _, out = run_play(lab, tmp_path, textwrap.dedent("""
         - apigee_keystore_alias: %s
           register: left
@@ -248,13 +284,14 @@ def test_apigee_keystore_alias_rotation_moves_the_links_that_name_the_keystore_d
         assert api(lab, "targetservers/it-ts-byname").json()["sSLInfo"]["keyStore"] == new
     finally:  # the diagnosis of the shared lab follows target servers: leave none behind
         for name in ("it-ts-byname", "it-ts-otheralias"):
-            requests.delete(url + "/" + name, auth=auth, timeout=10)
+            requests.delete(url + "/" + name, timeout=10, **auth)
 
 
 @pytest.mark.parametrize("name", ["..", "."])
-def test_a_dot_name_never_reaches_the_api(lab, tmp_path, name):
+def test_a_dot_name_never_reaches_the_api(any_lab, tmp_path, name):
     """apigee_keystore name=.. state=absent once sent DELETE .../environments/prod/ (only the emulator's 405 stopped
     it); name=. crashed. The name is refused before any request."""
+    lab = any_lab
     for state in ("absent", "present"):
         rc, out = run_play(lab, tmp_path, """
         - apigee_keystore: {env: prod, name: "%s", state: %s}
@@ -296,10 +333,11 @@ def test_a_fix_in_place_is_restart_required_until_the_mp_restarts_and_a_rotation
     assert requests.get(url, timeout=30).status_code == 200
 
 
-def test_apigee_keystore_aliases_applies_every_item_with_one_client(lab, tmp_path):
+def test_apigee_keystore_aliases_applies_every_item_with_one_client(any_lab, tmp_path):
     """Three aliases in one run: converge -> again (not changed) -> check mode (not changed). One run reads what the
     items share once: fewer requests than one apigee_keystore_alias run per item. A bad item fails the run before
     any change, naming it."""
+    lab = any_lab
     key = pki(lab, "mp-client-a.key")
     items = [{"env": ENV, "keystore": "itbatch%d" % i, "alias": "mp-client-a",
               "cert_chain": pki(lab, "mp-client-a.pem"), "ca_bundle": pki(lab, "ca-chain-a.pem"), "private_key": key}

@@ -131,6 +131,49 @@ def lab_client(lab: dict, **kw):
     return ApigeeClient(**args)
 
 
+def lab_auth(lab: dict) -> dict:
+    """requests' keyword arguments that authenticate to a running lab: Edge's Basic (the lab's user and password), X's
+    Bearer token (google-auth, from the lab's service account key)."""
+    if lab.get("platform", "edge") == "edge":
+        with open(lab["password_file"], encoding="utf-8") as fh:
+            return {"auth": (lab["username"], fh.read().strip())}
+    from ansible.module_utils.mtls.apigee.google_auth import GoogleCredentials
+
+    return {"headers": {"Authorization": "Bearer %s" % GoogleCredentials(lab["service_account_file"]).token()}}
+
+
+def snapshot(lab: dict) -> dict:
+    """Apigee state (keystores, alias chains, references of every env) and the backend truststore bytes, read through
+    the lab's management API in its platform's shapes (an X keystore lists its alias names, Edge's {aliasName})."""
+    import hashlib
+
+    import requests
+
+    kw = lab_auth(lab)
+    base = "%s/v1/organizations/%s/environments" % (lab["mgmt_url"], lab["org"])
+
+    def get(path):
+        r = requests.get(base + path, timeout=10, **kw)
+        r.raise_for_status()
+        return r.json() if "json" in r.headers.get("Content-Type", "") else r.text
+
+    state = {}
+    for env in lab["envs"]:
+        for ks in get("/%s/keystores" % env):
+            doc = get("/%s/keystores/%s" % (env, ks))
+            state["ks:%s/%s" % (env, ks)] = doc
+            for alias in doc["aliases"]:
+                name = alias if isinstance(alias, str) else alias["aliasName"]
+                state["chain:%s/%s/%s" % (env, ks, name)] = get("/%s/keystores/%s/aliases/%s/certificate"
+                                                                 % (env, ks, name))
+        for ref in get("/%s/references" % env):
+            state["ref:%s/%s" % (env, ref)] = get("/%s/references/%s" % (env, ref))
+    for b in lab["backends"]:
+        with open(b["truststore_path"], "rb") as fh:
+            state["file:" + b["name"]] = hashlib.sha256(fh.read()).hexdigest()
+    return state
+
+
 def lab_env(lab: dict, **extra) -> dict:
     """The environment for an ansible-playbook run on `lab` through inventory/lab (which reads $MTLS_LAB_STATE)."""
     return dict(os.environ, MTLS_LAB_STATE=lab["state"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),

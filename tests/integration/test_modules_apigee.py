@@ -12,6 +12,8 @@ import pytest
 import requests
 import yaml
 
+from tests.helpers.lab import lab_auth
+
 pytestmark = pytest.mark.integration
 MUTATES_LAB = True  # see tests/integration/conftest.py
 
@@ -26,15 +28,6 @@ def _password(lab):
 
 def _is_x(lab):
     return lab["platform"] != "edge"
-
-
-def _auth(lab):
-    """requests' keyword arguments that authenticate to the lab: Edge's Basic, X's Bearer token (google-auth)."""
-    if not _is_x(lab):
-        return {"auth": (lab["username"], _password(lab))}
-    from ansible.module_utils.mtls.apigee.google_auth import GoogleCredentials
-
-    return {"headers": {"Authorization": "Bearer %s" % GoogleCredentials(lab["service_account_file"]).token()}}
 
 
 def _flag(lab, value):
@@ -79,7 +72,7 @@ def run_play(lab, tmp_path, tasks, check=True, extra_args=()):
 
 def api(lab, path):
     return requests.get("%s/v1/organizations/%s/environments/%s/%s" % (lab["mgmt_url"], lab["org"], ENV, path),
-                        timeout=10, **_auth(lab))
+                        timeout=10, **lab_auth(lab))
 
 
 IDEMPOTENT = """
@@ -200,7 +193,7 @@ def test_apigee_target_client_auth(any_lab, tmp_path):
                       "keyStore": "ref://it-alias-ref",
                       "keyAlias": "mp-client-a", "trustStore": "ref://mp-truststore-ref"}}
     url = "%s/v1/organizations/%s/environments/%s/targetservers" % (lab["mgmt_url"], lab["org"], ENV)
-    auth = _auth(lab)
+    auth = lab_auth(lab)
     requests.post(url, json=ts, timeout=10, **auth).raise_for_status()
     try:
         run_play(lab, tmp_path, idempotent("apigee_target_client_auth", {"link_id": "targetserver:prod/it-ts-auth"}))
@@ -219,7 +212,7 @@ def test_apigee_keystore_alias_rotation_moves_the_links_that_name_the_keystore_d
     lab = any_lab
     base = {"env": ENV, "alias": "mp-client-a", "private_key": pki(lab, "mp-client-a.key")}
     url = "%s/v1/organizations/%s/environments/%s/targetservers" % (lab["mgmt_url"], lab["org"], ENV)
-    auth = _auth(lab)
+    auth = lab_auth(lab)
 
     def ts(name, alias):
         return {"name": name, "host": "localhost", "port": 443, "isEnabled": True,

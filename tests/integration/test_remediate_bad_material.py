@@ -10,16 +10,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.helpers.lab import running_lab
-from tests.integration.test_remediate_secrets import snapshot
+from tests.helpers.lab import running_lab, snapshot
 
 pytestmark = pytest.mark.integration
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-@pytest.fixture(scope="module")
-def blab(tmp_path_factory):
-    with running_lab(str(tmp_path_factory.mktemp("bad-material-lab")), "missing-client-cert") as lab:
+@pytest.fixture(scope="module", params=["edge", "x"])
+def blab(request, tmp_path_factory):
+    """The lab's missing-client-cert scenario, on Apigee Edge and on Apigee X."""
+    with running_lab(str(tmp_path_factory.mktemp("bad-material-lab")), "missing-client-cert",
+                     platform=request.param) as lab:
         yield lab
 
 

@@ -3,7 +3,6 @@ unchanged byte for byte; the real run changes them; converge.yml --check --diff 
 output or report of these runs holds a private key, password or token, although they upload private keys to Apigee
 and rewrite password-protected truststores."""
 import glob
-import hashlib
 import json
 import os
 import re
@@ -13,7 +12,7 @@ import sys
 import pytest
 import requests
 
-from tests.helpers.lab import run_labctl, running_lab
+from tests.helpers.lab import run_labctl, running_lab, snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -60,34 +59,6 @@ def test_search_finds_a_planted_secret(slab):
     planted = "output ... %s ..." % secrets[-1]
     assert any(s in planted for s in secrets)
     assert PEM_KEY.search("x -----BEGIN PRIVATE KEY----- y")
-
-
-def snapshot(lab):
-    """Apigee state (keystores, alias chains, references of every env) and the backend truststore bytes."""
-    with open(lab["password_file"], encoding="utf-8") as fh:
-        auth = (lab["username"], fh.read().strip())
-    base = "%s/v1/organizations/%s/environments" % (lab["mgmt_url"], lab["org"])
-
-    def get(path):
-        r = requests.get(base + path, auth=auth, timeout=10)
-        r.raise_for_status()
-        return r.json() if "json" in r.headers.get("Content-Type", "") else r.text
-
-    state = {}
-    for env in lab["envs"]:
-        for ks in get("/%s/keystores" % env):
-            doc = get("/%s/keystores/%s" % (env, ks))
-            state["ks:%s/%s" % (env, ks)] = doc
-            for alias in doc["aliases"]:
-                name = alias["aliasName"]
-                state["chain:%s/%s/%s" % (env, ks, name)] = get("/%s/keystores/%s/aliases/%s/certificate"
-                                                                 % (env, ks, name))
-        for ref in get("/%s/references" % env):
-            state["ref:%s/%s" % (env, ref)] = get("/%s/references/%s" % (env, ref))
-    for b in lab["backends"]:
-        with open(b["truststore_path"], "rb") as fh:
-            state["file:" + b["name"]] = hashlib.sha256(fh.read()).hexdigest()
-    return state
 
 
 def test_check_mode_writes_nothing_and_no_secret_leaks(slab, tmp_path):

@@ -54,6 +54,13 @@ options:
   api:
     description: Only this API proxy.
     type: str
+  message_ids:
+    description:
+      - The message IDs of traced calls (C(X-Apigee.Message-ID)); every record naming one of them is returned in
+        RV(message_records), as M(apigee_mp_log_records) returns an Edge MP's.
+    type: list
+    elements: str
+    default: []
 seealso:
   - module: apigee_mp_log_scan
   - module: apigee_mtls_diagnose
@@ -117,6 +124,11 @@ files:
   returned: always
   type: list
   elements: str
+message_records:
+  description: Every record naming one of O(message_ids), as logged (continuation lines included).
+  returned: when O(message_ids) is given
+  type: list
+  elements: str
 """
 
 import os
@@ -131,6 +143,7 @@ def main():
         "org": {"type": "str"},
         "env": {"type": "str"},
         "api": {"type": "str"},
+        "message_ids": {"type": "list", "elements": "str", "default": []},
     }))
 
     def work(p):
@@ -141,7 +154,7 @@ def main():
         return scan_runtime_logs(lambda argv: module.run_command(argv), kubectl=kubectl, kubeconfig=p["kubeconfig"],
                                  context=p["context"], namespace=p["namespace"], selector=p["selector"],
                                  container=p["container"], since=p["since"] or None, org=p["org"], env=p["env"],
-                                 api=p["api"])
+                                 api=p["api"], message_ids=p["message_ids"])
 
     module.run(work)
 

@@ -95,6 +95,26 @@ def test_diagnose_joins_the_runtime_pod_log_to_its_link(hlab, tmp_path):
     assert [i for i, r in rows.items() if "mp_log" in r["evidence"]] == [LINK]
 
 
+def test_the_traced_calls_records_are_read_from_the_runtime_pods_by_message_id(hlab, tmp_path):
+    """With the trace on (the lab inventory's default), the diagnosis traces the broken link's call (an X debug
+    session); its message ID then selects that call's record in the runtime pod's log, joined to the trace as an Edge
+    MP's system.log record is."""
+    res = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "lab"),
+                          os.path.join(ROOT, "playbooks", "diagnose.yml"), "-e", "mtls_report_dir=%s" % tmp_path],
+                         capture_output=True, text=True, timeout=600, env=_env(hlab), cwd=ROOT, check=False)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    report = json.load(open(tmp_path / "mtls-report.json", encoding="utf-8"))
+    trace = {r["id"]: r for r in report["links"]}[LINK]["evidence"]["trace"]
+    mid = trace["message_id"]
+    assert mid and mid not in hlab["message_ids"]   # the traced call's own ID, not one of the earlier calls'
+    assert trace["mp_log_records"], trace
+    assert all(mid in record for record in trace["mp_log_records"])
+    assert any("handshake failed, message: Received fatal alert: bad_certificate" in record
+               and record.split(" ", 1)[1].startswith("hybrid-runtime org:lab env:test api:mtls-missing-cert-jsse")
+               for record in trace["mp_log_records"])
+    assert mid in (tmp_path / "mtls-report.md").read_text()
+
+
 def test_a_runtime_log_kubectl_cannot_read_is_said_and_the_diagnosis_goes_on(hlab, tmp_path):
     res = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "lab"),
                           os.path.join(ROOT, "playbooks", "diagnose.yml"), "-e", "mtls_report_dir=%s" % tmp_path,

@@ -88,3 +88,15 @@ def test_empty_pod_logs_give_no_group_and_name_every_log_read(cluster):
     res = scan_runtime_logs(run, KUBECTL, cluster["kubeconfig"], since="1h")
     assert res["groups"] == [] and res["records"] == 0
     assert res["files"] == ["pod/%s/apigee-runtime" % p for p in sorted(cluster["pods"])]
+
+
+def test_the_records_of_a_traced_message_id_are_read_as_logged_with_their_continuations():
+    """What the trace names (its X-Apigee.Message-ID) selects the pod log's records, continuation lines included;
+    another call's record is not taken."""
+    from ansible.module_utils.mtls.mp_log import records_naming
+
+    lines = ["2026-12-03T08:08:43.1Z hybrid-runtime org:o env:e api:a rev:1 messageid:mid-1 ERROR X - Y() : failed\n",
+             "2026-12-03T08:08:43.1Z \tat a.b.C.d(C.java:1)\n",
+             "2026-12-03T08:08:44.2Z hybrid-runtime org:o env:e api:a rev:1 messageid:mid-2 ERROR X - Y() : failed\n"]
+    assert records_naming(lines, ["mid-1"]) == [lines[0] + lines[1].rstrip("\n")]
+    assert records_naming(lines, ["mid-3"]) == [] and records_naming(lines, []) == []

@@ -222,6 +222,18 @@ def scan_groups(paths, org=None) -> tuple[list, list[str]]:
         return [], ["MP system.log not scanned: %s" % (getattr(exc, "msg", None) or exc)]
 
 
+def records_naming(lines, message_ids) -> list[str]:
+    """The records of `lines` (one log, an MP's system.log or a runtime pod's) that name any of the message IDs, each as
+    logged, continuation lines included."""
+    ids = [m for m in message_ids or [] if m]
+    records = []
+    for record in iter_raw_records(lines) if ids else ():
+        text = "".join(line if line.endswith("\n") else line + "\n" for line in record)
+        if any(m in text for m in ids):
+            records.append(text.rstrip("\n"))
+    return records
+
+
 def log_records(paths, message_ids, include_rotated: bool = True) -> tuple[list[str], list[str]]:
     """(records naming any of the message IDs, files read): each record as logged, continuation lines included."""
     ids = [m for m in message_ids or [] if m]
@@ -231,10 +243,7 @@ def log_records(paths, message_ids, include_rotated: bool = True) -> tuple[list[
     records = []
     for path in files:
         with _open(path) as fh:
-            for record in iter_raw_records(fh):
-                text = "".join(line if line.endswith("\n") else line + "\n" for line in record)
-                if any(m in text for m in ids):
-                    records.append(text.rstrip("\n"))
+            records += records_naming(fh, ids)
     return records, files
 
 

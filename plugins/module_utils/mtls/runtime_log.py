@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ansible.module_utils.mtls.errors import MtlsError
-from ansible.module_utils.mtls.mp_log import group_failures
+from ansible.module_utils.mtls.mp_log import group_failures, records_naming
 
 NAMESPACE = "apigee"
 SELECTOR = "app=apigee-runtime"
@@ -70,9 +70,11 @@ def runtime_pods(run, kubectl: str = "kubectl", kubeconfig: str | None = None, c
 def scan_runtime_logs(run, kubectl: str = "kubectl", kubeconfig: str | None = None, context: str | None = None,
                       namespace: str = NAMESPACE, selector: str = SELECTOR, container: str = CONTAINER,
                       since: str | None = "24h", org: str | None = None, env: str | None = None,
-                      api: str | None = None) -> dict:
+                      api: str | None = None, message_ids=None) -> dict:
     """The handshake failures in the runtime pods' logs, grouped as mp_log.scan groups an MP's system.log:
-    ``{"groups", "records", "pods", "files"}`` (``files`` names each log as ``pod/<name>/<container>``)."""
+    ``{"groups", "records", "pods", "files"}`` (``files`` names each log as ``pod/<name>/<container>``). With
+    ``message_ids`` (the traced calls'), also ``message_records``: every record naming one of them, as logged (what
+    mp_log.log_records reads from an MP's system.log on Edge)."""
     if since and not _DURATION.match(since):
         raise MtlsError("since must be a kubectl duration such as 30m, 24h or 1h30m, got %r" % (since,))
     pods = runtime_pods(run, kubectl, kubeconfig, context, namespace, selector)
@@ -86,4 +88,7 @@ def scan_runtime_logs(run, kubectl: str = "kubectl", kubeconfig: str | None = No
             raise _failed("reading the log of pod %s" % pod, argv, rc, err)
         sources.append(("pod/%s/%s" % (pod, container), (out or "").splitlines(keepends=True)))
     groups, total = group_failures(sources, org=org, env=env, api=api)
-    return {"groups": groups, "records": total, "pods": pods, "files": [name for name, _ in sources]}
+    out = {"groups": groups, "records": total, "pods": pods, "files": [name for name, _ in sources]}
+    if message_ids:
+        out["message_records"] = [r for _name, lines in sources for r in records_naming(lines, message_ids)]
+    return out

@@ -100,6 +100,14 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
                                suites)
     runner = probe_fn or probe_many
     probes = runner(targets, max_workers=max_workers, timeout=probe_timeout, at=at)
+    # where the highest version's pinned probe ended before a ServerHello with no alert (a reset, a timeout, a server
+    # that drops a ClientHello it does not like), the pinned probes cannot tell which version the MP would get: offer
+    # the link's versions in one ClientHello, as JSSE does, and let the server pick
+    ranges = [t for t in {_range_key(link, prof, tls_versions, use_sni) for link in links
+                          if link.tls_enabled and link.host and link.port} if t and
+              unanswered(probes.get(t[:3] + (t[3][0],) + t[4:]))]
+    if ranges:
+        probes.update(runner(ranges, max_workers=max_workers, timeout=probe_timeout, at=at))
 
     rows = []
     for link in links:
@@ -116,7 +124,8 @@ def run_diagnosis(client, envs, target_servers=None, proxies=None, ca_bundle=Non
         per_version = [(v, probes.get(key + (v,) + link_suites(link))) for v in versions]
         if link.tls_enabled and link.host and link.port and not versions:
             per_version = [(None, no_protocol_probe(link, prof))]
-        result, pr, tls = decide_per_version(per_version, decide, versions, prof)
+        offered = probes.get(key + (tuple(versions),) + link_suites(link)) if len(versions) > 1 else None
+        result, pr, tls = decide_per_version(per_version, decide, versions, prof, offered=offered)
         result = verdicts_restart_pending(result, link.env, link.keystore.name, restart_pending)
         row = _link_row(link, ks, pr, result, at)
         row["tls_versions"] = tls
@@ -228,12 +237,37 @@ def refused_in_version(pr, version) -> bool:
     return bool(alert) and alert != "protocol_version" and not pr.get("client_auth_requested")
 
 
-def decide_per_version(per_version, decide, versions, prof):
+def unanswered(pr) -> bool:
+    """Whether a probe reached the backend and ended before its ServerHello without an alert (a reset, a timeout, a
+    close): it tells neither that the backend takes the version nor that it refuses it."""
+    return bool(pr and pr.get("reachable") and not pr.get("server_hello_version")
+                and not (pr.get("handshake_without_certificate") or {}).get("alert"))
+
+
+def _range_key(link, prof, override, use_sni):
+    """The probe key that offers all of a link's versions in one ClientHello (None for a link with one version)."""
+    versions = link_tls_versions(link, prof, override)
+    if len(versions) < 2:
+        return None
+    return (link.host, int(link.port), jsse_sni(link.sni) if use_sni else None, tuple(versions)) + link_suites(link)
+
+
+def decide_per_version(per_version, decide, versions, prof, offered=None):
     """(result, probe, tls_versions row field) for one link from its probes per version (highest first): the MP
-    negotiates the highest version the backend answers, so that version's outcome is the link's verdict."""
+    negotiates the highest version the backend answers, so that version's outcome is the link's verdict.
+
+    offered: the probe that offered all the versions in one ClientHello, made when the highest version's pinned
+    probe was ``unanswered``: the version the backend picked there (its outcome is that probe's) is the MP's, and a
+    backend that picked none fails the MP's handshake too. A lower version that answered when pinned is not the MP's
+    on the strength of that alone."""
     if not per_version:
         return decide(None), None, {"allowed": [], "negotiated": None, "java": prof.java, "per_version": {}}
-    chosen = next(((v, pr) for v, pr in per_version if negotiated(pr, v) or refused_in_version(pr, v)), None) or \
+    chosen = None
+    if offered is not None and per_version and unanswered(per_version[0][1]):
+        picked = offered.get("server_hello_version") if offered.get("reachable") else None
+        chosen = (picked if picked in versions else versions[0], offered)
+    chosen = chosen or next(((v, pr) for v, pr in per_version if negotiated(pr, v) or refused_in_version(pr, v)),
+                            None) or \
         next(((v, pr) for v, pr in per_version if pr and pr.get("reachable")), None) or per_version[0]
     result = decide(chosen[1])
     outcomes = {}

@@ -370,7 +370,8 @@ def _outcome(h):
 
 def probe_many(targets, max_workers=8, **common):
     """Probe distinct (host, port, server_name[, tls_version[, ciphers]]) targets concurrently. Returns {target tuple:
-    result}; a target with a TLS version is probed with that version only, one with ciphers (a tuple of Java's names,
+    result}; a target with a TLS version is probed with that version only (a tuple of versions: all of them offered in
+    one ClientHello, the server picks), one with ciphers (a tuple of Java's names,
     a link's SSLInfo <Ciphers>) offers only those suites (its key keeps both)."""
     keys = []
     seen = set()
@@ -385,7 +386,9 @@ def probe_many(targets, max_workers=8, **common):
 
     def run(key):
         try:
-            args = dict(common, tls_versions=[key[3]]) if len(key) > 3 and key[3] else dict(common)
+            versions = key[3] if len(key) > 3 else None   # one version, or a tuple: a range offered as JSSE does
+            args = dict(common, tls_versions=list(versions) if isinstance(versions, tuple) else [versions]) \
+                if versions else dict(common)
             if len(key) > 4 and key[4]:
                 args["ciphers"] = list(key[4])
             return key, probe(key[0], key[1], server_name=key[2], **args)

@@ -15,6 +15,7 @@ no explicit encoding; per-attribute encodings win.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -296,3 +297,24 @@ def make_pki(key_type: str = "rsa") -> dict:
                      san=["client.example.test"])
     other = make_ca("CN=Unrelated Root CA,O=Elsewhere", key_type=key_type)
     return {"root": root, "inter": inter, "leaf": leaf, "other": other}
+
+
+def client_pkcs12(folder, ca_cn: str) -> dict:
+    """An RSA MP client: a CA `ca_cn`, a leaf CN=mp-client under it, the two in `folder`/ks.p12 (alias `client`, a
+    random password) for a JSSE client, and the same as the diagnosis reads a keystore ("ks", alias "client")."""
+    import secrets
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    client_ca = make_ca(ca_cn)
+    leaf = make_leaf("CN=mp-client", issuer=client_ca)
+    password = secrets.token_urlsafe(12)
+    path = os.path.join(str(folder), "ks.p12")
+    with open(path, "wb") as fh:
+        fh.write(pkcs12.serialize_key_and_certificates(b"client", leaf.key, leaf.cert, [client_ca.cert],
+                                                       serialization.BestAvailableEncryption(password.encode())))
+    keystore = {"name": "ks", "env": "test", "exists": True,
+                "aliases": {"client": {"has_key": True, "chain": [leaf.cert, client_ca.cert], "chain_pem": None,
+                                       "error": None}}, "certs": []}
+    return {"ca": client_ca, "leaf": leaf, "path": path, "password": password, "keystore": keystore}

@@ -8,10 +8,7 @@ Backends are real `openssl s_server`s requiring a client certificate:
 Links allow the Java 17 client defaults (empty <Protocols>: TLS 1.3 and 1.2), TLS 1.3 only, or TLS 1.2 only. The
 client is one RSA keystore; JSSE is asked with the same protocol list the link gives the MP
 (tests/interop/jsse/JsseMatrix.java)."""
-import json
-import secrets
 import shutil
-import subprocess
 
 import pytest
 from ansible.module_utils.mtls import jsse_profile
@@ -19,11 +16,9 @@ from ansible.module_utils.mtls.diagnosis import decide_per_version, link_tls_ver
 from ansible.module_utils.mtls.links import Link, Resolved, SslInfo
 from ansible.module_utils.mtls.probe import probe_many
 from ansible.module_utils.mtls.verdicts import diagnose
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tests.helpers.openssl import server_files, start_s_server, stop
-from tests.helpers.pki import make_ca, make_leaf
+from tests.helpers.pki import client_pkcs12
 from tests.interop.jsse import jsse_matrix
 
 pytestmark = [pytest.mark.interop, pytest.mark.skipif(not shutil.which("openssl") or not jsse_matrix.java_executable(),
@@ -44,14 +39,8 @@ def _link(port, protocols):
 def world(tmp_path_factory):
     d = tmp_path_factory.mktemp("versions")
     cert, key, _ = server_files(d, "CN=Versions Server CA")
-    client_ca = make_ca("CN=Versions Client CA")
-    leaf = make_leaf("CN=mp-client", issuer=client_ca)
-    password = secrets.token_urlsafe(12)
-    (d / "ks.p12").write_bytes(pkcs12.serialize_key_and_certificates(
-        b"client", leaf.key, leaf.cert, [client_ca.cert], serialization.BestAvailableEncryption(password.encode())))
-    keystore = {"name": "ks", "env": "test", "exists": True,
-                "aliases": {"client": {"has_key": True, "chain": [leaf.cert, client_ca.cert], "chain_pem": None,
-                                       "error": None}}, "certs": []}
+    client = client_pkcs12(d, "CN=Versions Client CA")
+    client_ca, keystore, password = client["ca"], client["keystore"], client["password"]
     procs, ports = [], {}
     prof = jsse_profile.profile("17")
     try:
@@ -72,17 +61,9 @@ def world(tmp_path_factory):
                     prof)
                 cases.append({"id": "%s:%s" % (server, lname), "keystore": "ks", "protocol": ",".join(versions),
                               "port": port, "sni": {"SunX509": "localhost"}})
-        (d / "cases.json").write_text(json.dumps({"host": "127.0.0.1", "port": ports["tls12"], "timeout_ms": 700,
-                                                  "keystores": {"ks": {"path": str(d / "ks.p12"),
-                                                                       "password": password}},
-                                                  "cases": cases}))
-        run = subprocess.run([jsse_matrix.java_executable(), "-XX:+UseSerialGC", jsse_matrix.JAVA_SOURCE,
-                              str(d / "cases.json"), str(d / "results.jsonl")], capture_output=True, text=True,
-                             timeout=300)
-        assert run.returncode == 0, run.stderr[-3000:]
-        jsse = {r["case"]: r for r in map(json.loads, (d / "results.jsonl").read_text().splitlines())}
+        jsse = jsse_matrix.run_cases(d, ports["tls12"],
+                                     {"ks": {"path": str(d / "ks.p12"), "password": password}}, cases)
     finally:
-        (d / "cases.json").unlink(missing_ok=True)
         stop(*procs)
     return {"model": model, "jsse": jsse}
 

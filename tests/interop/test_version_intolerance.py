@@ -8,22 +8,17 @@ Servers (real `openssl s_server`s requiring a client certificate):
 * ``pkcs1``: client signature algorithms ``RSA+SHA256`` only: TLS 1.2 completes with an RSA client, TLS 1.3 refuses
   (PKCS#1 is not allowed for a TLS 1.3 CertificateVerify). The TLS 1.2 probe alone said ``ok``; the MP fails.
 * ``both``: TLS 1.3 and 1.2 with the defaults: the MP completes in TLS 1.3, and so does the model."""
-import json
-import secrets
 import shutil
-import subprocess
 
 import pytest
 from ansible.module_utils.mtls import jsse_profile
 from ansible.module_utils.mtls.diagnosis import decide_per_version, link_tls_versions, run_diagnosis, unanswered
 from ansible.module_utils.mtls.probe import probe_many
 from ansible.module_utils.mtls.verdicts import diagnose
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tests.helpers.fake_apigee import FakeClient
 from tests.helpers.openssl import server_files, start_s_server, stop
-from tests.helpers.pki import make_ca, make_leaf
+from tests.helpers.pki import client_pkcs12
 from tests.helpers.version_intolerant import DropsTls13OnlyHello
 from tests.interop.jsse import jsse_matrix
 from tests.interop.test_tls_versions import _link
@@ -38,14 +33,8 @@ SERVERS = {"pkcs1": ["-client_sigalgs", "RSA+SHA256"], "both": []}
 def world(tmp_path_factory):
     d = tmp_path_factory.mktemp("intolerant")
     cert, key, _ = server_files(d, "CN=Intolerant Server CA")
-    client_ca = make_ca("CN=Intolerant Client CA")
-    leaf = make_leaf("CN=mp-client", issuer=client_ca)
-    password = secrets.token_urlsafe(12)
-    (d / "ks.p12").write_bytes(pkcs12.serialize_key_and_certificates(
-        b"client", leaf.key, leaf.cert, [client_ca.cert], serialization.BestAvailableEncryption(password.encode())))
-    keystore = {"name": "ks", "env": "test", "exists": True,
-                "aliases": {"client": {"has_key": True, "chain": [leaf.cert, client_ca.cert], "chain_pem": None,
-                                       "error": None}}, "certs": []}
+    client = client_pkcs12(d, "CN=Intolerant Client CA")
+    client_ca, leaf, keystore, password = client["ca"], client["leaf"], client["keystore"], client["password"]
     prof = jsse_profile.profile("17")
     procs, relays, out = [], {}, {}
     try:
@@ -72,19 +61,10 @@ def world(tmp_path_factory):
             cases.append({"id": name, "keystore": "ks", "protocol": ",".join(versions), "port": relay.port,
                           "sni": {"SunX509": "localhost"}})
         pipeline = _pipeline(relays, leaf, client_ca)
-        (d / "cases.json").write_text(json.dumps({"host": "127.0.0.1", "port": relays["pkcs1"].port,
-                                                  "timeout_ms": 700,
-                                                  "keystores": {"ks": {"path": str(d / "ks.p12"),
-                                                                       "password": password}},
-                                                  "cases": cases}))
-        run = subprocess.run([jsse_matrix.java_executable(), "-XX:+UseSerialGC", jsse_matrix.JAVA_SOURCE,
-                              str(d / "cases.json"), str(d / "results.jsonl")], capture_output=True, text=True,
-                             timeout=300)
-        assert run.returncode == 0, run.stderr[-3000:]
-        jsse = {r["case"]: r for r in map(json.loads, (d / "results.jsonl").read_text().splitlines())}
+        jsse = jsse_matrix.run_cases(d, relays["pkcs1"].port,
+                                     {"ks": {"path": str(d / "ks.p12"), "password": password}}, cases)
         dropped = {name: relay.dropped for name, relay in relays.items()}
     finally:
-        (d / "cases.json").unlink(missing_ok=True)
         for relay in relays.values():
             relay.close()
         stop(*procs)

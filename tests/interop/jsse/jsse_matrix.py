@@ -745,3 +745,24 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def run_cases(folder, port: int, keystores: dict, cases: list, timeout_ms: int = 700) -> dict:
+    """JsseMatrix.java on `cases` (each: id, keystore, protocol, port, sni) with `keystores` ({name: {path,
+    password}}): {case id: result}. The cases file (it holds the keystore passwords) is removed afterwards."""
+    import json
+    import subprocess
+
+    spec = os.path.join(str(folder), "cases.json")
+    results = os.path.join(str(folder), "results.jsonl")
+    with open(spec, "w", encoding="utf-8") as fh:
+        json.dump({"host": "127.0.0.1", "port": port, "timeout_ms": timeout_ms, "keystores": keystores,
+                   "cases": cases}, fh)
+    try:
+        run = subprocess.run([java_executable(), "-XX:+UseSerialGC", JAVA_SOURCE, spec, results],
+                             capture_output=True, text=True, timeout=300)
+    finally:
+        os.unlink(spec)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(results, encoding="utf-8") as fh:
+        return {r["case"]: r for r in map(json.loads, fh.read().splitlines())}

@@ -18,7 +18,12 @@ SLOW_FIRST = ("tests/integration/test_remediate_molecule_scenarios.py",
               "tests/integration/test_remediate_molecule_x.py",
               "tests/integration/test_remediate_secrets.py",
               "tests/integration/test_remediate_molecule_more_scenarios.py",
-              "tests/integration/test_secrets.py")
+              "tests/integration/test_secrets.py",
+              # the files that run against the Edge and the X lab (any_lab): twice as long as they were
+              "tests/integration/test_diagnose.py",
+              "tests/integration/test_modules_apigee.py",
+              "tests/integration/test_support_bundle.py",
+              "tests/integration/test_pipeline_exit_codes.py")
 
 
 def pytest_collection_modifyitems(config, items):

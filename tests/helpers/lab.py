@@ -131,6 +131,17 @@ def lab_client(lab: dict, **kw):
     return ApigeeClient(**args)
 
 
+def is_x(lab: dict) -> bool:
+    """Whether the lab's management API is Apigee X / hybrid's (`labctl up --platform x|hybrid`)."""
+    return lab.get("platform", "edge") != "edge"
+
+
+def ts_flag(lab: dict, value: bool):
+    """A target server boolean as the lab's platform writes it: Edge's "true"/"false" strings, X's JSON booleans
+    (APIGEE-FACTS.md)."""
+    return value if is_x(lab) else ("true" if value else "false")
+
+
 def lab_auth(lab: dict) -> dict:
     """requests' keyword arguments that authenticate to a running lab: Edge's Basic (the lab's user and password), X's
     Bearer token (google-auth, from the lab's service account key)."""

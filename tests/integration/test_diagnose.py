@@ -11,7 +11,7 @@ import requests
 from ansible.module_utils.mtls.diagnosis import run_diagnosis
 from ansible.module_utils.mtls.errors import ApigeeApiError, MtlsError
 
-from tests.helpers.lab import lab_client, lab_env
+from tests.helpers.lab import is_x, lab_client, lab_env, ts_flag
 
 pytestmark = pytest.mark.integration
 
@@ -21,14 +21,6 @@ PLAN_FOR = {"ok": "none", "no_client_certificate": "upload_chain", "alias_missin
             "chain_incomplete": "upload_chain", "ca_mismatch": "trust_issuer",
             "client_auth_disabled": "enable_client_auth", "key_type_not_accepted": "upload_chain",
             "no_certificate_verify_scheme": "upload_chain", "signature_algorithm_rejected": "upload_chain"}
-
-
-def _client(lab, **kw):
-    return lab_client(lab, **kw)
-
-
-def _is_x(lab):
-    return lab["platform"] != "edge"
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +105,7 @@ def test_the_evidence_of_the_failing_call_is_what_the_platform_keeps(any_lab, pl
     row = {r["id"]: r for r in playbook_run["report"]["links"]}[called["link"]["id"]]
     trace = row["evidence"]["trace"]
     assert trace["session_deleted"] is True and trace["error_cause"] == "Received fatal alert: bad_certificate"
-    if _is_x(any_lab):
+    if is_x(any_lab):
         assert len(trace["session"]) == 36   # the UUID Apigee X names a session with
         assert "system_log" not in any_lab and "mp_log_records" not in trace
         assert not any("mp_log" in r["evidence"] for r in playbook_run["report"]["links"])
@@ -145,14 +137,14 @@ def test_reports_are_valid_and_readable(playbook_run):
 
 def test_wrong_credentials_are_a_plain_401(any_lab):
     lab = any_lab
-    if _is_x(lab):   # a bearer token Google does not know (an expired gcloud token)
-        client = _client(lab, service_account_file=None, token="ya29.not-the-token")
+    if is_x(lab):   # a bearer token Google does not know (an expired gcloud token)
+        client = lab_client(lab, service_account_file=None, token="ya29.not-the-token")
     else:
-        client = _client(lab, password="not-the-password")
+        client = lab_client(lab, password="not-the-password")
     with pytest.raises(ApigeeApiError) as err:
         run_diagnosis(client, [lab["env"]])
     assert err.value.status == 401
-    if _is_x(lab):
+    if is_x(lab):
         assert "the access token is invalid or expired; get a new token (gcloud auth print-access-token)" in \
             str(err.value) and "[UNAUTHENTICATED]" in str(err.value)
         assert "not-the-token" not in str(err.value)
@@ -165,16 +157,16 @@ def test_wrong_credentials_are_a_plain_401(any_lab):
 def test_unknown_org_and_env(any_lab):
     lab = any_lab
     with pytest.raises(MtlsError) as err:
-        run_diagnosis(_client(lab, org="no-such-org"), [lab["env"]])
+        run_diagnosis(lab_client(lab, org="no-such-org"), [lab["env"]])
     assert "no-such-org" in str(err.value)
-    if _is_x(lab):
+    if is_x(lab):
         # Apigee X answers a project that does not exist as one the account may not read: 403 PERMISSION_DENIED
         # (crossplane-contrib/provider-upjet-gcp#193 quotes it); the error says both
         assert err.value.status == 403 and "[PERMISSION_DENIED]" in str(err.value)
         assert "project 'no-such-org' does not exist, is not an Apigee organization, or the account may not read it" \
             in str(err.value)
     with pytest.raises(MtlsError) as err:
-        run_diagnosis(_client(lab), ["no-such-env"])
+        run_diagnosis(lab_client(lab), ["no-such-env"])
     assert "environment 'no-such-env' does not exist" in str(err.value)
 
 
@@ -183,15 +175,13 @@ def test_backend_down_is_backend_unreachable(any_lab):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    writer = _client(lab)
+    writer = lab_client(lab)
     base = "/environments/prod/targetservers"
-    # Edge's target server booleans are strings, Apigee X's are JSON booleans (APIGEE-FACTS.md)
-    flag = (lambda b: b) if _is_x(lab) else (lambda b: "true" if b else "false")
     body = {"name": "ts-down", "host": "127.0.0.1", "port": port, "isEnabled": True,
-            "sSLInfo": {"enabled": flag(True), "clientAuthEnabled": flag(False)}}
+            "sSLInfo": {"enabled": ts_flag(lab, True), "clientAuthEnabled": ts_flag(lab, False)}}
     writer.post(base, json=body)
     try:
-        report = run_diagnosis(_client(lab), ["prod"], probe_timeout=3)
+        report = run_diagnosis(lab_client(lab), ["prod"], probe_timeout=3)
         rows = {row["id"]: row for row in report["links"]}
         row = rows["targetserver:prod/ts-down"]
         assert row["verdict"] == "backend_unreachable"
@@ -202,7 +192,7 @@ def test_backend_down_is_backend_unreachable(any_lab):
 
 def test_requests_are_counted_and_not_repeated(any_lab):
     lab = any_lab
-    client = _client(lab)
+    client = lab_client(lab)
     report = run_diagnosis(client, [lab["env"]])
     stats = report["stats"]
     assert stats["api_requests"] == client.request_count > 0

@@ -12,7 +12,7 @@ import pytest
 import requests
 import yaml
 
-from tests.helpers.lab import lab_auth
+from tests.helpers.lab import is_x, lab_auth, ts_flag
 
 pytestmark = pytest.mark.integration
 MUTATES_LAB = True  # see tests/integration/conftest.py
@@ -26,18 +26,9 @@ def _password(lab):
         return fh.read().strip()
 
 
-def _is_x(lab):
-    return lab["platform"] != "edge"
-
-
-def _flag(lab, value):
-    """A target server boolean as the platform writes it: Edge's "true"/"false" strings, X's JSON booleans."""
-    return value if _is_x(lab) else ("true" if value else "false")
-
-
 def _alias_names(lab, keystore_doc):
     """A keystore's alias names: Edge lists {aliasName}, X lists the names."""
-    return [a if _is_x(lab) else a["aliasName"] for a in keystore_doc["aliases"]]
+    return [a if is_x(lab) else a["aliasName"] for a in keystore_doc["aliases"]]
 
 
 def pki(lab, name):
@@ -47,7 +38,7 @@ def pki(lab, name):
 def run_play(lab, tmp_path, tasks, check=True, extra_args=()):
     """Run tasks on the lab's apigee host with the connection options as module defaults; returns (rc, output)."""
     conn = {"mgmt_url": lab["mgmt_url"], "org": lab["org"], "retries": 2}
-    if _is_x(lab):
+    if is_x(lab):
         conn.update(platform=lab["platform"], service_account_file=lab["service_account_file"])
     else:
         conn.update(username=lab["username"], password="{{ lab_password }}")
@@ -189,7 +180,7 @@ def test_apigee_keystore_alias_in_place_rotate_and_bad_input(any_lab, tmp_path):
 def test_apigee_target_client_auth(any_lab, tmp_path):
     lab = any_lab
     ts = {"name": "it-ts-auth", "host": "localhost", "port": 443, "isEnabled": True,
-          "sSLInfo": {"enabled": _flag(lab, True), "clientAuthEnabled": _flag(lab, False),
+          "sSLInfo": {"enabled": ts_flag(lab, True), "clientAuthEnabled": ts_flag(lab, False),
                       "keyStore": "ref://it-alias-ref",
                       "keyAlias": "mp-client-a", "trustStore": "ref://mp-truststore-ref"}}
     url = "%s/v1/organizations/%s/environments/%s/targetservers" % (lab["mgmt_url"], lab["org"], ENV)
@@ -198,7 +189,7 @@ def test_apigee_target_client_auth(any_lab, tmp_path):
     try:
         run_play(lab, tmp_path, idempotent("apigee_target_client_auth", {"link_id": "targetserver:prod/it-ts-auth"}))
         got = api(lab, "targetservers/it-ts-auth").json()["sSLInfo"]
-        assert got["clientAuthEnabled"] == _flag(lab, True) and got["keyAlias"] == "mp-client-a"
+        assert got["clientAuthEnabled"] == ts_flag(lab, True) and got["keyAlias"] == "mp-client-a"
     finally:  # the diagnosis of the shared lab follows target servers: leave none behind
         requests.delete(url + "/it-ts-auth", timeout=10, **auth)
 
@@ -216,7 +207,7 @@ def test_apigee_keystore_alias_rotation_moves_the_links_that_name_the_keystore_d
 
     def ts(name, alias):
         return {"name": name, "host": "localhost", "port": 443, "isEnabled": True,
-                "sSLInfo": {"enabled": _flag(lab, True), "clientAuthEnabled": _flag(lab, True),
+                "sSLInfo": {"enabled": ts_flag(lab, True), "clientAuthEnabled": ts_flag(lab, True),
                             "keyStore": "itbynameks",
                             "keyAlias": alias, "trustStore": "ref://mp-truststore-ref"}}
 

@@ -1,6 +1,7 @@
 """Faults: 429/5xx in the middle of a run are retried and the run ends in the right state; a rotation interrupted
 before the reference swap leaves traffic on the old keystore working (and a re-run finishes it); a failed backend
-validation restores the backup and fails with the validator's message. Uses its own lab (scenario `healthy`)."""
+validation restores the backup and fails with the validator's message. Uses its own lab (scenario `healthy`), once with
+its management API as Apigee Edge and once as Apigee X (Google-style error bodies on the injected 429/5xx)."""
 import hashlib
 import os
 import subprocess
@@ -11,31 +12,24 @@ import pytest
 import requests
 import yaml
 from ansible.module_utils.mtls.alias_chain import desired_chain, same_chain
-from ansible.module_utils.mtls.apigee.client import ApigeeClient
 from ansible.module_utils.mtls.apigee_stores import read_alias_chain, sync_alias
 from ansible.module_utils.mtls.errors import ApigeeApiError
 
-from tests.helpers.lab import running_lab
+from tests.helpers.lab import lab_client, running_lab
 
 pytestmark = pytest.mark.integration
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-@pytest.fixture(scope="module")
-def hlab(tmp_path_factory):
-    with running_lab(str(tmp_path_factory.mktemp("faults-lab")), "healthy") as lab:
+@pytest.fixture(scope="module", params=["edge", "x"])
+def hlab(request, tmp_path_factory):
+    with running_lab(str(tmp_path_factory.mktemp("faults-lab-" + request.param)), "healthy", request.param) as lab:
         yield lab
 
 
-def _password(lab):
-    with open(lab["password_file"], encoding="utf-8") as fh:
-        return fh.read().strip()
-
-
 def client(lab, retries=4):
-    return ApigeeClient(mgmt_url=lab["mgmt_url"], org=lab["org"], username=lab["username"],
-                        password=_password(lab), retries=retries, backoff=0.01)
+    return lab_client(lab, retries=retries, backoff=0.01)
 
 
 def faults(lab, *rules):
@@ -114,9 +108,11 @@ def test_rotation_interrupted_before_the_reference_swap_keeps_traffic_on_the_old
     assert call(hlab, link).status_code == 200
 
 
+# the backend side only (the lab's PKI files): the same on both platforms, so run once
+@pytest.mark.parametrize("hlab", ["edge"], indirect=True)
 def test_failed_backend_validation_restores_the_backup(hlab, tmp_path):
     live = tmp_path / "client-ca.pem"
-    with open(os.path.join(os.path.dirname(hlab["password_file"]), "pki", "root-a.pem"), "rb") as fh:
+    with open(os.path.join(hlab["state"], "pki", "root-a.pem"), "rb") as fh:
         live.write_bytes(fh.read())
     os.chmod(live, 0o640)
     before = hashlib.sha256(live.read_bytes()).hexdigest()
@@ -131,7 +127,7 @@ def test_failed_backend_validation_restores_the_backup(hlab, tmp_path):
                  backend_truststore_certs: ["%s"]
                  backend_truststore_validate_cmd: "%s"
                  backend_truststore_reload_cmd: "true"
-             """ % (live, os.path.join(os.path.dirname(hlab["password_file"]), "pki", "int-c.pem"),
+             """ % (live, os.path.join(hlab["state"], "pki", "int-c.pem"),
                     validator.replace('"', '\\"'))))}]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
@@ -148,7 +144,7 @@ def test_failed_backend_validation_restores_the_backup(hlab, tmp_path):
 def _fresh(lab):
     from tests.helpers.lab import run_labctl
 
-    run_labctl(os.path.dirname(lab["password_file"]), "reset", check=True)
+    run_labctl(lab["state"], "reset", check=True)
 
 
 def _exists(lab, keystore):
